@@ -1,0 +1,98 @@
+"""Checks shared by both golden parsers: stored derived figures must match the rows.
+
+A golden stores figures that follow from its rows (numel, squeezed shape, form, totals,
+proportions) so that people can read it; a hand edit that changes one without the other
+must fail loudly instead of passing by accident.
+"""
+
+from __future__ import annotations
+
+from pytest_paramform.errors import GoldenError
+from pytest_paramform.report import ParamFormReport, ParamRow, form_rank
+
+# Percentages are stored with 2 decimals; allow their rounding and nothing more.
+PERCENT_SLACK = 0.005 + 1e-9
+
+
+def check_form_name(value: str, *, line: int | None, field: str) -> int:
+    """The rank a stored form name stands for, or a GoldenError saying what is allowed."""
+    try:
+        return form_rank(value)
+    except ValueError as exc:
+        raise GoldenError(str(exc), line=line, field=field) from None
+
+
+def check_row(
+    row: ParamRow,
+    *,
+    line: int | None,
+    squeezed: tuple[int, ...] | None,
+    numel: int | None,
+    form: str | None,
+) -> None:
+    """Compare the stored derived columns of one row with what its shape implies."""
+    where = f"parameter {row.name!r}"
+    if squeezed is not None and squeezed != row.squeezed:
+        raise GoldenError(
+            f"{where}: squeezed shape {squeezed} does not follow from shape {row.shape}"
+            f" (expected {row.squeezed})",
+            line=line,
+            field="squeezed",
+        )
+    if numel is not None and numel != row.numel:
+        raise GoldenError(
+            f"{where}: number of parameters {numel} does not match shape {row.shape}"
+            f" (expected {row.numel})",
+            line=line,
+            field="numel",
+        )
+    if form is not None and check_form_name(form, line=line, field="form") != row.rank:
+        raise GoldenError(
+            f"{where}: form {form!r} does not match shape {row.shape} (expected {row.form!r})",
+            line=line,
+            field="form",
+        )
+
+
+def check_unique_names(rows: list[ParamRow], lines: list[int | None]) -> None:
+    """Parameter names are unique in a model; a repeated one means a corrupt golden."""
+    seen: set[str] = set()
+    for row, line in zip(rows, lines, strict=True):
+        if row.name in seen:
+            raise GoldenError(f"parameter {row.name!r} appears twice", line=line, field="name")
+        seen.add(row.name)
+
+
+def check_total(stored: int, actual: int, *, what: str, line: int | None, field: str) -> None:
+    if stored != actual:
+        raise GoldenError(
+            f"{what} is {stored} but the parameter rows add up to {actual}"
+            " (a truncated or hand-edited golden?)",
+            line=line,
+            field=field,
+        )
+
+
+def check_shares(
+    report: ParamFormReport,
+    stored: dict[str, float],
+    *,
+    by: str,
+    line: int | None,
+    field: str,
+) -> None:
+    """Stored proportions must name the report's forms, in column order, to 2 decimals."""
+    expected = report.layer_shares if by == "layers" else report.parameter_shares
+    if list(stored) != list(expected):
+        raise GoldenError(
+            f"form columns {list(stored)} do not match the rows, expected {list(expected)}",
+            line=line,
+            field=field,
+        )
+    for form, value in stored.items():
+        if abs(value - expected[form]) > PERCENT_SLACK:
+            raise GoldenError(
+                f"{form} share of {by} is {value:.2f}% but the rows give {expected[form]:.2f}%",
+                line=line,
+                field=field,
+            )

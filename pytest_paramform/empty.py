@@ -1,0 +1,92 @@
+"""Build models without allocating or initialising their weights.
+
+``with torch.device("meta")`` breaks models that do tensor math while they are built
+(torchvision's regnets compute widths with tensors and call ``.tolist()``). Instead each
+parameter is put on ``meta`` as it is registered, and all other tensor math runs as usual.
+Initialisers are skipped meanwhile: on ``meta`` tensors they are wasted work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+
+from pytest_paramform.errors import SourceError
+from pytest_paramform.optional import require
+
+_DOWNLOADERS = ("load_state_dict_from_url", "download_url_to_file", "load")
+
+
+def _on_meta(param: Any) -> Any:
+    """The same parameter on ``meta``; one already there is kept, which keeps ties intact."""
+    torch = require("torch", "torch")
+    if param is None or param.device.type == "meta":
+        return param
+    if torch.nn.parameter.is_lazy(param):
+        return param
+    meta = param.to("meta")
+    if type(param) is torch.nn.Parameter:
+        return torch.nn.Parameter(meta, requires_grad=param.requires_grad)
+    kwargs = dict(param.__dict__)
+    kwargs["requires_grad"] = param.requires_grad
+    return type(param)(meta, **kwargs)
+
+
+def _refuse_download(*args: Any, **kwargs: Any) -> Any:
+    raise SourceError(
+        "the model tried to download weights while it was built; pytest-paramform never "
+        "downloads: build it with weights=None (and weights_backbone=None)"
+    )
+
+
+def _noop_init(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+    return tensor
+
+
+@contextmanager
+def _patched(owner: Any, name: str, replacement: Callable[..., Any]) -> Iterator[None]:
+    original = getattr(owner, name)
+    setattr(owner, name, replacement)
+    try:
+        yield
+    finally:
+        setattr(owner, name, original)
+
+
+@contextmanager
+def no_downloads() -> Iterator[None]:
+    """Within this block, torch.hub refuses to fetch weights instead of going online."""
+    torch = require("torch", "torch")
+    with ExitStack() as stack:
+        for name in _DOWNLOADERS:
+            stack.enter_context(_patched(torch.hub, name, _refuse_download))
+        yield
+
+
+@contextmanager
+def skip_init() -> Iterator[None]:
+    """Within this block, ``torch.nn.init`` leaves tensors as they are."""
+    torch = require("torch", "torch")
+    with ExitStack() as stack:
+        for name in dir(torch.nn.init):
+            if name.endswith("_") and not name.startswith("_"):
+                stack.enter_context(_patched(torch.nn.init, name, _noop_init))
+        yield
+
+
+@contextmanager
+def empty_weights() -> Iterator[None]:
+    """Within this block, modules get their parameters on ``meta`` and nothing downloads."""
+    torch = require("torch", "torch")
+    module_cls = torch.nn.Module
+    register = module_cls.register_parameter
+
+    def register_on_meta(self: Any, name: str, param: Any) -> None:
+        register(self, name, _on_meta(param))
+
+    with ExitStack() as stack:
+        stack.enter_context(_patched(module_cls, "register_parameter", register_on_meta))
+        stack.enter_context(skip_init())
+        stack.enter_context(no_downloads())
+        yield

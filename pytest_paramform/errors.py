@@ -1,0 +1,51 @@
+"""The one error family users catch: every message names what was wrong and where."""
+
+from __future__ import annotations
+
+
+class ParamFormError(Exception):
+    """Base of every error pytest-paramform raises on purpose.
+
+    ``path``, ``line`` and ``field`` say where the problem is, when known, so that
+    callers (the pytest skin, the CLI) can report it without parsing the message.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.path = path
+        self.line = line
+        self.field = field
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = ""
+        if self.path is not None:
+            where = self.path if self.line is None else f"{self.path}:{self.line}"
+        elif self.line is not None:
+            where = f"line {self.line}"
+        if self.field is not None:
+            where = f"{where} ({self.field})" if where else f"field {self.field}"
+        return f"{where}: {self.problem}" if where else self.problem
+
+    def at(self, path: str) -> ParamFormError:
+        """Return the same error with the file it came from, once the caller knows it."""
+        return type(self)(self.problem, path=path, line=self.line, field=self.field)
+
+
+class GoldenError(ParamFormError):
+    """A golden document is unreadable, not ours, or inconsistent with its own rows."""
+
+
+class SourceError(ParamFormError):
+    """A model source cannot be turned into a report (not a model, lazy, unknown name)."""
+
+
+class MissingExtraError(ParamFormError):
+    """An optional dependency is not installed; the message names the extra to install."""

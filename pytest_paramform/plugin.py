@@ -1,0 +1,1 @@
+"""The pytest skin (entry point ``pytest11``); it must stay cheap to import."""

@@ -1,0 +1,160 @@
+"""The report: plain data about a model's parameter tensors, with no torch inside.
+
+Every figure is derived from the rows (name and shape of each parameter tensor), so two
+reports with the same rows can never disagree about totals or proportions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from functools import cached_property
+
+Shape = tuple[int, ...]
+
+SCALAR = "Scalar"
+VECTOR = "Vector"
+MATRIX = "Matrix"
+TENSOR_PREFIX = "Tensor rank "
+ALWAYS_SHOWN_RANKS = (1, 2)
+_NAMED_FORMS = {0: SCALAR, 1: VECTOR, 2: MATRIX}
+_SHORT_UNITS = ("K", "M", "G", "T", "P", "E")
+
+
+def squeeze(shape: Shape) -> Shape:
+    """The shape with every dimension of size 1 removed."""
+    return tuple(d for d in shape if d != 1)
+
+
+def form_name(rank: int) -> str:
+    """The seed's name for a squeezed rank (``Scalar`` rather than "Tensor rank 0")."""
+    return _NAMED_FORMS.get(rank, f"{TENSOR_PREFIX}{rank}")
+
+
+def form_rank(name: str) -> int:
+    """The squeezed rank a form name stands for; ``ValueError`` for anything else."""
+    for rank, known in _NAMED_FORMS.items():
+        if name == known:
+            return rank
+    digits = name.removeprefix(TENSOR_PREFIX)
+    canonical = digits.isascii() and digits.isdigit() and str(int(digits)) == digits
+    if digits != name and canonical and int(digits) >= 3:
+        return int(digits)
+    raise ValueError(f"{name!r} is not a form (Scalar, Vector, Matrix or 'Tensor rank N', N >= 3)")
+
+
+def short_count(n: int) -> str:
+    """1000-based short total with 2 decimals (``3.50M``); below 1000 the plain integer."""
+    if n < 1000:
+        return str(n)
+    value = float(n)
+    for unit in _SHORT_UNITS:
+        value /= 1000
+        if round(value, 2) < 1000 or unit == _SHORT_UNITS[-1]:
+            return f"{value:.2f}{unit}"
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def percent(part: int, whole: int) -> float:
+    """Share in percent; an empty whole has a share of zero rather than a division error."""
+    return 100.0 * part / whole if whole else 0.0
+
+
+@dataclass(frozen=True)
+class ParamRow:
+    """One parameter tensor: a layer in the seed's vocabulary."""
+
+    name: str
+    shape: Shape
+
+    @property
+    def squeezed(self) -> Shape:
+        return squeeze(self.shape)
+
+    @property
+    def rank(self) -> int:
+        return len(self.squeezed)
+
+    @property
+    def form(self) -> str:
+        return form_name(self.rank)
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+
+@dataclass(frozen=True)
+class ParamFormReport:
+    """The parameter form report of one model, in model order."""
+
+    name: str
+    rows: tuple[ParamRow, ...]
+
+    @cached_property
+    def num_layers(self) -> int:
+        return len(self.rows)
+
+    @cached_property
+    def num_parameters(self) -> int:
+        return sum(row.numel for row in self.rows)
+
+    @cached_property
+    def ranks(self) -> tuple[int, ...]:
+        """Squeezed ranks in column order: Vector, Matrix, then the others by rank."""
+        present = {row.rank for row in self.rows} - set(ALWAYS_SHOWN_RANKS)
+        return ALWAYS_SHOWN_RANKS + tuple(sorted(present))
+
+    @property
+    def forms(self) -> tuple[str, ...]:
+        return tuple(form_name(rank) for rank in self.ranks)
+
+    @cached_property
+    def _layers_by_rank(self) -> Counter[int]:
+        return Counter(row.rank for row in self.rows)
+
+    @cached_property
+    def _parameters_by_rank(self) -> Counter[int]:
+        totals: Counter[int] = Counter()
+        for row in self.rows:
+            totals[row.rank] += row.numel
+        return totals
+
+    def layers_of(self, form: str) -> int:
+        return self._layers_by_rank[form_rank(form)]
+
+    def parameters_of(self, form: str) -> int:
+        return self._parameters_by_rank[form_rank(form)]
+
+    @property
+    def layer_shares(self) -> dict[str, float]:
+        """Percent of layers per form, in column order."""
+        return {f: percent(self.layers_of(f), self.num_layers) for f in self.forms}
+
+    @property
+    def parameter_shares(self) -> dict[str, float]:
+        """Percent of parameters per form, in column order."""
+        return {f: percent(self.parameters_of(f), self.num_parameters) for f in self.forms}
+
+    def to_markdown(self, chart: str | None = None) -> str:
+        from pytest_paramform.markdown_format import render_markdown
+
+        return render_markdown(self, chart=chart)
+
+    def to_yaml(self) -> str:
+        from pytest_paramform.yaml_format import render_yaml
+
+        return render_yaml(self)
+
+    @classmethod
+    def from_markdown(cls, text: str, path: str | None = None) -> ParamFormReport:
+        from pytest_paramform.markdown_format import parse_markdown
+
+        return parse_markdown(text, path=path)
+
+    @classmethod
+    def from_yaml(cls, text: str, path: str | None = None) -> ParamFormReport:
+        from pytest_paramform.yaml_format import parse_yaml
+
+        return parse_yaml(text, path=path)

@@ -1,0 +1,274 @@
+"""The YAML golden: exact integers, model order, one line per parameter tensor.
+
+Rendering is done by hand (not ``yaml.dump``) so the layout is fixed: one flow mapping per
+parameter keeps an architecture change to one changed line per tensor in a git diff.
+Parsing uses PyYAML's safe loaders only, so nothing in a golden can execute.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import yaml
+
+from pytest_paramform.consistency import (
+    check_row,
+    check_shares,
+    check_total,
+    check_unique_names,
+)
+from pytest_paramform.errors import GoldenError
+from pytest_paramform.report import ParamFormReport, ParamRow
+
+FORMAT_VERSION = 1
+HEADER = (
+    "# pytest-paramform golden: the parameter tensors of a model, in model order.\n"
+    "# Regenerate with `pytest --paramform-update`; derived figures are checked on load.\n"
+)
+_TOP_KEYS = ("paramform", "model", "layers", "parameters", "forms", "params")
+_FORM_KEYS = ("layers", "parameters", "share_of_layers", "share_of_parameters")
+_ROW_KEYS = ("name", "shape", "squeezed", "numel", "form")
+_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
+# Words that YAML 1.1 readers resolve to booleans or null when left unquoted.
+_RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _needs_escape(ch: str) -> bool:
+    code = ord(ch)
+    return (
+        code < 0x20
+        or 0x7F <= code <= 0x9F
+        or code in (0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF)
+        or 0xD800 <= code <= 0xDFFF
+    )
+
+
+def quote(text: str) -> str:
+    """A YAML scalar for ``text``: plain when unambiguous, else double-quoted and escaped."""
+    if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED:
+        return text
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif _needs_escape(ch):
+            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _ints(values: tuple[int, ...]) -> str:
+    return "[" + ", ".join(map(str, values)) + "]"
+
+
+def _row_line(row: ParamRow) -> str:
+    return (
+        f"- {{name: {quote(row.name)}, shape: {_ints(row.shape)}, "
+        f"squeezed: {_ints(row.squeezed)}, numel: {row.numel}, form: {row.form}}}"
+    )
+
+
+def render_yaml(report: ParamFormReport) -> str:
+    lines = [
+        HEADER.rstrip("\n"),
+        f"paramform: {FORMAT_VERSION}",
+        f"model: {quote(report.name)}",
+        f"layers: {report.num_layers}",
+        f"parameters: {report.num_parameters}",
+        "forms:",
+    ]
+    layer_shares, parameter_shares = report.layer_shares, report.parameter_shares
+    for form in report.forms:
+        lines.append(
+            f"  {form}: {{layers: {report.layers_of(form)}, "
+            f"parameters: {report.parameters_of(form)}, "
+            f"share_of_layers: {layer_shares[form]:.2f}, "
+            f"share_of_parameters: {parameter_shares[form]:.2f}}}"
+        )
+    lines.append("params:" if report.rows else "params: []")
+    lines.extend(_row_line(row) for row in report.rows)
+    return "\n".join(lines) + "\n"
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
+    """Safe loader that refuses duplicate keys instead of keeping the last one silently."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, list | dict):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a plain value", key_node.start_mark
+                )
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
+
+
+def _load(text: str) -> tuple[Any, yaml.Node | None]:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise GoldenError(f"not valid YAML: {problem}", line=line) from None
+    finally:
+        loader.dispose()
+    return data, node
+
+
+def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if key_node.value == key:
+                return value_node
+    return None
+
+
+def _line(node: yaml.Node | None) -> int | None:
+    return node.start_mark.line + 1 if node is not None else None
+
+
+def _expect_keys(
+    mapping: Any, keys: tuple[str, ...], *, what: str, line: int | None
+) -> dict[str, Any]:
+    if not isinstance(mapping, dict):
+        raise GoldenError(f"{what} must be a mapping, got {type(mapping).__name__}", line=line)
+    missing = [k for k in keys if k not in mapping]
+    unknown = [k for k in mapping if k not in keys]
+    if missing or unknown:
+        detail = "; ".join(
+            part
+            for part in (
+                f"missing {', '.join(missing)}" if missing else "",
+                f"unknown {', '.join(map(str, unknown))}" if unknown else "",
+            )
+            if part
+        )
+        raise GoldenError(f"{what}: {detail} (expected {', '.join(keys)})", line=line)
+    return mapping
+
+
+def _int(value: Any, *, field: str, line: int | None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise GoldenError(f"expected a whole number >= 0, got {value!r}", line=line, field=field)
+    return value
+
+
+def _float(value: Any, *, field: str, line: int | None) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise GoldenError(f"expected a percentage, got {value!r}", line=line, field=field)
+    return float(value)
+
+
+def _dims(value: Any, *, field: str, line: int | None) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        raise GoldenError(f"expected a list of sizes, got {value!r}", line=line, field=field)
+    return tuple(_int(v, field=field, line=line) for v in value)
+
+
+def _str(value: Any, *, field: str, line: int | None) -> str:
+    if not isinstance(value, str):
+        raise GoldenError(f"expected text, got {value!r}", line=line, field=field)
+    return value
+
+
+def _parse_row(item: Any, line: int | None) -> ParamRow:
+    fields = _expect_keys(item, _ROW_KEYS, what="parameter row", line=line)
+    row = ParamRow(
+        name=_str(fields["name"], field="name", line=line),
+        shape=_dims(fields["shape"], field="shape", line=line),
+    )
+    check_row(
+        row,
+        line=line,
+        squeezed=_dims(fields["squeezed"], field="squeezed", line=line),
+        numel=_int(fields["numel"], field="numel", line=line),
+        form=_str(fields["form"], field="form", line=line),
+    )
+    return row
+
+
+def _parse_rows(data: Any, node: yaml.Node | None) -> tuple[list[ParamRow], list[int | None]]:
+    if not isinstance(data, list):
+        raise GoldenError("params must be a list of parameter rows", line=_line(node), field="params")
+    items = node.value if isinstance(node, yaml.SequenceNode) else []
+    lines = [_line(n) for n in items] if len(items) == len(data) else [None] * len(data)
+    rows = [_parse_row(item, line) for item, line in zip(data, lines, strict=True)]
+    check_unique_names(rows, lines)
+    return rows, lines
+
+
+def _check_forms(report: ParamFormReport, data: Any, node: yaml.Node | None) -> None:
+    line = _line(node)
+    if not isinstance(data, dict):
+        raise GoldenError("forms must be a mapping of form to figures", line=line, field="forms")
+    layer_shares: dict[str, float] = {}
+    parameter_shares: dict[str, float] = {}
+    for form, figures in data.items():
+        where = _line(_child(node, form))
+        fields = _expect_keys(figures, _FORM_KEYS, what=f"form {form!r}", line=where)
+        if str(form) in report.forms:
+            check_total(
+                _int(fields["layers"], field="layers", line=where),
+                report.layers_of(str(form)),
+                what=f"{form} layers",
+                line=where,
+                field="forms",
+            )
+            check_total(
+                _int(fields["parameters"], field="parameters", line=where),
+                report.parameters_of(str(form)),
+                what=f"{form} parameters",
+                line=where,
+                field="forms",
+            )
+        share = _float(fields["share_of_layers"], field="share_of_layers", line=where)
+        layer_shares[str(form)] = share
+        share = _float(fields["share_of_parameters"], field="share_of_parameters", line=where)
+        parameter_shares[str(form)] = share
+    check_shares(report, layer_shares, by="layers", line=line, field="forms")
+    check_shares(report, parameter_shares, by="parameters", line=line, field="forms")
+
+
+def parse_yaml(text: str, path: str | None = None) -> ParamFormReport:
+    """Parse and verify a YAML golden; every problem is a GoldenError naming ``path``."""
+    try:
+        return _parse(text)
+    except GoldenError as exc:
+        raise exc.at(path) if path is not None else exc
+
+
+def _parse(text: str) -> ParamFormReport:
+    data, node = _load(text)
+    if data is None:
+        raise GoldenError("the file is empty, not a paramform golden")
+    if not isinstance(data, dict) or data.get("paramform") != FORMAT_VERSION:
+        raise GoldenError(
+            f"not a paramform golden (expected a mapping starting with 'paramform: {FORMAT_VERSION}')",
+            line=_line(node),
+        )
+    top = _expect_keys(data, _TOP_KEYS, what="golden", line=_line(node))
+    rows, _ = _parse_rows(top["params"], _child(node, "params"))
+    report = ParamFormReport(
+        name=_str(top["model"], field="model", line=_line(_child(node, "model"))),
+        rows=tuple(rows),
+    )
+    for key, actual in (("layers", report.num_layers), ("parameters", report.num_parameters)):
+        where = _line(_child(node, key))
+        stored = _int(top[key], field=key, line=where)
+        check_total(stored, actual, what=f"{key} total", line=where, field=key)
+    _check_forms(report, top["forms"], _child(node, "forms"))
+    return report
