@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 
 class ParamFormError(Exception):
     """Base of every error pytest-paramform raises on purpose.
@@ -49,3 +52,14 @@ class SourceError(ParamFormError):
 
 class MissingExtraError(ParamFormError):
     """An optional dependency is not installed; the message names the extra to install."""
+
+
+@contextmanager
+def in_file(path: str | None) -> Iterator[None]:
+    """Attach ``path`` to any ParamFormError raised inside that does not name a file yet."""
+    try:
+        yield
+    except ParamFormError as exc:
+        if path is None or exc.path is not None:
+            raise
+        raise exc.at(path) from None

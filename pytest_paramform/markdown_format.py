@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 
 from pytest_paramform.consistency import (
     check_row,
@@ -16,7 +17,7 @@ from pytest_paramform.consistency import (
     check_total,
     check_unique_names,
 )
-from pytest_paramform.errors import GoldenError
+from pytest_paramform.errors import GoldenError, in_file
 from pytest_paramform.report import ParamFormReport, ParamRow, short_count
 
 TITLE_SUFFIX = " parameter information"
@@ -38,7 +39,12 @@ def _escape_char(ch: str, at_edge: bool) -> str:
     if ch in "\\|":
         return "\\" + ch
     code = ord(ch)
-    if code < 0x20 or 0x7F <= code <= 0x9F or code in (0x2028, 0x2029) or (at_edge and ch.isspace()):
+    if (
+        code < 0x20
+        or 0x7F <= code <= 0x9F
+        or code in (0x2028, 0x2029)
+        or (at_edge and ch.isspace())
+    ):
         return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
     return ch
 
@@ -138,7 +144,7 @@ def split_cells(line: str, lineno: int) -> list[str]:
         raise GoldenError(
             f"expected a table row starting and ending with '|', got {line[:80]!r}", line=lineno
         )
-    return [line[a + 1 : b].strip() for a, b in zip(cuts, cuts[1:])]
+    return [line[a + 1 : b].strip() for a, b in pairwise(cuts)]
 
 
 def _expect(cursor: _Lines, expected: str, what: str) -> int:
@@ -174,10 +180,14 @@ def _shares(cursor: _Lines, title: str, what: str) -> tuple[int, dict[str, float
     _expect(cursor, title, what)
     lineno, header, body = _read_table(cursor, what)
     if len(body) != 1:
-        raise GoldenError(f"the {what} table must have exactly one row of values", line=lineno, field=what)
+        raise GoldenError(
+            f"the {what} table must have exactly one row of values", line=lineno, field=what
+        )
     values_no, values = body[0]
     if len(values) != len(header):
-        raise GoldenError(f"{len(values)} values for {len(header)} columns", line=values_no, field=what)
+        raise GoldenError(
+            f"{len(values)} values for {len(header)} columns", line=values_no, field=what
+        )
     return values_no, {h: _percent(v, values_no, what) for h, v in zip(header, values, strict=True)}
 
 
@@ -190,7 +200,9 @@ def _int_cell(cell: str, lineno: int, field: str) -> int:
 def _shape_cell(cell: str, lineno: int, field: str) -> tuple[int, ...]:
     match = _SHAPE.fullmatch(cell)
     if match is None or not cell.isascii():
-        raise GoldenError(f"expected a shape such as (32, 3), got {cell!r}", line=lineno, field=field)
+        raise GoldenError(
+            f"expected a shape such as (32, 3), got {cell!r}", line=lineno, field=field
+        )
     return tuple(int(d) for d in re.findall(r"\d+", match.group(1)))
 
 
@@ -232,10 +244,8 @@ def _skip_chart(cursor: _Lines) -> None:
 
 def parse_markdown(text: str, path: str | None = None) -> ParamFormReport:
     """Parse and verify a Markdown golden; every problem is a GoldenError naming ``path``."""
-    try:
+    with in_file(path):
         return _parse(text)
-    except GoldenError as exc:
-        raise exc.at(path) if path is not None else exc
 
 
 def _title(cursor: _Lines) -> str:
@@ -256,14 +266,18 @@ def _parse(text: str) -> ParamFormReport:
     layers_no, layers = _count(cursor, "layers")
     params_no, params = _count(cursor, "parameters")
     layer_no, layer_shares = _shares(cursor, LAYER_SHARES, "Proportional of each form")
-    param_no, parameter_shares = _shares(cursor, PARAMETER_SHARES, "Proportional of parameters by form")
+    param_no, parameter_shares = _shares(
+        cursor, PARAMETER_SHARES, "Proportional of parameters by form"
+    )
     _skip_chart(cursor)
     _expect(cursor, LAYER_TABLE, "Layer information")
     header_no, header, body = _read_table(cursor, "Layer information")
     if tuple(header) != ROW_HEADER:
         raise GoldenError(f"expected columns {list(ROW_HEADER)}, got {header}", line=header_no)
     if (extra := cursor.peek()) is not None:
-        raise GoldenError(f"unexpected text after the layer table: {extra[1][:80]!r}", line=extra[0])
+        raise GoldenError(
+            f"unexpected text after the layer table: {extra[1][:80]!r}", line=extra[0]
+        )
     rows = [_row(cells, lineno) for lineno, cells in body]
     check_unique_names(rows, [lineno for lineno, _ in body])
     report = ParamFormReport(name=name, rows=tuple(rows))
@@ -281,8 +295,14 @@ def _parse(text: str) -> ParamFormReport:
             line=params_no,
             field="Number of parameters",
         )
-    check_shares(report, layer_shares, by="layers", line=layer_no, field="Proportional of each form")
     check_shares(
-        report, parameter_shares, by="parameters", line=param_no, field="Proportional of parameters by form"
+        report, layer_shares, by="layers", line=layer_no, field="Proportional of each form"
+    )
+    check_shares(
+        report,
+        parameter_shares,
+        by="parameters",
+        line=param_no,
+        field="Proportional of parameters by form",
     )
     return report

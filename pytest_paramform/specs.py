@@ -22,7 +22,7 @@ def _closest(name: str, known: list[str]) -> str:
 
 
 def torchvision_factory(name: str) -> Callable[[], Any]:
-    """The builder for ``name`` with no weights and no pretrained backbone, so nothing downloads."""
+    """The builder for ``name`` with no weights and no pretrained backbone: nothing downloads."""
     models = require("torchvision.models", "torchvision")
     known = sorted(models.list_models())
     if name not in known:
@@ -32,7 +32,9 @@ def torchvision_factory(name: str) -> Callable[[], Any]:
         )
     builder = models.get_model_builder(name)
     params = inspect.signature(builder).parameters
-    kwargs = {k: None for k in ("weights", "weights_backbone") if k in params}
+    kwargs: dict[str, Any] = {k: None for k in ("weights", "weights_backbone") if k in params}
+    if "init_weights" in params:  # googlenet, inception_v3: silences a warning about init
+        kwargs["init_weights"] = False
     return partial(builder, **kwargs)
 
 

@@ -19,7 +19,7 @@ from pytest_paramform.consistency import (
     check_total,
     check_unique_names,
 )
-from pytest_paramform.errors import GoldenError
+from pytest_paramform.errors import GoldenError, in_file
 from pytest_paramform.report import ParamFormReport, ParamRow
 
 FORMAT_VERSION = 1
@@ -133,7 +133,8 @@ def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             if key_node.value == key:
-                return value_node
+                found: yaml.Node = value_node
+                return found
     return None
 
 
@@ -201,14 +202,18 @@ def _parse_row(item: Any, line: int | None) -> ParamRow:
     return row
 
 
-def _parse_rows(data: Any, node: yaml.Node | None) -> tuple[list[ParamRow], list[int | None]]:
+def _parse_rows(data: Any, node: yaml.Node | None) -> list[ParamRow]:
     if not isinstance(data, list):
-        raise GoldenError("params must be a list of parameter rows", line=_line(node), field="params")
+        raise GoldenError(
+            "params must be a list of parameter rows", line=_line(node), field="params"
+        )
     items = node.value if isinstance(node, yaml.SequenceNode) else []
-    lines = [_line(n) for n in items] if len(items) == len(data) else [None] * len(data)
+    lines: list[int | None] = [_line(n) for n in items]
+    if len(lines) != len(data):
+        lines = [None] * len(data)
     rows = [_parse_row(item, line) for item, line in zip(data, lines, strict=True)]
     check_unique_names(rows, lines)
-    return rows, lines
+    return rows
 
 
 def _check_forms(report: ParamFormReport, data: Any, node: yaml.Node | None) -> None:
@@ -245,10 +250,8 @@ def _check_forms(report: ParamFormReport, data: Any, node: yaml.Node | None) -> 
 
 def parse_yaml(text: str, path: str | None = None) -> ParamFormReport:
     """Parse and verify a YAML golden; every problem is a GoldenError naming ``path``."""
-    try:
+    with in_file(path):
         return _parse(text)
-    except GoldenError as exc:
-        raise exc.at(path) if path is not None else exc
 
 
 def _parse(text: str) -> ParamFormReport:
@@ -257,11 +260,12 @@ def _parse(text: str) -> ParamFormReport:
         raise GoldenError("the file is empty, not a paramform golden")
     if not isinstance(data, dict) or data.get("paramform") != FORMAT_VERSION:
         raise GoldenError(
-            f"not a paramform golden (expected a mapping starting with 'paramform: {FORMAT_VERSION}')",
+            "not a paramform golden (expected a mapping that starts with"
+            f" 'paramform: {FORMAT_VERSION}')",
             line=_line(node),
         )
     top = _expect_keys(data, _TOP_KEYS, what="golden", line=_line(node))
-    rows, _ = _parse_rows(top["params"], _child(node, "params"))
+    rows = _parse_rows(top["params"], _child(node, "params"))
     report = ParamFormReport(
         name=_str(top["model"], field="model", line=_line(_child(node, "model"))),
         rows=tuple(rows),

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+SEED_CHART_LINE = '<img src="../figs/mobilenet_v2_pie_chart.png" alt="pie_chart" width="500"/>\n\n'
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    """The original report this product grew from, byte for byte."""
+    return (DATA / "mobilenet_v2.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def seed_without_chart(seed_text: str) -> str:
+    assert SEED_CHART_LINE in seed_text
+    return seed_text.replace(SEED_CHART_LINE, "")

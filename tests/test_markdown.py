@@ -1,0 +1,127 @@
+"""The Markdown golden: the seed's layout, parsed back and verified (no torch needed)."""
+
+from __future__ import annotations
+
+import pytest
+
+from pytest_paramform import GoldenError, ParamFormReport, ParamRow
+from pytest_paramform.markdown_format import escape, split_cells, unescape
+
+SEED_LAYER_SHARES = {
+    "Vector": 66.46,
+    "Matrix": 22.15,
+    "Tensor rank 3": 10.76,
+    "Tensor rank 4": 0.63,
+}
+SEED_PARAM_SHARES = {"Vector": 1.00, "Matrix": 97.14, "Tensor rank 3": 1.83, "Tensor rank 4": 0.02}
+
+
+def test_seed_parses_to_its_own_figures(seed_text: str) -> None:
+    report = ParamFormReport.from_markdown(seed_text)
+    assert report.name == "mobilenet_v2"
+    assert (report.num_layers, report.num_parameters) == (158, 3_504_872)
+    assert {k: round(v, 2) for k, v in report.layer_shares.items()} == SEED_LAYER_SHARES
+    assert {k: round(v, 2) for k, v in report.parameter_shares.items()} == SEED_PARAM_SHARES
+    assert report.rows[0] == ParamRow("features.0.0.weight", (32, 3, 3, 3))
+    assert report.rows[-1] == ParamRow("classifier.1.bias", (1000,))
+
+
+def test_seed_renders_back_byte_for_byte(seed_text: str, seed_without_chart: str) -> None:
+    report = ParamFormReport.from_markdown(seed_text)
+    assert report.to_markdown() == seed_without_chart
+    assert report.to_markdown(chart="../figs/mobilenet_v2_pie_chart.png") == seed_text
+
+
+def test_every_seed_row_is_rendered_as_in_the_seed(seed_text: str) -> None:
+    seed_rows = [line for line in seed_text.splitlines() if line.startswith("| features.")]
+    seed_rows += [line for line in seed_text.splitlines() if line.startswith("| classifier.")]
+    rendered = ParamFormReport.from_markdown(seed_text).to_markdown().splitlines()
+    assert len(seed_rows) == 158
+    assert all(row in rendered for row in seed_rows)
+
+
+def test_model_without_parameters_renders_zeros_and_parses_back() -> None:
+    empty = ParamFormReport("nothing", ())
+    text = empty.to_markdown()
+    assert "**Number of layers: [ 0 ]**" in text
+    assert "**Number of parameters: [ 0 ]**" in text
+    assert "| 0.00 | 0.00 | " in text
+    assert ParamFormReport.from_markdown(text) == empty
+
+
+@pytest.mark.parametrize(
+    "name", ["a|b", "back\\slash", "end\\", "tab\there", " lead", "trail ", "new\nline", "層|x"]
+)
+def test_names_are_escaped_so_they_survive(name: str) -> None:
+    assert unescape(escape(name)) == name
+    report = ParamFormReport("m", (ParamRow(name, (2,)),))
+    assert ParamFormReport.from_markdown(report.to_markdown()) == report
+
+
+def test_split_cells_keeps_escaped_pipes_inside_a_cell() -> None:
+    assert split_cells(r"| a\|b | (2,) | x\\ |", 1) == [r"a\|b", "(2,)", "x\\\\"]
+
+
+def _seed_with(seed_text: str, old: str, new: str) -> str:
+    assert old in seed_text
+    return seed_text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        ("**Number of layers: [ 158 ]**", "**Number of layers: [ 157 ]**", 3, "157 but"),
+        ("[ 3.50M ]", "[ 3.60M ]", 5, "3.60M but"),
+        ("| 66.46 | 22.15 |", "| 66.00 | 22.15 |", 11, "66.00% but the rows give 66.46%"),
+        ("| 1.00 | 97.14 |", "| 1.00 | 97.41 |", 18, "97.41%"),
+        ("| (32, 3, 3, 3) | 864 |", "| (32, 3, 3, 3) | 865 |", 27, "865 does not match"),
+        ("| 864 | Tensor rank 4 |", "| 864 | Matrix |", 27, "form 'Matrix' does not match"),
+        ("| (32, 3, 3, 3) | (32, 3, 3, 3) |", "| (32, 3, 3, 3) | (32, 3, 3) |", 27, "squeezed"),
+        ("| features.0.0.weight |", "| features.0|0.weight |", 27, "unescaped '|'"),
+        ("| 864 | Tensor rank 4 |", "| 864 | Tensor rank 4 | extra |", 27, "got 6"),
+        ("| (32,) | (32,) | 32 |", "| (32,) | (32,) | many |", 28, "whole number"),
+        ("| features.0.1.bias |", "| features.0.1.weight |", 29, "appears twice"),
+        ("# mobilenet_v2 parameter", "# mobilenet_v2 param", 1, "not a paramform document"),
+        ("| Name | Shape |", "| Name | Size |", 25, "expected columns"),
+    ],
+)
+def test_a_hand_edited_golden_is_an_error_naming_file_line_and_problem(
+    seed_text: str, old: str, new: str, line: int, message: str
+) -> None:
+    with pytest.raises(GoldenError, match=r"golden\.md") as info:
+        ParamFormReport.from_markdown(_seed_with(seed_text, old, new), path="golden.md")
+    assert info.value.path == "golden.md"
+    assert info.value.line == line
+    assert message in str(info.value)
+
+
+def test_a_truncated_golden_is_an_error(seed_text: str) -> None:
+    truncated = "\n".join(seed_text.splitlines()[:100])
+    with pytest.raises(
+        GoldenError, match="Number of layers is 158 but the parameter rows add up to 74"
+    ):
+        ParamFormReport.from_markdown(truncated)
+    with pytest.raises(GoldenError, match="ends before the Proportional of each form table"):
+        ParamFormReport.from_markdown("\n".join(seed_text.splitlines()[:8]))
+
+
+def test_missing_layer_table_is_an_error(seed_text: str) -> None:
+    head = seed_text.split("**Layer information**")[0]
+    with pytest.raises(GoldenError, match="ends before Layer information"):
+        ParamFormReport.from_markdown(head)
+
+
+@pytest.mark.parametrize("text", ["", "   \n\n", "hello world\n", "# README\n\nSome docs.\n"])
+def test_other_documents_are_not_goldens(text: str) -> None:
+    with pytest.raises(GoldenError, match=r"empty|not a paramform document"):
+        ParamFormReport.from_markdown(text, path="doc.md")
+
+
+def test_text_after_the_table_is_an_error(seed_text: str) -> None:
+    with pytest.raises(GoldenError, match="unexpected text after the layer table"):
+        ParamFormReport.from_markdown(seed_text + "\nSome notes\n")
+
+
+def test_aligned_table_cells_from_a_formatter_still_parse(seed_text: str) -> None:
+    padded = seed_text.replace("| features.0.0.weight |", "|   features.0.0.weight    |")
+    assert ParamFormReport.from_markdown(padded) == ParamFormReport.from_markdown(seed_text)

@@ -1,0 +1,156 @@
+"""The YAML golden: exact integers, model order, one line per tensor, safe loading only."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from pytest_paramform import GoldenError, ParamFormReport, ParamRow
+from pytest_paramform.yaml_format import quote
+
+
+@pytest.fixture(scope="module")
+def seed(seed_text: str) -> ParamFormReport:
+    return ParamFormReport.from_markdown(seed_text)
+
+
+def test_one_line_per_parameter_in_model_order(seed: ParamFormReport) -> None:
+    lines = seed.to_yaml().splitlines()
+    rows = [line for line in lines if line.startswith("- {name: ")]
+    assert len(rows) == 158
+    assert rows[0] == (
+        "- {name: features.0.0.weight, shape: [32, 3, 3, 3], squeezed: [32, 3, 3, 3],"
+        " numel: 864, form: Tensor rank 4}"
+    )
+    assert [yaml.safe_load(r)[0]["name"] for r in rows] == [r.name for r in seed.rows]
+
+
+def test_totals_are_exact_integers(seed: ParamFormReport) -> None:
+    data = yaml.safe_load(seed.to_yaml())
+    assert (data["layers"], data["parameters"]) == (158, 3_504_872)
+    assert data["forms"]["Matrix"] == {
+        "layers": 35,
+        "parameters": 3_404_672,
+        "share_of_layers": 22.15,
+        "share_of_parameters": 97.14,
+    }
+    assert list(data["forms"]) == ["Vector", "Matrix", "Tensor rank 3", "Tensor rank 4"]
+
+
+def test_a_changed_tensor_is_a_one_line_git_diff(seed: ParamFormReport) -> None:
+    rows = list(seed.rows)
+    rows[40] = ParamRow(rows[40].name, (7, 7))
+    changed = ParamFormReport(seed.name, tuple(rows)).to_yaml().splitlines()
+    original = seed.to_yaml().splitlines()
+    differing = [i for i, (a, b) in enumerate(zip(original, changed, strict=True)) if a != b]
+    row_lines = [i for i in differing if original[i].startswith("- ")]
+    assert len(row_lines) == 1
+
+
+def test_round_trip_of_the_seed(seed: ParamFormReport) -> None:
+    assert ParamFormReport.from_yaml(seed.to_yaml()) == seed
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "yes",
+        "null",
+        "on",
+        "1e3",
+        "123",
+        "a: b",
+        "- x",
+        "#x",
+        "x #y",
+        "'q'",
+        '"q"',
+        "é",
+        "\u2028",
+        "\x00",
+        "",
+    ],
+)
+def test_names_that_yaml_would_misread_are_quoted(name: str) -> None:
+    assert yaml.safe_load(quote(name)) == name
+    report = ParamFormReport(name or "m", (ParamRow(name, (3,)),))
+    assert ParamFormReport.from_yaml(report.to_yaml()) == report
+
+
+def _edit(text: str, old: str, new: str) -> str:
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        ("layers: 158", "layers: 157", 5, "layers total is 157 but"),
+        ("parameters: 3504872", "parameters: 3504873", 6, "parameters total is 3504873"),
+        ("numel: 864,", "numel: 865,", 13, "865 does not match shape (32, 3, 3, 3)"),
+        ("squeezed: [32, 3, 3, 3]", "squeezed: [32, 3, 3]", 13, "squeezed shape (32, 3, 3)"),
+        ("form: Tensor rank 4}", "form: Matrix}", 13, "form 'Matrix' does not match"),
+        ("form: Tensor rank 4}", "form: Tensor rank 0}", 13, "'Tensor rank 0' is not a form"),
+        ("share_of_layers: 66.46", "share_of_layers: 60.00", 8, "Vector share of layers is 60.00%"),
+        ("Vector: {layers: 105,", "Vector: {layers: 104,", 8, "Vector layers is 104"),
+        ("shape: [32, 3, 3, 3]", "shape: [32, 3, 3, -3]", 13, "whole number >= 0"),
+        ("shape: [32, 3, 3, 3]", "shape: [32, 3, 3, true]", 13, "whole number >= 0"),
+        ("shape: [32, 3, 3, 3]", "shape: 32", 13, "list of sizes"),
+        ("name: features.0.1.bias", "name: features.0.1.weight", 15, "appears twice"),
+        (
+            "- {name: features.0.0.weight,",
+            "- {name: features.0.0.weight, name: x,",
+            13,
+            "duplicate key",
+        ),
+        ("model: mobilenet_v2", "model: mobilenet_v2\nmodel: other", 5, "duplicate key 'model'"),
+        ("model: mobilenet_v2", "model: [mobilenet_v2]", 4, "expected text"),
+        ("numel: 864,", "numel: 864, dtype: float32,", 13, "unknown dtype"),
+    ],
+)
+def test_a_hand_edited_golden_is_an_error_naming_file_line_and_field(
+    seed: ParamFormReport, old: str, new: str, line: int, message: str
+) -> None:
+    text = _edit(seed.to_yaml(), old, new)
+    with pytest.raises(GoldenError, match=r"golden\.yaml") as info:
+        ParamFormReport.from_yaml(text, path="golden.yaml")
+    assert (info.value.path, info.value.line) == ("golden.yaml", line)
+    assert message in str(info.value)
+
+
+def test_a_truncated_golden_is_an_error(seed: ParamFormReport) -> None:
+    truncated = "\n".join(seed.to_yaml().splitlines()[:60])
+    with pytest.raises(
+        GoldenError, match=r"layers total is 158 but the parameter rows add up to 48"
+    ):
+        ParamFormReport.from_yaml(truncated, path="g.yaml")
+
+
+def test_python_tags_are_never_executed(tmp_path: object) -> None:
+    hostile = "!!python/object/apply:os.system ['echo pwned > /tmp/paramform-pwned']\n"
+    with pytest.raises(GoldenError, match="not valid YAML: could not determine a constructor"):
+        ParamFormReport.from_yaml(hostile, path="evil.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "empty"),
+        ("# only a comment\n", "empty"),
+        ("a: [1, 2\n", "not valid YAML"),
+        ("- just\n- a list\n", "not a paramform golden"),
+        ("paramform: 2\nmodel: x\n", "not a paramform golden"),
+        ("paramform: 1\nmodel: x\n", "missing layers, parameters, forms, params"),
+        ("\x00\x01binary", "not valid YAML"),
+    ],
+)
+def test_other_files_are_not_goldens(text: str, message: str) -> None:
+    with pytest.raises(GoldenError, match=message):
+        ParamFormReport.from_yaml(text, path="other.yaml")
+
+
+def test_model_without_parameters_round_trips() -> None:
+    empty = ParamFormReport("nothing", ())
+    text = empty.to_yaml()
+    assert "params: []" in text
+    assert ParamFormReport.from_yaml(text) == empty
