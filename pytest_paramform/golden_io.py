@@ -22,9 +22,20 @@ def write_text(path: Path, text: str) -> None:
         raise
 
 
+# A golden of 100,000 tensors is about 12 MB; anything far larger is not one of ours.
+MAX_GOLDEN_BYTES = 64 * 1024 * 1024
+
+
 def read_text(path: Path) -> str:
-    """The golden's text; unreadable bytes are a GoldenError naming the file."""
+    """The golden's text; unreadable, oversized or non-UTF-8 files are a GoldenError."""
     try:
+        size = path.stat().st_size
+        if size > MAX_GOLDEN_BYTES:
+            raise GoldenError(
+                f"{size:,} bytes is too large for a paramform golden"
+                f" (limit {MAX_GOLDEN_BYTES:,}); not a paramform golden",
+                path=str(path),
+            )
         return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise GoldenError(

@@ -1,1 +1,112 @@
-"""The pytest skin (entry point ``pytest11``); it must stay cheap to import."""
+"""The pytest skin (entry point ``pytest11``). Importing it must stay cheap: torch and the
+report machinery load inside the fixture, only in tests that take a snapshot."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from syrupy.assertion import SnapshotAssertion
+
+    from pytest_paramform.settings import Settings
+    from pytest_paramform.snapshot import ParamFormSnapshot
+
+INI = {
+    "format": "golden format of paramform_snapshot: yaml (default) or markdown",
+    "level": "what must match: layers (default, exact) or summary (totals and form shares)",
+    "tolerance": "summary level: percentage points each form share may move (default 0)",
+    "rel_tolerance": "summary level: relative change of the parameter total allowed (default 0)",
+}
+MARKER = (
+    "paramform(format=None, level=None, tolerance=None, rel_tolerance=None): "
+    "paramform_snapshot settings for this test"
+)
+SETTINGS_KEY = pytest.StashKey["Settings"]()
+CLAIMS_KEY = pytest.StashKey[dict[str, str]]()
+REMOVED_KEY = pytest.StashKey[list[str]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("paramform", "parameter form snapshots (pytest-paramform)")
+    group.addoption(
+        "--paramform-update",
+        action="store_true",
+        default=False,
+        dest="paramform_update",
+        help="write or refresh paramform goldens (and delete unused ones); "
+        "other syrupy snapshots are left alone",
+    )
+    for key, help_text in INI.items():
+        parser.addini(f"paramform_{key}", help_text, default=None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", MARKER)
+    config.stash[CLAIMS_KEY] = {}
+    _settings(config)
+
+
+def _settings(config: pytest.Config) -> Settings:
+    """The ini settings, read once; a bad value is a usage error naming the option."""
+    if SETTINGS_KEY not in config.stash:
+        from pytest_paramform.settings import Settings
+
+        values = {key: config.getini(f"paramform_{key}") for key in INI}
+        try:
+            config.stash[SETTINGS_KEY] = Settings().updated(values, source="ini paramform_*")
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+    return config.stash[SETTINGS_KEY]
+
+
+@pytest.fixture
+def paramform_snapshot(
+    request: pytest.FixtureRequest, snapshot: SnapshotAssertion
+) -> ParamFormSnapshot:
+    """Check a model's parameter report against its golden: ``paramform_snapshot(model)``."""
+    from pytest_paramform.snapshot import ParamFormSnapshot
+
+    settings = _settings(request.config)
+    marker = request.node.get_closest_marker("paramform")
+    if marker is not None:
+        try:
+            settings = settings.updated(marker.kwargs, source="@pytest.mark.paramform")
+        except ValueError as exc:
+            pytest.fail(f"paramform: {exc}", pytrace=False)
+    return ParamFormSnapshot(
+        snapshot=snapshot,
+        update=bool(request.config.getoption("paramform_update")),
+        settings=settings,
+        rootpath=request.config.rootpath,
+        claims=request.config.stash[CLAIMS_KEY],
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
+    """With --paramform-update alone, delete unused paramform goldens as syrupy's own
+    --snapshot-update would, and leave every other snapshot as it is."""
+    result = yield
+    config = session.config
+    if config.getoption("paramform_update") and not config.getoption("update_snapshots", False):
+        from pytest_paramform.cleanup import remove_unused_goldens
+
+        config.stash[REMOVED_KEY] = remove_unused_goldens(session)
+    return result
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    removed = config.stash.get(REMOVED_KEY, [])
+    if removed:
+        terminalreporter.write_sep("-", "paramform")
+        terminalreporter.write_line(f"{len(removed)} unused paramform golden(s) deleted:")
+        for location in removed:
+            terminalreporter.write_line(f"  {_relative(location, config)}")
+
+
+def _relative(location: str, config: pytest.Config) -> str:
+    import os
+
+    return os.path.relpath(location, config.rootpath)

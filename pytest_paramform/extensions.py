@@ -1,0 +1,114 @@
+"""syrupy extensions for paramform goldens: syrupy names, writes and tracks the files,
+paramform parses and compares them.
+
+The classes are module-level on purpose: pytest-xdist workers re-import them by name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
+
+from pytest_paramform.compare import CompareOptions, Drift, compare
+from pytest_paramform.errors import GoldenError
+from pytest_paramform.golden_io import read_text, write_text
+from pytest_paramform.report import ParamFormReport
+
+GOLDEN_SUFFIXES = (".paramform.yaml", ".paramform.md")
+
+
+def is_golden(path: str) -> bool:
+    return path.endswith(GOLDEN_SUFFIXES)
+
+
+class ParamFormExtension(SingleFileSnapshotExtension):
+    """Compares parsed reports, not text; remembers why the last comparison failed.
+
+    One instance serves one snapshot assertion, so the state kept here is per test.
+    """
+
+    _write_mode = WriteMode.TEXT
+    format: ClassVar[str] = ""
+
+    def __init__(self) -> None:
+        self.options = CompareOptions()
+        self.actual: ParamFormReport | None = None
+        self.expected: ParamFormReport | None = None
+        self.drifts: list[Drift] = []
+        self.problem: GoldenError | None = None
+
+    def render(self, report: ParamFormReport) -> str:
+        raise NotImplementedError
+
+    def parse(self, text: str) -> ParamFormReport:
+        raise NotImplementedError
+
+    def serialize(self, data: Any, **kwargs: Any) -> str:
+        if not isinstance(data, ParamFormReport):
+            raise TypeError(f"paramform goldens hold a ParamFormReport, got {type(data).__name__}")
+        self.actual = data
+        return self.render(data)
+
+    def matches(self, *, serialized_data: Any, snapshot_data: Any) -> bool:
+        self.expected, self.drifts = None, []
+        if self.problem is not None:
+            return False
+        try:
+            self.expected = self.parse(str(snapshot_data))
+        except GoldenError as exc:
+            self.problem = exc
+            return False
+        assert self.actual is not None, "serialize() runs before matches()"
+        self.drifts = compare(self.expected, self.actual, self.options)
+        return not self.drifts
+
+    def read_snapshot_data_from_location(
+        self, *, snapshot_location: str, snapshot_name: str, session_id: str
+    ) -> str | None:
+        """The golden's text, or None when there is none; unreadable files fail in matches()."""
+        self.problem = None
+        path = Path(snapshot_location)
+        if not path.is_file():
+            return None
+        try:
+            return read_text(path)
+        except GoldenError as exc:
+            self.problem = exc
+            return ""
+
+    @classmethod
+    def write_snapshot_collection(
+        cls, *, snapshot_collection: Any, name_order: dict[str, int] | None = None
+    ) -> None:
+        """Atomic write: an interrupted update leaves the old golden or the new one."""
+        data = next(iter(snapshot_collection)).data
+        write_text(Path(snapshot_collection.location), str(data))
+
+
+class ParamFormYamlExtension(ParamFormExtension):
+    file_extension = "paramform.yaml"
+    format = "yaml"
+
+    def render(self, report: ParamFormReport) -> str:
+        return report.to_yaml()
+
+    def parse(self, text: str) -> ParamFormReport:
+        return ParamFormReport.from_yaml(text)
+
+
+class ParamFormMarkdownExtension(ParamFormExtension):
+    file_extension = "paramform.md"
+    format = "markdown"
+
+    def render(self, report: ParamFormReport) -> str:
+        return report.to_markdown()
+
+    def parse(self, text: str) -> ParamFormReport:
+        return ParamFormReport.from_markdown(text)
+
+
+EXTENSIONS: dict[str, type[ParamFormExtension]] = {
+    ext.format: ext for ext in (ParamFormYamlExtension, ParamFormMarkdownExtension)
+}

@@ -1,0 +1,136 @@
+"""The object behind the ``paramform_snapshot`` fixture: build, check, explain."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+
+from pytest_paramform.compare import render_drift
+from pytest_paramform.errors import ParamFormError
+from pytest_paramform.extensions import EXTENSIONS, ParamFormExtension
+from pytest_paramform.report import ParamFormReport
+from pytest_paramform.settings import Settings
+
+UPDATE_FLAG = "--paramform-update"
+SYRUPY_UPDATE_FLAG = "--snapshot-update"
+
+
+def to_report(source: Any) -> ParamFormReport:
+    """A report as it is, or one built from a module or factory (torch imported here)."""
+    if isinstance(source, ParamFormReport):
+        return source
+    from pytest_paramform.sources import build_report
+
+    return build_report(source)
+
+
+class ParamFormSnapshot:
+    """Checks reports against goldens for one test; syrupy owns the files and their names."""
+
+    def __init__(
+        self,
+        *,
+        snapshot: SnapshotAssertion,
+        update: bool,
+        settings: Settings,
+        rootpath: Path,
+        claims: dict[str, str],
+    ) -> None:
+        self._snapshot = snapshot
+        self._update = update or snapshot.update_snapshots
+        self._settings = settings
+        self._rootpath = rootpath
+        self._claims = claims
+        self._assertions: dict[str, SnapshotAssertion] = {}
+        self._mine: set[str] = set()
+
+    def __call__(
+        self,
+        source: Any,
+        *,
+        name: str | None = None,
+        format: str | None = None,
+        level: str | None = None,
+        tolerance: float | None = None,
+        rel_tolerance: float | None = None,
+    ) -> ParamFormReport:
+        """Check ``source`` against its golden; fail the test with every difference.
+
+        Returns the report, so a test can assert more about it.
+        """
+        __tracebackhide__ = True
+        values = {"format": format, "level": level, "tolerance": tolerance}
+        values["rel_tolerance"] = rel_tolerance
+        try:
+            settings = self._settings.updated(values, source="paramform_snapshot()")
+            report = to_report(source)
+        except (ValueError, ParamFormError) as exc:
+            pytest.fail(f"paramform: {exc}", pytrace=False)
+        assertion = self._assertion(settings.format)
+        extension = assertion.extension
+        assert isinstance(extension, ParamFormExtension)
+        extension.options = settings.compare
+        golden = self._claim(assertion, name)
+        matched = assertion(name=name) == report
+        if not matched:
+            pytest.fail(self._failure(assertion, report, golden), pytrace=False)
+        return report
+
+    def _assertion(self, fmt: str) -> SnapshotAssertion:
+        """One syrupy assertion per format, so that auto indexes count per golden kind."""
+        if fmt not in self._assertions:
+            self._assertions[fmt] = SnapshotAssertion(
+                session=self._snapshot.session,
+                extension_class=EXTENSIONS[fmt],
+                test_location=self._snapshot.test_location,
+                update_snapshots=self._update,
+                update_new_snapshots_only=self._snapshot.update_new_snapshots_only,
+            )
+        return self._assertions[fmt]
+
+    def _claim(self, assertion: SnapshotAssertion, name: str | None) -> str:
+        """The golden's path; two checks that would share one golden are an error."""
+        __tracebackhide__ = True
+        index = name if name else assertion.num_executions
+        location = assertion.extension.get_location(
+            test_location=assertion.test_location, index=index
+        )
+        golden = self._relative(location)
+        owner = self._snapshot.test_location.nodeid
+        other = self._claims.setdefault(location, owner)
+        if other != owner or location in self._mine:
+            who = "this test twice" if other == owner else f"{other} and {owner}"
+            pytest.fail(
+                f"paramform: {who} map to the same golden {golden}; "
+                "give each check its own name=... (or distinct test ids)",
+                pytrace=False,
+            )
+        self._mine.add(location)
+        return golden
+
+    def _relative(self, location: str) -> str:
+        try:
+            return os.path.relpath(location, self._rootpath)
+        except ValueError:
+            return location
+
+    def _failure(self, assertion: SnapshotAssertion, report: ParamFormReport, golden: str) -> str:
+        extension = assertion.extension
+        assert isinstance(extension, ParamFormExtension)
+        error = assertion.executions[assertion.num_executions - 1].exception
+        if error is not None:
+            return f"paramform: checking {golden} failed: {type(error).__name__}: {error}"
+        accept = f"pytest {UPDATE_FLAG} '{self._snapshot.test_location.nodeid}'"
+        accept += f"   (or syrupy's {SYRUPY_UPDATE_FLAG})"
+        if extension.problem is not None:
+            return (
+                f"paramform: cannot use the golden: {extension.problem.at(golden)}\n"
+                f"fix the file, or write it anew with: {accept}"
+            )
+        if extension.expected is None:
+            return f"paramform: no golden for {report.name} at {golden}\ncreate it with: {accept}"
+        return render_drift(extension.drifts, model=report.name, golden=golden, accept=accept)
