@@ -1,14 +1,43 @@
 """pytest-paramform: guard the parameter architecture of PyTorch models in CI.
 
-Importing this package never imports torch; the adapters import it when first called.
+The public names load on first use (PEP 562), so importing the package, as pytest does for
+every run through the plugin entry point, costs next to nothing and never imports torch.
 """
 
-from pytest_paramform.empty import empty_weights
-from pytest_paramform.errors import GoldenError, MissingExtraError, ParamFormError, SourceError
-from pytest_paramform.report import ParamFormReport, ParamRow
-from pytest_paramform.sources import build_report
+from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_paramform.compare import CompareOptions, compare, render_drift
+    from pytest_paramform.empty import empty_weights
+    from pytest_paramform.errors import (
+        GoldenError,
+        MissingExtraError,
+        ParamFormError,
+        SourceError,
+    )
+    from pytest_paramform.report import Alias, ParamFormReport, ParamRow
+    from pytest_paramform.sources import build_report
+
+_HOMES = {
+    "Alias": "report",
+    "CompareOptions": "compare",
+    "GoldenError": "errors",
+    "MissingExtraError": "errors",
+    "ParamFormError": "errors",
+    "ParamFormReport": "report",
+    "ParamRow": "report",
+    "SourceError": "errors",
+    "build_report": "sources",
+    "compare": "compare",
+    "empty_weights": "empty",
+    "render_drift": "compare",
+}
 __all__ = [
+    "Alias",
+    "CompareOptions",
     "GoldenError",
     "MissingExtraError",
     "ParamFormError",
@@ -16,6 +45,14 @@ __all__ = [
     "ParamRow",
     "SourceError",
     "build_report",
+    "compare",
     "empty_weights",
+    "render_drift",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'pytest_paramform' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"pytest_paramform.{_HOMES[name]}"), name)

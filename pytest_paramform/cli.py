@@ -1,18 +1,39 @@
-"""``paramform``: the report and goldens from the command line, through the same functions."""
+"""``paramform``: reports, diffs and checks from the command line, through the same
+functions the pytest plugin uses."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pytest_paramform.compare import LEVELS, CompareOptions, compare, render_drift
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.golden_io import write_text
-from pytest_paramform.sources import build_report
-from pytest_paramform.specs import FORMS, resolve
+from pytest_paramform.inputs import MARKDOWN_SUFFIXES, kind_of, load_golden, load_report
+from pytest_paramform.report import ParamFormReport
+from pytest_paramform.specs import FORMS
 
+EXIT_DRIFT = 1
 EXIT_BAD_INPUT = 2
+SPEC_HELP = f"{FORMS}, a checkpoint (.safetensors, .pt, .pth, .bin) or a golden (.yaml, .md)"
+
+
+def _extras(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--buffers", action="store_true", help="record buffers too")
+    parser.add_argument("--dtype", action="store_true", help="record each tensor's dtype")
+
+
+def _strictness(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--level", choices=LEVELS, default="layers", help="default: layers")
+    parser.add_argument("--tolerance", type=float, default=0.0, help="summary level, in points")
+    parser.add_argument(
+        "--rel-tolerance", type=float, default=0.0, help="summary level, of the parameter total"
+    )
+    _extras(parser)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,33 +44,167 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     report = commands.add_parser(
         "report",
-        help="print the parameter form report of a model",
-        description="Print the report of a model, built without weights or downloads.",
+        help="print or write the parameter form report of models",
+        description="Print or write reports; models are built without weights or downloads.",
     )
-    report.add_argument("spec", metavar="SPEC", help=f"the model: {FORMS}")
+    report.add_argument("specs", nargs="+", metavar="SPEC", help=SPEC_HELP)
     report.add_argument(
         "--format", choices=("markdown", "yaml"), default="markdown", help="default: markdown"
     )
-    report.add_argument("--output", metavar="PATH", type=Path, help="write here instead of stdout")
-    report.add_argument("--name", help="the model name in the report (default: from SPEC)")
+    where = report.add_mutually_exclusive_group()
+    where.add_argument("--output", metavar="PATH", type=Path, help="write here (one SPEC)")
+    where.add_argument(
+        "--output-dir", metavar="DIR", type=Path, help="write one document per SPEC here"
+    )
+    report.add_argument(
+        "--chart",
+        metavar="PATH",
+        nargs="?",
+        const="",
+        help="write a pie chart and link it from the Markdown; with --output-dir, PATH may be "
+        "left out: DIR/figs/<model>_pie_chart.png",
+    )
+    report.add_argument("--name", help="the model name in the report (one SPEC)")
+    _extras(report)
+    diff = commands.add_parser(
+        "diff", help="the semantic diff of two models, checkpoints or goldens (exit 1 on drift)"
+    )
+    diff.add_argument("expected", metavar="A", help=SPEC_HELP)
+    diff.add_argument("actual", metavar="B", help=SPEC_HELP)
+    _strictness(diff)
+    check = commands.add_parser(
+        "check", help="check a model or checkpoint against a golden file (exit 1 on drift)"
+    )
+    check.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
+    check.add_argument("golden", metavar="GOLDEN", type=Path, help="a .yaml or .md golden")
+    _strictness(check)
     return parser
 
 
-def _report(args: argparse.Namespace) -> None:
-    source, default_name = resolve(args.spec)
-    report = build_report(source, name=args.name or default_name)
-    text = report.to_markdown() if args.format == "markdown" else report.to_yaml()
+def _safe_name(name: str) -> str:
+    """A file name for a report, whatever characters the model name holds."""
+    cleaned = re.sub(r"[^\w.-]+", "_", name).strip("._")
+    return cleaned or "model"
+
+
+def _render(report: ParamFormReport, fmt: str, chart: str | None) -> str:
+    return report.to_markdown(chart=chart) if fmt == "markdown" else report.to_yaml()
+
+
+def _chart(report: ParamFormReport, path: Path) -> None:
+    from pytest_paramform.chart import render_chart
+
+    render_chart(report, path)
+
+
+def _write_one(args: argparse.Namespace) -> None:
+    if args.chart == "":
+        raise ParamFormError("--chart needs a PATH unless --output-dir is given")
+    report = load_report(args.specs[0], buffers=args.buffers, dtype=args.dtype)
+    if args.name:
+        report = ParamFormReport(
+            args.name, report.rows, report.aliases, report.buffers, report.source
+        )
+    link = None
+    if args.chart is not None:
+        chart = Path(args.chart)
+        _chart(report, chart)
+        base = args.output.parent if args.output is not None else Path.cwd()
+        link = Path(_relative(chart, base)).as_posix()
+    text = _render(report, args.format, link)
     if args.output is None:
         sys.stdout.write(text)
     else:
         write_text(args.output, text)
 
 
+def _relative(path: Path, base: Path) -> str:
+    return os.path.relpath(path.resolve(), base.resolve())
+
+
+def _write_many(args: argparse.Namespace) -> None:
+    suffix = ".md" if args.format == "markdown" else ".yaml"
+    out: Path = args.output_dir
+    for spec in args.specs:
+        report = load_report(spec, buffers=args.buffers, dtype=args.dtype)
+        stem = _safe_name(report.name)
+        link = None
+        if args.chart is not None:
+            link = f"figs/{stem}_pie_chart.png"
+            _chart(report, out / link)
+        write_text(out / f"{stem}{suffix}", _render(report, args.format, link))
+        print(out / f"{stem}{suffix}")
+
+
+def _report(args: argparse.Namespace) -> int:
+    several = len(args.specs) > 1
+    if several and args.output_dir is None:
+        raise ParamFormError("several SPECs need --output-dir DIR (one document each)")
+    if args.name and several:
+        raise ParamFormError("--name applies to one SPEC")
+    if args.output_dir is not None:
+        _write_many(args)
+    else:
+        _write_one(args)
+    return 0
+
+
+def _options(args: argparse.Namespace) -> CompareOptions:
+    try:
+        return CompareOptions(args.level, args.tolerance, args.rel_tolerance)
+    except ValueError as exc:
+        raise ParamFormError(str(exc)) from None
+
+
+def _pair(expected: str, actual: str, args: argparse.Namespace) -> tuple[ParamFormReport, ...]:
+    """Both sides; a model set against a checkpoint records buffers, as a state_dict does."""
+    kinds = {kind_of(expected), kind_of(actual)}
+    buffers = args.buffers or kinds == {"model", "checkpoint"}
+    return tuple(load_report(s, buffers=buffers, dtype=args.dtype) for s in (expected, actual))
+
+
+def _verdict(
+    expected: ParamFormReport,
+    actual: ParamFormReport,
+    options: CompareOptions,
+    *,
+    label: str,
+    accept: str | None,
+) -> int:
+    drifts = compare(expected, actual, options)
+    if not drifts:
+        print(f"paramform: {actual.name} matches {label}")
+        return 0
+    print(render_drift(drifts, model=actual.name, golden=label, accept=accept))
+    return EXIT_DRIFT
+
+
+def _diff(args: argparse.Namespace) -> int:
+    options = _options(args)
+    expected, actual = _pair(args.expected, args.actual, args)
+    return _verdict(expected, actual, options, label=args.expected, accept=None)
+
+
+def _check(args: argparse.Namespace) -> int:
+    options = _options(args)
+    fmt = "markdown" if args.golden.name.lower().endswith(MARKDOWN_SUFFIXES) else "yaml"
+    create = f"paramform report {args.spec} --format {fmt} --output {args.golden}"
+    if not args.golden.is_file():
+        raise ParamFormError(f"no golden at {args.golden}; create it with: {create}")
+    expected = load_golden(args.golden)
+    kinds = {expected.source, kind_of(args.spec)}
+    buffers = args.buffers or kinds == {"model", "checkpoint"}
+    actual = load_report(args.spec, buffers=buffers, dtype=args.dtype)
+    return _verdict(expected, actual, options, label=str(args.golden), accept=create)
+
+
+COMMANDS = {"report": _report, "diff": _diff, "check": _check}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        _report(args)
+        return COMMANDS[args.command](args)
     except ParamFormError as exc:
         print(f"paramform: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    return 0

@@ -11,12 +11,13 @@ import difflib
 import math
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from pytest_paramform.drift import ROW_KINDS, Drift
 from pytest_paramform.report import ALWAYS_SHOWN_RANKS, ParamFormReport, ParamRow, form_name
+from pytest_paramform.state_drifts import state_drifts
 
 LEVELS = ("layers", "summary")
-ROW_KINDS = ("changed", "added", "removed")
 NAME_COLUMN_CAP = 60
 _GAP = "   "
 # Slack for float noise when a share delta equals its tolerance (97.23 - 97.14 != 0.09).
@@ -49,15 +50,6 @@ def _check_tolerance(field: str, value: float, unit: str) -> None:
         raise ValueError(f"{field} must be a finite number >= 0 ({unit}), got {value!r}")
 
 
-@dataclass(frozen=True)
-class Drift:
-    """One line of a failure: a changed, added or removed tensor, or the overall effect."""
-
-    kind: str
-    text: str
-    name: str | None = None
-
-
 def compare(
     expected: ParamFormReport,
     actual: ParamFormReport,
@@ -69,14 +61,49 @@ def compare(
     """
     if options.level == "summary":
         return _summary_drifts(expected, actual, options)
-    rows = _row_drifts(expected.rows, actual.rows)
-    if not rows:
+    notes = []
+    if expected.source != actual.source:
+        notes = _buffer_note(expected, actual)
+        expected, actual = tensor_view(expected), tensor_view(actual)
+    extra = state_drifts(expected, actual)
+    tied = {d.name for d in extra if d.kind == "tying"}
+    rows = [
+        d
+        for d in _row_drifts(expected.rows, actual.rows)
+        if d.kind == "changed" or d.name not in tied
+    ]
+    if not rows and not extra:
         return []
     return [
         *rows,
+        *extra,
         _totals_drift(expected, actual, None),
         *_forms_drifts(expected, actual, None),
+        *notes,
     ]
+
+
+def _buffer_note(expected: ParamFormReport, actual: ParamFormReport) -> list[Drift]:
+    model = expected if expected.source == "model" else actual
+    if model.buffers is not None:
+        return []
+    text = (
+        "note: a checkpoint holds buffers (BatchNorm statistics and the like) as well as "
+        "parameters; record the model's buffers (buffers=True, --buffers) to compare them"
+    )
+    return [Drift("note", text)]
+
+
+def tensor_view(report: ParamFormReport) -> ParamFormReport:
+    """What a checkpoint of this model holds: parameters and recorded buffers, by name.
+
+    A state_dict interleaves buffers with parameters and carries no ``requires_grad``, so
+    a model and a checkpoint are compared as sets of named tensors.
+    """
+    tensors = [replace(row, frozen=False) for row in report.rows]
+    tensors += list(report.buffers or ())
+    tensors.sort(key=lambda row: row.name)
+    return ParamFormReport(report.name, tuple(tensors), report.aliases, None, "checkpoint")
 
 
 # -- per-parameter rows ----------------------------------------------------------------
@@ -226,6 +253,9 @@ def _totals_drift(
         f"totals: layers {expected.num_layers:,} -> {actual.num_layers:,}, "
         f"parameters {before:,} -> {after:,} ({', '.join(effect)})"
     )
+    frozen = expected.has_frozen or actual.has_frozen
+    if options is None and frozen and expected.num_trainable != actual.num_trainable:
+        text += f", trainable {expected.num_trainable:,} -> {actual.num_trainable:,}"
     return Drift("totals", text)
 
 
@@ -314,7 +344,7 @@ def _percent(value: float, places: int | None) -> str:
 
 
 def render_drift(
-    drifts: list[Drift], *, model: str, golden: str, accept: str, limit: int = 40
+    drifts: list[Drift], *, model: str, golden: str, accept: str | None, limit: int = 40
 ) -> str:
     """The whole failure message: at most ``limit`` tensor lines, then the overall effect."""
     if limit < 0:
@@ -326,7 +356,8 @@ def render_drift(
     if len(rows) > limit:
         lines.append(f"  {_hidden_summary(rows[limit:])}")
     lines += [f"  {d.text}" for d in overall]
-    lines.append(f"accept with: {accept}")
+    if accept is not None:
+        lines.append(f"accept with: {accept}")
     return "\n".join(lines)
 
 

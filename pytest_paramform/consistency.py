@@ -8,7 +8,7 @@ must fail loudly instead of passing by accident.
 from __future__ import annotations
 
 from pytest_paramform.errors import GoldenError
-from pytest_paramform.report import ParamFormReport, ParamRow, form_rank
+from pytest_paramform.report import Alias, ParamFormReport, ParamRow, form_rank
 
 # Percentages are stored with 2 decimals; allow their rounding and nothing more.
 PERCENT_SLACK = 0.005 + 1e-9
@@ -61,6 +61,26 @@ def check_unique_names(rows: list[ParamRow], lines: list[int | None]) -> None:
         if row.name in seen:
             raise GoldenError(f"parameter {row.name!r} appears twice", line=line, field="name")
         seen.add(row.name)
+
+
+def check_aliases(rows: list[ParamRow], aliases: list[Alias], lines: list[int | None]) -> None:
+    """A tied name points at a parameter listed in the rows and is not one itself."""
+    names = {row.name for row in rows}
+    seen: set[str] = set()
+    for alias, line in zip(aliases, lines, strict=True):
+        if alias.target not in names:
+            raise GoldenError(
+                f"{alias.name!r} is tied to {alias.target!r}, which is not a parameter row",
+                line=line,
+                field="target",
+            )
+        if alias.name in names or alias.name in seen:
+            raise GoldenError(
+                f"{alias.name!r} is listed twice (as a parameter or an alias)",
+                line=line,
+                field="name",
+            )
+        seen.add(alias.name)
 
 
 def check_total(stored: int, actual: int, *, what: str, line: int | None, field: str) -> None:

@@ -11,7 +11,8 @@ from typing import Any, ClassVar
 
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from pytest_paramform.compare import CompareOptions, Drift, compare
+from pytest_paramform.compare import CompareOptions, compare
+from pytest_paramform.drift import Drift
 from pytest_paramform.errors import GoldenError
 from pytest_paramform.golden_io import read_text, write_text
 from pytest_paramform.report import ParamFormReport

@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from pytest_paramform.consistency import (
+    check_aliases,
     check_row,
     check_shares,
     check_total,
     check_unique_names,
 )
 from pytest_paramform.errors import GoldenError, in_file
-from pytest_paramform.report import ParamFormReport, ParamRow, short_count
+from pytest_paramform.report import SOURCES, Alias, ParamFormReport, ParamRow, short_count
 
 TITLE_SUFFIX = " parameter information"
 LAYERS_LINE = "**Number of layers: [ {} ]**"
@@ -28,11 +29,17 @@ PARAMETER_SHARES = "**Proportional of parameters by form** (%)"
 LAYER_TABLE = "**Layer information**"
 CHART_LINE = '<img src="{}" alt="pie_chart" width="500"/>'
 ROW_HEADER = ("Name", "Shape", "Squeezed shape", "Number of parameters", "Form")
+FROZEN_COLUMN, FROZEN_MARK, DTYPE_COLUMN = "Frozen", "frozen", "dtype"
+TRAINABLE_LINE = "**Number of trainable parameters: [ {} ]**"
+SOURCE_LINE = "**Source: {}**"
+ALIAS_TABLE, ALIAS_HEADER = "**Tied weights**", ("Name", "Same tensor as")
+BUFFER_TABLE = "**Buffers**"
+BUFFER_HEADER = ("Name", "Shape", "Number of elements")
 
 _UNESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
 _PIPE_OR_ESCAPE = re.compile(r"\\.|\|", re.DOTALL)
 _SHAPE = re.compile(r"\(\s*((?:\d+\s*,\s*)*\d*)\s*,?\s*\)")
-_COUNT = re.compile(r"\*\*Number of (layers|parameters): \[ (.*) \]\*\*")
+_COUNT = re.compile(r"\*\*Number of (layers|parameters|trainable parameters): \[ (.*) \]\*\*")
 
 
 def _escape_char(ch: str, at_edge: bool) -> str:
@@ -83,35 +90,87 @@ def _table(header: list[str], rows: Iterator[list[str]], *, seed_style: bool) ->
     ]
 
 
+def _extra_columns(report: ParamFormReport, rows: tuple[ParamRow, ...]) -> tuple[str, ...]:
+    """Frozen and dtype columns appear only when the report has something to put there."""
+    frozen = (FROZEN_COLUMN,) if any(r.frozen for r in rows) else ()
+    return frozen + ((DTYPE_COLUMN,) if report.has_dtype else ())
+
+
+def _extra_cells(row: ParamRow, columns: tuple[str, ...]) -> list[str]:
+    cells = {FROZEN_COLUMN: FROZEN_MARK if row.frozen else "", DTYPE_COLUMN: row.dtype or ""}
+    return [cells[c] for c in columns]
+
+
+def _layer_table(report: ParamFormReport) -> list[str]:
+    extra = _extra_columns(report, report.rows)
+    rows = (
+        [
+            escape(r.name),
+            _shape(r.shape),
+            _shape(r.squeezed),
+            str(r.numel),
+            r.form,
+            *_extra_cells(r, extra),
+        ]
+        for r in report.rows
+    )
+    return [LAYER_TABLE, "", "", *_table([*ROW_HEADER, *extra], rows, seed_style=False), ""]
+
+
+def _alias_table(report: ParamFormReport) -> list[str]:
+    if not report.aliases:
+        return []
+    rows = ([escape(a.name), escape(a.target)] for a in report.aliases)
+    return [ALIAS_TABLE, "", "", *_table(list(ALIAS_HEADER), rows, seed_style=False), ""]
+
+
+def _buffer_table(report: ParamFormReport) -> list[str]:
+    if report.buffers is None:
+        return []
+    extra = (DTYPE_COLUMN,) if report.has_dtype else ()
+    rows = (
+        [escape(b.name), _shape(b.shape), str(b.numel), *_extra_cells(b, extra)]
+        for b in report.buffers
+    )
+    return [BUFFER_TABLE, "", "", *_table([*BUFFER_HEADER, *extra], rows, seed_style=False), ""]
+
+
+def _shares_table(forms: list[str], shares: dict[str, float]) -> list[str]:
+    return _table(forms, iter([[f"{v:.2f}" for v in shares.values()]]), seed_style=True)
+
+
 def render_markdown(report: ParamFormReport, chart: str | None = None) -> str:
-    """The seed document for ``report``; ``chart`` adds the pie-chart image link."""
+    """The seed document for ``report``; ``chart`` adds the pie-chart image link.
+
+    Sections the seed lacks (source, trainable total, frozen and dtype columns, tied
+    weights, buffers) appear only when the report holds them.
+    """
     forms = list(report.forms)
-    lines = [
-        f"# {escape(report.name)}{TITLE_SUFFIX}",
-        "",
+    lines = [f"# {escape(report.name)}{TITLE_SUFFIX}", ""]
+    if report.source != "model":
+        lines += [SOURCE_LINE.format(report.source), ""]
+    lines += [
         LAYERS_LINE.format(report.num_layers),
         "",
         PARAMETERS_LINE.format(short_count(report.num_parameters)),
         "",
+    ]
+    if report.has_frozen:
+        lines += [TRAINABLE_LINE.format(short_count(report.num_trainable)), ""]
+    lines += [
         LAYER_SHARES,
         "",
-        *_table(forms, iter([[f"{v:.2f}" for v in report.layer_shares.values()]]), seed_style=True),
+        *_shares_table(forms, report.layer_shares),
         "",
         PARAMETER_SHARES,
         "",
         "",
-        *_table(
-            forms, iter([[f"{v:.2f}" for v in report.parameter_shares.values()]]), seed_style=True
-        ),
+        *_shares_table(forms, report.parameter_shares),
         "",
     ]
     if chart is not None:
         lines += [CHART_LINE.format(chart), ""]
-    rows = (
-        [escape(r.name), _shape(r.shape), _shape(r.squeezed), str(r.numel), r.form]
-        for r in report.rows
-    )
-    lines += [LAYER_TABLE, "", "", *_table(list(ROW_HEADER), rows, seed_style=False), ""]
+    lines += [*_layer_table(report), *_alias_table(report), *_buffer_table(report)]
     return "\n".join(lines) + "\n"
 
 
@@ -206,15 +265,37 @@ def _shape_cell(cell: str, lineno: int, field: str) -> tuple[int, ...]:
     return tuple(int(d) for d in re.findall(r"\d+", match.group(1)))
 
 
-def _row(cells: list[str], lineno: int) -> ParamRow:
-    if len(cells) != len(ROW_HEADER):
+def _cells(cells: list[str], header: list[str], lineno: int) -> dict[str, str]:
+    if len(cells) != len(header):
         raise GoldenError(
-            f"expected {len(ROW_HEADER)} cells ({', '.join(ROW_HEADER)}), got {len(cells)}"
+            f"expected {len(header)} cells ({', '.join(header)}), got {len(cells)}"
             " (an unescaped '|' in a name?)",
             line=lineno,
         )
-    name, shape, squeezed, numel, form = cells
-    row = ParamRow(name=unescape(name), shape=_shape_cell(shape, lineno, "Shape"))
+    return dict(zip(header, cells, strict=True))
+
+
+def _frozen_cell(cell: str, lineno: int) -> bool:
+    if cell not in ("", FROZEN_MARK):
+        raise GoldenError(
+            f"expected {FROZEN_MARK!r} or an empty cell, got {cell!r}", line=lineno, field="Frozen"
+        )
+    return cell == FROZEN_MARK
+
+
+def _tensor(cells: dict[str, str], lineno: int) -> ParamRow:
+    return ParamRow(
+        name=unescape(cells["Name"]),
+        shape=_shape_cell(cells["Shape"], lineno, "Shape"),
+        frozen=_frozen_cell(cells.get(FROZEN_COLUMN, ""), lineno),
+        dtype=cells.get(DTYPE_COLUMN) or None,
+    )
+
+
+def _row(cells: list[str], header: list[str], lineno: int) -> ParamRow:
+    named = _cells(cells, header, lineno)
+    squeezed, numel, form = named["Squeezed shape"], named["Number of parameters"], named["Form"]
+    row = _tensor(named, lineno)
     check_row(
         row,
         line=lineno,
@@ -222,6 +303,14 @@ def _row(cells: list[str], lineno: int) -> ParamRow:
         numel=_int_cell(numel, lineno, "Number of parameters"),
         form=form,
     )
+    return row
+
+
+def _buffer(cells: list[str], header: list[str], lineno: int) -> ParamRow:
+    named = _cells(cells, header, lineno)
+    row = _tensor(named, lineno)
+    numel = _int_cell(named["Number of elements"], lineno, "Number of elements")
+    check_row(row, line=lineno, squeezed=None, numel=numel, form=None)
     return row
 
 
@@ -258,29 +347,113 @@ def _title(cursor: _Lines) -> str:
     return unescape(title[2 : -len(TITLE_SUFFIX)])
 
 
+def _header(header: list[str], base: tuple[str, ...], extra: tuple[str, ...], lineno: int) -> None:
+    """The table's columns: the fixed ones, then any of ``extra`` in that order."""
+    rest = header[len(base) :]
+    if tuple(header[: len(base)]) != base or rest != [c for c in extra if c in rest]:
+        expected = [*base, *(f"[{c}]" for c in extra)]
+        raise GoldenError(f"expected columns {expected}, got {header}", line=lineno)
+
+
+def _optional(cursor: _Lines, line: str) -> bool:
+    """Take ``line`` if it comes next: it starts a section the seed does not have."""
+    nxt = cursor.peek()
+    if nxt is not None and nxt[1] == line:
+        cursor.pos += 1
+        return True
+    return False
+
+
+def _source(cursor: _Lines) -> str:
+    nxt = cursor.peek()
+    match = re.fullmatch(r"\*\*Source: (.*)\*\*", nxt[1]) if nxt else None
+    if match is None:
+        return "model"
+    cursor.pos += 1
+    assert nxt is not None
+    if match.group(1) not in SOURCES:
+        raise GoldenError(
+            f"source must be one of {', '.join(SOURCES)}, got {match.group(1)!r}",
+            line=nxt[0],
+            field="Source",
+        )
+    return match.group(1)
+
+
+def _trainable(cursor: _Lines) -> tuple[int, str] | None:
+    nxt = cursor.peek()
+    if nxt is None or not nxt[1].startswith("**Number of trainable"):
+        return None
+    return _count(cursor, "trainable parameters")
+
+
+def _layer_rows(cursor: _Lines) -> list[ParamRow]:
+    _expect(cursor, LAYER_TABLE, "Layer information")
+    header_no, header, body = _read_table(cursor, "Layer information")
+    _header(header, ROW_HEADER, (FROZEN_COLUMN, DTYPE_COLUMN), header_no)
+    rows = [_row(cells, header, lineno) for lineno, cells in body]
+    check_unique_names(rows, [lineno for lineno, _ in body])
+    return rows
+
+
+def _aliases(cursor: _Lines, rows: list[ParamRow]) -> list[Alias]:
+    if not _optional(cursor, ALIAS_TABLE):
+        return []
+    header_no, header, body = _read_table(cursor, "Tied weights")
+    _header(header, ALIAS_HEADER, (), header_no)
+    aliases = []
+    for lineno, cells in body:
+        named = _cells(cells, header, lineno)
+        aliases.append(Alias(unescape(named["Name"]), unescape(named["Same tensor as"])))
+    check_aliases(rows, aliases, [lineno for lineno, _ in body])
+    return aliases
+
+
+def _buffers(cursor: _Lines) -> list[ParamRow] | None:
+    if not _optional(cursor, BUFFER_TABLE):
+        return None
+    header_no, header, body = _read_table(cursor, "Buffers")
+    _header(header, BUFFER_HEADER, (DTYPE_COLUMN,), header_no)
+    buffers = [_buffer(cells, header, lineno) for lineno, cells in body]
+    check_unique_names(buffers, [lineno for lineno, _ in body])
+    return buffers
+
+
+def _check_count(stored: str, lineno: int, actual: int, what: str) -> None:
+    if stored not in (short_count(actual), str(actual)):
+        raise GoldenError(
+            f"{what} is {stored} but the parameter rows add up to {short_count(actual)} ({actual})",
+            line=lineno,
+            field=what,
+        )
+
+
 def _parse(text: str) -> ParamFormReport:
     cursor = _Lines(text.splitlines())
     if cursor.peek() is None:
         raise GoldenError("the file is empty, not a paramform golden")
     name = _title(cursor)
+    source = _source(cursor)
     layers_no, layers = _count(cursor, "layers")
     params_no, params = _count(cursor, "parameters")
+    trainable = _trainable(cursor)
     layer_no, layer_shares = _shares(cursor, LAYER_SHARES, "Proportional of each form")
     param_no, parameter_shares = _shares(
         cursor, PARAMETER_SHARES, "Proportional of parameters by form"
     )
     _skip_chart(cursor)
-    _expect(cursor, LAYER_TABLE, "Layer information")
-    header_no, header, body = _read_table(cursor, "Layer information")
-    if tuple(header) != ROW_HEADER:
-        raise GoldenError(f"expected columns {list(ROW_HEADER)}, got {header}", line=header_no)
+    rows = _layer_rows(cursor)
+    aliases = _aliases(cursor, rows)
+    buffers = _buffers(cursor)
     if (extra := cursor.peek()) is not None:
-        raise GoldenError(
-            f"unexpected text after the layer table: {extra[1][:80]!r}", line=extra[0]
-        )
-    rows = [_row(cells, lineno) for lineno, cells in body]
-    check_unique_names(rows, [lineno for lineno, _ in body])
-    report = ParamFormReport(name=name, rows=tuple(rows))
+        raise GoldenError(f"unexpected text after the tables: {extra[1][:80]!r}", line=extra[0])
+    report = ParamFormReport(
+        name=name,
+        rows=tuple(rows),
+        aliases=tuple(aliases),
+        buffers=None if buffers is None else tuple(buffers),
+        source=source,
+    )
     check_total(
         _int_cell(layers, layers_no, "Number of layers"),
         report.num_layers,
@@ -288,13 +461,10 @@ def _parse(text: str) -> ParamFormReport:
         line=layers_no,
         field="Number of layers",
     )
-    if params not in (short_count(report.num_parameters), str(report.num_parameters)):
-        raise GoldenError(
-            f"Number of parameters is {params} but the parameter rows add up to"
-            f" {short_count(report.num_parameters)} ({report.num_parameters})",
-            line=params_no,
-            field="Number of parameters",
-        )
+    _check_count(params, params_no, report.num_parameters, "Number of parameters")
+    if trainable is not None or report.has_frozen:
+        where, stored = trainable or (params_no, "(missing)")
+        _check_count(stored, where, report.num_trainable, "Number of trainable parameters")
     check_shares(
         report, layer_shares, by="layers", line=layer_no, field="Proportional of each form"
     )

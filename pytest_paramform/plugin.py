@@ -3,6 +3,8 @@ report machinery load inside the fixture, only in tests that take a snapshot."""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,9 +20,12 @@ INI = {
     "level": "what must match: layers (default, exact) or summary (totals and form shares)",
     "tolerance": "summary level: percentage points each form share may move (default 0)",
     "rel_tolerance": "summary level: relative change of the parameter total allowed (default 0)",
+    "buffers": "record buffers (BatchNorm statistics and the like) in goldens (default false)",
+    "dtype": "record each tensor's dtype in goldens (default false)",
 }
 MARKER = (
-    "paramform(format=None, level=None, tolerance=None, rel_tolerance=None): "
+    "paramform(format=None, level=None, tolerance=None, rel_tolerance=None, buffers=None, "
+    "dtype=None): "
     "paramform_snapshot settings for this test"
 )
 SETTINGS_KEY = pytest.StashKey["Settings"]()
@@ -38,6 +43,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write or refresh paramform goldens (and delete unused ones); "
         "other syrupy snapshots are left alone",
     )
+    group.addoption(
+        "--paramform-charts",
+        metavar="DIR",
+        default=None,
+        dest="paramform_charts",
+        help="write a pie chart of each checked model into DIR (needs the 'plot' extra)",
+    )
     for key, help_text in INI.items():
         parser.addini(f"paramform_{key}", help_text, default=None)
 
@@ -45,7 +57,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
     config.stash[CLAIMS_KEY] = {}
-    _settings(config)
+    if any(value is not None for value in _ini_values(config).values()):
+        _settings(config)  # a bad ini value stops the run before any test
+    if config.getoption("paramform_charts") and importlib.util.find_spec("matplotlib") is None:
+        raise pytest.UsageError(
+            "--paramform-charts needs matplotlib: pip install 'pytest-paramform[plot]'"
+        )
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -53,12 +70,16 @@ def _settings(config: pytest.Config) -> Settings:
     if SETTINGS_KEY not in config.stash:
         from pytest_paramform.settings import Settings
 
-        values = {key: config.getini(f"paramform_{key}") for key in INI}
+        values = _ini_values(config)
         try:
             config.stash[SETTINGS_KEY] = Settings().updated(values, source="ini paramform_*")
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
     return config.stash[SETTINGS_KEY]
+
+
+def _ini_values(config: pytest.Config) -> dict[str, Any]:
+    return {key: config.getini(f"paramform_{key}") for key in INI}
 
 
 @pytest.fixture
@@ -81,7 +102,13 @@ def paramform_snapshot(
         settings=settings,
         rootpath=request.config.rootpath,
         claims=request.config.stash[CLAIMS_KEY],
+        charts=_charts_dir(request.config),
     )
+
+
+def _charts_dir(config: pytest.Config) -> Path | None:
+    value = config.getoption("paramform_charts")
+    return None if not value else Path(config.invocation_params.dir, value)
 
 
 @pytest.hookimpl(wrapper=True)

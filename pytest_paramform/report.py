@@ -17,6 +17,7 @@ SCALAR = "Scalar"
 VECTOR = "Vector"
 MATRIX = "Matrix"
 TENSOR_PREFIX = "Tensor rank "
+SOURCES = ("model", "checkpoint")
 ALWAYS_SHOWN_RANKS = (1, 2)
 _NAMED_FORMS = {0: SCALAR, 1: VECTOR, 2: MATRIX}
 _SHORT_UNITS = ("K", "M", "G", "T", "P", "E")
@@ -63,16 +64,22 @@ def percent(part: int, whole: int) -> float:
 
 @dataclass(frozen=True)
 class ParamRow:
-    """One parameter tensor: a layer in the seed's vocabulary."""
+    """One parameter tensor (a layer in the seed's vocabulary), or one buffer.
+
+    ``frozen`` is true for a parameter that does not require grad; ``dtype`` is recorded
+    only when asked for (None otherwise), so the default report is the seed's.
+    """
 
     name: str
     shape: Shape
+    frozen: bool = False
+    dtype: str | None = None
 
-    @property
+    @cached_property
     def squeezed(self) -> Shape:
         return squeeze(self.shape)
 
-    @property
+    @cached_property
     def rank(self) -> int:
         return len(self.squeezed)
 
@@ -80,17 +87,33 @@ class ParamRow:
     def form(self) -> str:
         return form_name(self.rank)
 
-    @property
+    @cached_property
     def numel(self) -> int:
         return math.prod(self.shape)
 
 
 @dataclass(frozen=True)
+class Alias:
+    """A parameter name that holds the same tensor as an earlier one (tied weights)."""
+
+    name: str
+    target: str
+
+
+@dataclass(frozen=True)
 class ParamFormReport:
-    """The parameter form report of one model, in model order."""
+    """The parameter form report of one model, in model order.
+
+    Tied names are listed in ``aliases`` and never counted twice. ``buffers`` is None
+    unless buffers were asked for; they never enter the seed's figures. ``source`` is
+    ``"checkpoint"`` for a report read from saved tensors rather than from a module.
+    """
 
     name: str
     rows: tuple[ParamRow, ...]
+    aliases: tuple[Alias, ...] = ()
+    buffers: tuple[ParamRow, ...] | None = None
+    source: str = "model"
 
     @cached_property
     def num_layers(self) -> int:
@@ -99,6 +122,18 @@ class ParamFormReport:
     @cached_property
     def num_parameters(self) -> int:
         return sum(row.numel for row in self.rows)
+
+    @cached_property
+    def num_trainable(self) -> int:
+        return sum(row.numel for row in self.rows if not row.frozen)
+
+    @property
+    def has_frozen(self) -> bool:
+        return any(row.frozen for row in self.rows)
+
+    @property
+    def has_dtype(self) -> bool:
+        return any(row.dtype is not None for row in (*self.rows, *(self.buffers or ())))
 
     @cached_property
     def ranks(self) -> tuple[int, ...]:

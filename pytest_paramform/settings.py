@@ -10,7 +10,8 @@ from typing import Any
 from pytest_paramform.compare import LEVELS, CompareOptions
 
 FORMATS = ("yaml", "markdown")
-KEYS = ("format", "level", "tolerance", "rel_tolerance")
+KEYS = ("format", "level", "tolerance", "rel_tolerance", "buffers", "dtype")
+_TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class Settings:
 
     format: str = "yaml"
     compare: CompareOptions = field(default_factory=CompareOptions)
+    buffers: bool = False
+    dtype: bool = False
 
     def updated(self, values: Mapping[str, Any], *, source: str) -> Settings:
         """These settings with ``values`` (None means unset) laid over them.
@@ -39,7 +42,25 @@ class Settings:
             raise ValueError(f"{source}: level must be one of {', '.join(LEVELS)}, got {level!r}")
         tolerance = _number(given, "tolerance", self.compare.tolerance, source)
         rel_tolerance = _number(given, "rel_tolerance", self.compare.rel_tolerance, source)
-        return Settings(fmt, CompareOptions(level, tolerance, rel_tolerance))
+        return Settings(
+            fmt,
+            CompareOptions(level, tolerance, rel_tolerance),
+            buffers=_flag(given, "buffers", self.buffers, source),
+            dtype=_flag(given, "dtype", self.dtype, source),
+        )
+
+
+def _flag(values: Mapping[str, Any], key: str, default: bool, source: str) -> bool:
+    """A boolean from a keyword (True/False) or an ini string (true/false, yes/no, 1/0)."""
+    if key not in values:
+        return default
+    raw = values[key]
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE + _FALSE:
+        return text in _TRUE
+    raise ValueError(f"{source}: {key} must be true or false, got {raw!r}")
 
 
 def _number(values: Mapping[str, Any], key: str, default: float, source: str) -> float:

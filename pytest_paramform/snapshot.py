@@ -19,13 +19,13 @@ UPDATE_FLAG = "--paramform-update"
 SYRUPY_UPDATE_FLAG = "--snapshot-update"
 
 
-def to_report(source: Any) -> ParamFormReport:
-    """A report as it is, or one built from a module or factory (torch imported here)."""
+def to_report(source: Any, settings: Settings) -> ParamFormReport:
+    """A report as it is, or one built from any source (torch is imported here)."""
     if isinstance(source, ParamFormReport):
         return source
     from pytest_paramform.sources import build_report
 
-    return build_report(source)
+    return build_report(source, buffers=settings.buffers, dtype=settings.dtype)
 
 
 class ParamFormSnapshot:
@@ -39,12 +39,14 @@ class ParamFormSnapshot:
         settings: Settings,
         rootpath: Path,
         claims: dict[str, str],
+        charts: Path | None = None,
     ) -> None:
         self._snapshot = snapshot
         self._update = update or snapshot.update_snapshots
         self._settings = settings
         self._rootpath = rootpath
         self._claims = claims
+        self._charts = charts
         self._assertions: dict[str, SnapshotAssertion] = {}
         self._mine: set[str] = set()
 
@@ -57,6 +59,8 @@ class ParamFormSnapshot:
         level: str | None = None,
         tolerance: float | None = None,
         rel_tolerance: float | None = None,
+        buffers: bool | None = None,
+        dtype: bool | None = None,
     ) -> ParamFormReport:
         """Check ``source`` against its golden; fail the test with every difference.
 
@@ -64,10 +68,10 @@ class ParamFormSnapshot:
         """
         __tracebackhide__ = True
         values = {"format": format, "level": level, "tolerance": tolerance}
-        values["rel_tolerance"] = rel_tolerance
+        values |= {"rel_tolerance": rel_tolerance, "buffers": buffers, "dtype": dtype}
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
-            report = to_report(source)
+            report = to_report(self._located(source), settings)
         except (ValueError, ParamFormError) as exc:
             pytest.fail(f"paramform: {exc}", pytrace=False)
         assertion = self._assertion(settings.format)
@@ -75,10 +79,27 @@ class ParamFormSnapshot:
         assert isinstance(extension, ParamFormExtension)
         extension.options = settings.compare
         golden = self._claim(assertion, name)
+        if self._charts is not None:
+            self._chart(report, golden, self._charts)
         matched = assertion(name=name) == report
         if not matched:
             pytest.fail(self._failure(assertion, report, golden), pytrace=False)
         return report
+
+    def _located(self, source: Any) -> Any:
+        """A relative checkpoint path is read from the rootdir, wherever pytest runs."""
+        from pytest_paramform.checkpoints import is_checkpoint_path
+
+        if is_checkpoint_path(source) and not Path(source).is_absolute():
+            return self._rootpath / source
+        return source
+
+    def _chart(self, report: ParamFormReport, golden: str, charts: Path) -> None:
+        """One chart per golden, for review as a CI artifact, named like the golden."""
+        from pytest_paramform.chart import render_chart
+
+        stem = Path(golden).name.split(".paramform.")[0]
+        render_chart(report, charts / Path(golden).parent.name / f"{stem}.png")
 
     def _assertion(self, fmt: str) -> SnapshotAssertion:
         """One syrupy assertion per format, so that auto indexes count per golden kind."""

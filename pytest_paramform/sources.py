@@ -6,16 +6,27 @@ loading the plugin costs nothing for test suites that never take a snapshot.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from pytest_paramform.checkpoints import (
+    TensorInfo,
+    is_checkpoint_path,
+    read_safetensors,
+    read_torch_checkpoint,
+    tensors_of_mapping,
+)
 from pytest_paramform.empty import empty_weights, no_downloads, skip_init
 from pytest_paramform.errors import SourceError
 from pytest_paramform.optional import require
-from pytest_paramform.report import ParamFormReport, ParamRow
+from pytest_paramform.report import Alias, ParamFormReport, ParamRow
 
 ACCEPTED = (
-    "an nn.Module, or a factory that returns one (a model class, a function such as "
-    "torchvision.models.resnet50, or a lambda)"
+    "an nn.Module, a factory that returns one (a model class, a function such as "
+    "torchvision.models.resnet50, or a lambda), a state_dict, or a checkpoint path "
+    "(.safetensors, .pt, .pth, .bin)"
 )
 
 
@@ -25,22 +36,64 @@ def _describe(obj: Any) -> str:
     return f"{type(obj).__name__} {text}"
 
 
-def rows_of_module(module: Any) -> tuple[ParamRow, ...]:
-    """Rows from ``named_parameters()``: tied tensors once, under their first name.
+def _dtype(tensor: Any, record: bool) -> str | None:
+    return str(tensor.dtype).removeprefix("torch.") if record else None
 
-    Reads names and shapes only: the module is never moved, run or copied.
+
+def _check_not_lazy(torch: Any, module: Any, name: str, param: Any) -> None:
+    if torch.nn.parameter.is_lazy(param):
+        raise SourceError(
+            f"parameter {name!r} of {type(module).__name__} is not initialised yet "
+            "(a lazy module such as nn.LazyLinear): run one forward pass with a sample "
+            "input before taking its report"
+        )
+
+
+def report_of_module(
+    module: Any, name: str, *, buffers: bool = False, dtype: bool = False
+) -> ParamFormReport:
+    """Rows from ``named_parameters()``; a name that holds an earlier name's tensor is an
+    alias, counted once. Reads names, shapes and flags only: never moves, runs or copies.
     """
     torch = require("torch", "torch")
-    rows = []
-    for name, param in module.named_parameters():
-        if torch.nn.parameter.is_lazy(param):
-            raise SourceError(
-                f"parameter {name!r} of {type(module).__name__} is not initialised yet "
-                "(a lazy module such as nn.LazyLinear): run one forward pass with a sample "
-                "input before taking its report"
-            )
-        rows.append(ParamRow(name=name, shape=tuple(int(d) for d in param.shape)))
-    return tuple(rows)
+    first: dict[int, str] = {}
+    rows: list[ParamRow] = []
+    aliases: list[Alias] = []
+    for pname, param in module.named_parameters(remove_duplicate=False):
+        _check_not_lazy(torch, module, pname, param)
+        if id(param) in first:
+            aliases.append(Alias(pname, first[id(param)]))
+            continue
+        first[id(param)] = pname
+        shape = tuple(int(d) for d in param.shape)
+        rows.append(ParamRow(pname, shape, not param.requires_grad, _dtype(param, dtype)))
+    recorded = None
+    if buffers:
+        recorded = tuple(
+            ParamRow(bname, tuple(int(d) for d in buf.shape), dtype=_dtype(buf, dtype))
+            for bname, buf in module.named_buffers()
+        )
+    return ParamFormReport(name, tuple(rows), tuple(aliases), recorded)
+
+
+def report_of_tensors(
+    tensors: list[TensorInfo], ties: list[tuple[str, str]], name: str, *, dtype: bool
+) -> ParamFormReport:
+    """A checkpoint's report: every saved tensor is a row (buffers included)."""
+    rows = tuple(ParamRow(t.name, t.shape, dtype=t.dtype if dtype else None) for t in tensors)
+    aliases = tuple(Alias(alias, target) for alias, target in ties)
+    return ParamFormReport(name, rows, aliases, None, "checkpoint")
+
+
+def report_of_checkpoint(
+    path: str | os.PathLike[str], name: str | None, *, dtype: bool
+) -> ParamFormReport:
+    """``.safetensors`` from its header alone; ``.pt``/``.pth``/``.bin`` with weights_only."""
+    label = name or Path(path).name.split(".")[0]
+    if str(path).lower().endswith(".safetensors"):
+        return report_of_tensors(read_safetensors(path), [], label, dtype=dtype)
+    tensors, ties = read_torch_checkpoint(path)
+    return report_of_tensors(tensors, ties, label, dtype=dtype)
 
 
 def factory_name(factory: Any) -> str:
@@ -82,13 +135,21 @@ def build_module(factory: Any) -> Any:
     return module
 
 
-def build_report(source: Any, name: str | None = None) -> ParamFormReport:
-    """The report of a module, or of the module a factory builds without weights."""
+def build_report(
+    source: Any, name: str | None = None, *, buffers: bool = False, dtype: bool = False
+) -> ParamFormReport:
+    """The report of a module, a factory (built without weights), a state_dict-like
+    mapping, or a checkpoint file. ``buffers`` and ``dtype`` record more than the seed."""
+    if is_checkpoint_path(source):
+        return report_of_checkpoint(source, name, dtype=dtype)
     torch = require("torch", "torch")
+    if isinstance(source, Mapping):
+        tensors, ties = tensors_of_mapping(source)
+        return report_of_tensors(tensors, ties, name or "state_dict", dtype=dtype)
     if isinstance(source, torch.nn.Module):
         module, default = source, type(source).__name__
     elif callable(source) and not isinstance(source, torch.Tensor):
         module, default = build_module(source), factory_name(source)
     else:
         raise SourceError(f"cannot take a report of {_describe(source)}: expected {ACCEPTED}")
-    return ParamFormReport(name=name or default, rows=rows_of_module(module))
+    return report_of_module(module, name or default, buffers=buffers, dtype=dtype)

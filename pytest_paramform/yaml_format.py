@@ -9,27 +9,34 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import yaml
 
 from pytest_paramform.consistency import (
+    check_aliases,
     check_row,
     check_shares,
     check_total,
     check_unique_names,
 )
 from pytest_paramform.errors import GoldenError, in_file
-from pytest_paramform.report import ParamFormReport, ParamRow
+from pytest_paramform.report import SOURCES, Alias, ParamFormReport, ParamRow
 
+T = TypeVar("T")
 FORMAT_VERSION = 1
 HEADER = (
     "# pytest-paramform golden: the parameter tensors of a model, in model order.\n"
     "# Regenerate with `pytest --paramform-update`; derived figures are checked on load.\n"
 )
-_TOP_KEYS = ("paramform", "model", "layers", "parameters", "forms", "params")
+_TOP_KEYS = ("paramform", "model", "layers", "parameters", "trainable", "forms", "params")
+_TOP_OPTIONAL = ("source", "aliases", "buffers")
 _FORM_KEYS = ("layers", "parameters", "share_of_layers", "share_of_parameters")
 _ROW_KEYS = ("name", "shape", "squeezed", "numel", "form")
+_ROW_OPTIONAL = ("frozen", "dtype")
+_BUFFER_KEYS = ("name", "shape", "numel")
+_ALIAS_KEYS = ("name", "target")
 _PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 # Words that YAML 1.1 readers resolve to booleans or null when left unquoted.
 _RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
@@ -65,11 +72,30 @@ def _ints(values: tuple[int, ...]) -> str:
     return "[" + ", ".join(map(str, values)) + "]"
 
 
+def _extras(row: ParamRow) -> str:
+    frozen = ", frozen: true" if row.frozen else ""
+    dtype = f", dtype: {quote(row.dtype)}" if row.dtype is not None else ""
+    return frozen + dtype
+
+
 def _row_line(row: ParamRow) -> str:
     return (
         f"- {{name: {quote(row.name)}, shape: {_ints(row.shape)}, "
-        f"squeezed: {_ints(row.squeezed)}, numel: {row.numel}, form: {row.form}}}"
+        f"squeezed: {_ints(row.squeezed)}, numel: {row.numel}, form: {row.form}{_extras(row)}}}"
     )
+
+
+def _buffer_line(row: ParamRow) -> str:
+    shape = _ints(row.shape)
+    return f"- {{name: {quote(row.name)}, shape: {shape}, numel: {row.numel}{_extras(row)}}}"
+
+
+def _alias_line(alias: Alias) -> str:
+    return f"- {{name: {quote(alias.name)}, target: {quote(alias.target)}}}"
+
+
+def _section(key: str, lines: list[str]) -> list[str]:
+    return [f"{key}:", *lines] if lines else [f"{key}: []"]
 
 
 def render_yaml(report: ParamFormReport) -> str:
@@ -77,8 +103,10 @@ def render_yaml(report: ParamFormReport) -> str:
         HEADER.rstrip("\n"),
         f"paramform: {FORMAT_VERSION}",
         f"model: {quote(report.name)}",
+        *([f"source: {report.source}"] if report.source != "model" else []),
         f"layers: {report.num_layers}",
         f"parameters: {report.num_parameters}",
+        f"trainable: {report.num_trainable}",
         "forms:",
     ]
     layer_shares, parameter_shares = report.layer_shares, report.parameter_shares
@@ -89,8 +117,11 @@ def render_yaml(report: ParamFormReport) -> str:
             f"share_of_layers: {layer_shares[form]:.2f}, "
             f"share_of_parameters: {parameter_shares[form]:.2f}}}"
         )
-    lines.append("params:" if report.rows else "params: []")
-    lines.extend(_row_line(row) for row in report.rows)
+    lines += _section("params", [_row_line(row) for row in report.rows])
+    if report.aliases:
+        lines += _section("aliases", [_alias_line(alias) for alias in report.aliases])
+    if report.buffers is not None:
+        lines += _section("buffers", [_buffer_line(row) for row in report.buffers])
     return "\n".join(lines) + "\n"
 
 
@@ -143,12 +174,17 @@ def _line(node: yaml.Node | None) -> int | None:
 
 
 def _expect_keys(
-    mapping: Any, keys: tuple[str, ...], *, what: str, line: int | None
+    mapping: Any,
+    keys: tuple[str, ...],
+    *,
+    what: str,
+    line: int | None,
+    optional: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     if not isinstance(mapping, dict):
         raise GoldenError(f"{what} must be a mapping, got {type(mapping).__name__}", line=line)
     missing = [k for k in keys if k not in mapping]
-    unknown = [k for k in mapping if k not in keys]
+    unknown = [k for k in mapping if k not in keys and k not in optional]
     if missing or unknown:
         detail = "; ".join(
             part
@@ -186,12 +222,41 @@ def _str(value: Any, *, field: str, line: int | None) -> str:
     return value
 
 
-def _parse_row(item: Any, line: int | None) -> ParamRow:
-    fields = _expect_keys(item, _ROW_KEYS, what="parameter row", line=line)
-    row = ParamRow(
+def _bool(value: Any, *, field: str, line: int | None) -> bool:
+    if not isinstance(value, bool):
+        raise GoldenError(f"expected true or false, got {value!r}", line=line, field=field)
+    return value
+
+
+def _tensor(fields: dict[str, Any], line: int | None) -> ParamRow:
+    dtype = fields.get("dtype")
+    return ParamRow(
         name=_str(fields["name"], field="name", line=line),
         shape=_dims(fields["shape"], field="shape", line=line),
+        frozen=_bool(fields.get("frozen", False), field="frozen", line=line),
+        dtype=None if dtype is None else _str(dtype, field="dtype", line=line),
     )
+
+
+def _parse_buffer(item: Any, line: int | None) -> ParamRow:
+    fields = _expect_keys(item, _BUFFER_KEYS, what="buffer", line=line, optional=("dtype",))
+    row = _tensor(fields, line)
+    numel = _int(fields["numel"], field="numel", line=line)
+    check_row(row, line=line, squeezed=None, numel=numel, form=None)
+    return row
+
+
+def _parse_alias(item: Any, line: int | None) -> Alias:
+    fields = _expect_keys(item, _ALIAS_KEYS, what="alias", line=line)
+    return Alias(
+        name=_str(fields["name"], field="name", line=line),
+        target=_str(fields["target"], field="target", line=line),
+    )
+
+
+def _parse_row(item: Any, line: int | None) -> ParamRow:
+    fields = _expect_keys(item, _ROW_KEYS, what="parameter row", line=line, optional=_ROW_OPTIONAL)
+    row = _tensor(fields, line)
     check_row(
         row,
         line=line,
@@ -202,16 +267,26 @@ def _parse_row(item: Any, line: int | None) -> ParamRow:
     return row
 
 
-def _parse_rows(data: Any, node: yaml.Node | None) -> list[ParamRow]:
+def _parse_list(
+    data: Any, node: yaml.Node | None, key: str, parse: Callable[[Any, int | None], T]
+) -> tuple[list[T], list[int | None]]:
+    """Parse each item of a list section, with the line it stands on."""
     if not isinstance(data, list):
-        raise GoldenError(
-            "params must be a list of parameter rows", line=_line(node), field="params"
-        )
+        raise GoldenError(f"{key} must be a list", line=_line(node), field=key)
     items = node.value if isinstance(node, yaml.SequenceNode) else []
     lines: list[int | None] = [_line(n) for n in items]
     if len(lines) != len(data):
         lines = [None] * len(data)
-    rows = [_parse_row(item, line) for item, line in zip(data, lines, strict=True)]
+    return [parse(item, line) for item, line in zip(data, lines, strict=True)], lines
+
+
+def _parse_tensors(
+    top: dict[str, Any],
+    node: yaml.Node | None,
+    key: str,
+    parse: Callable[[Any, int | None], ParamRow],
+) -> list[ParamRow]:
+    rows, lines = _parse_list(top[key], _child(node, key), key, parse)
     check_unique_names(rows, lines)
     return rows
 
@@ -264,15 +339,39 @@ def _parse(text: str) -> ParamFormReport:
             f" 'paramform: {FORMAT_VERSION}')",
             line=_line(node),
         )
-    top = _expect_keys(data, _TOP_KEYS, what="golden", line=_line(node))
-    rows = _parse_rows(top["params"], _child(node, "params"))
+    top = _expect_keys(data, _TOP_KEYS, what="golden", line=_line(node), optional=_TOP_OPTIONAL)
+    rows = _parse_tensors(top, node, "params", _parse_row)
+    aliases: list[Alias] = []
+    if "aliases" in top:
+        aliases, lines = _parse_list(
+            top["aliases"], _child(node, "aliases"), "aliases", _parse_alias
+        )
+        check_aliases(rows, aliases, lines)
     report = ParamFormReport(
         name=_str(top["model"], field="model", line=_line(_child(node, "model"))),
         rows=tuple(rows),
+        aliases=tuple(aliases),
+        buffers=tuple(_parse_tensors(top, node, "buffers", _parse_buffer))
+        if "buffers" in top
+        else None,
+        source=_source(top.get("source", "model"), _line(_child(node, "source"))),
     )
-    for key, actual in (("layers", report.num_layers), ("parameters", report.num_parameters)):
+    totals = {
+        "layers": report.num_layers,
+        "parameters": report.num_parameters,
+        "trainable": report.num_trainable,
+    }
+    for key, actual in totals.items():
         where = _line(_child(node, key))
         stored = _int(top[key], field=key, line=where)
         check_total(stored, actual, what=f"{key} total", line=where, field=key)
     _check_forms(report, top["forms"], _child(node, "forms"))
     return report
+
+
+def _source(value: Any, line: int | None) -> str:
+    if value not in SOURCES:
+        raise GoldenError(
+            f"source must be one of {', '.join(SOURCES)}, got {value!r}", line=line, field="source"
+        )
+    return str(value)

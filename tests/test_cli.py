@@ -85,3 +85,123 @@ def test_installed_commands_are_the_same_program(
 def test_import_does_not_import_torch() -> None:
     code = "import sys, pytest_paramform; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_diff_exits_0_on_no_drift_and_1_on_drift(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["diff", "torchvision:resnet18", "torchvision:resnet18"]) == 0
+    assert capsys.readouterr().out == "paramform: resnet18 matches torchvision:resnet18\n"
+    assert main(["diff", "torchvision:resnet18", "torchvision:resnet34"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("paramform: resnet34 differs from torchvision:resnet18\n")
+    assert "  + layer1.2.conv1.weight" in out
+    assert "accept with" not in out
+
+
+def test_diff_of_a_model_and_its_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    torch = pytest.importorskip("torch")
+    torchvision = pytest.importorskip("torchvision")
+    path = tmp_path / "r18.pt"
+    torch.save(torchvision.models.resnet18().state_dict(), path)
+    assert main(["diff", "torchvision:resnet18", str(path)]) == 0
+    assert main(["diff", "torchvision:resnet50", str(path)]) == 1
+    assert main(["diff", "torchvision:resnet18", str(tmp_path / "missing.pt")]) == 2
+    assert "missing.pt" in capsys.readouterr().err
+
+
+def test_check_against_a_golden(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    golden = tmp_path / "mnv2.yaml"
+    assert main(["check", "torchvision:mobilenet_v2", str(golden)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        f"no golden at {golden}; create it with: paramform report torchvision:mobilenet_v2" in err
+    )
+    assert (
+        main(["report", "torchvision:mobilenet_v2", "--format", "yaml", "--output", str(golden)])
+        == 0
+    )
+    assert main(["check", "torchvision:mobilenet_v2", str(golden)]) == 0
+    assert main(["check", "torchvision:mobilenet_v3_small", str(golden)]) == 1
+    out = capsys.readouterr().out
+    accept = "accept with: paramform report torchvision:mobilenet_v3_small --format yaml"
+    assert f"{accept} --output {golden}" in out
+    assert (
+        main(
+            [
+                "check",
+                "torchvision:mobilenet_v3_small",
+                str(golden),
+                "--level",
+                "summary",
+                "--tolerance",
+                "100",
+                "--rel-tolerance",
+                "1",
+            ]
+        )
+        == 1
+    )
+    assert "layers 158 -> " in capsys.readouterr().out
+
+
+def test_check_a_hand_broken_golden_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], seed_text: str
+) -> None:
+    golden = tmp_path / "mnv2.md"
+    golden.write_text(seed_text.replace("| 864 |", "| 865 |"))
+    assert main(["check", "torchvision:mobilenet_v2", str(golden)]) == 2
+    assert f"{golden}:27 (numel): parameter 'features.0.0.weight'" in capsys.readouterr().err
+
+
+def test_report_output_dir_regenerates_a_document_set_with_charts(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    specs = ["torchvision:mobilenet_v2", "torchvision:resnet18", "torchvision:squeezenet1_0"]
+    assert main(["report", *specs, "--output-dir", str(tmp_path), "--chart"]) == 0
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["figs", "mobilenet_v2.md", "resnet18.md", "squeezenet1_0.md"]
+    text = (tmp_path / "mobilenet_v2.md").read_text()
+    assert '<img src="figs/mobilenet_v2_pie_chart.png" alt="pie_chart" width="500"/>' in text
+    png = (tmp_path / "figs" / "mobilenet_v2_pie_chart.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    assert len(png) > 10_000
+    assert ParamFormReport.from_markdown(text).num_parameters == 3_504_872
+
+
+def test_report_chart_next_to_the_document(tmp_path: Path, seed_text: str) -> None:
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "docs" / "mobilenet_v2.md"
+    chart = tmp_path / "figs" / "mobilenet_v2_pie_chart.png"
+    assert (
+        main(["report", "torchvision:mobilenet_v2", "--output", str(out), "--chart", str(chart)])
+        == 0
+    )
+    assert out.read_text() == seed_text
+    assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["report", "torchvision:resnet18", "torchvision:resnet34"],
+            "several SPECs need --output-dir",
+        ),
+        (["report", "torchvision:resnet18", "--chart"], "--chart needs a PATH"),
+        (["diff", "a.yaml", "b.yaml"], "no such golden file"),
+        (["check", "torchvision:resnet18", "g.yaml", "--tolerance", "-1"], "tolerance must be"),
+    ],
+)
+def test_command_misuse_exits_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_every_public_name_resolves() -> None:
+    import pytest_paramform
+
+    assert all(getattr(pytest_paramform, name) for name in pytest_paramform.__all__)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = pytest_paramform.nope  # type: ignore[attr-defined]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import time
 
 import pytest
 from hypothesis import given
@@ -377,37 +376,35 @@ def test_render_rejects_negative_limit() -> None:
 # -- scale -----------------------------------------------------------------------------
 
 
-def test_large_reports_compare_in_linear_time() -> None:
+# Timings live in benchmarks/, not here; these pin the alignment at sizes where a
+# quadratic or greedy algorithm would go wrong or take minutes.
+
+
+def test_a_block_inserted_in_a_large_report_is_found_as_one_block() -> None:
     rows = numbered(100_000)
     after = [*rows[:50_000], *numbered(100, prefix="extra"), *rows[50_000:]]
     after[-1] = (after[-1][0], (4, 8))
-    start = time.perf_counter()
     drifts = compare(report(*rows), report(*after))
-    render_drift(drifts, model="M", golden="g", accept="a")
-    assert time.perf_counter() - start < 2.0
     assert kinds(drifts).count("added") == 100
     assert kinds(drifts).count("changed") == 1
 
 
-def test_scattered_insertions_compare_in_linear_time() -> None:
-    # a quadratic alignment takes seconds here: 1,000 matched blocks over 20,000 rows
+def test_scattered_insertions_are_each_an_insertion() -> None:
     rows = numbered(20_000)
     after = list(rows)
     for i in reversed(range(0, 20_000, 20)):
         after.insert(i + 1, (f"extra.{i}", (3,)))
-    start = time.perf_counter()
     drifts = compare(report(*rows), report(*after))
-    assert time.perf_counter() - start < 1.5
     assert kinds(drifts).count("added") == 1000
     assert {"changed", "removed"}.isdisjoint(kinds(drifts))
 
 
-def test_a_thousand_changed_tensors_render_quickly() -> None:
+def test_a_thousand_changed_tensors_are_capped_by_default() -> None:
     before = report(*numbered(1000))
     after = report(*((n, (4, 5)) for n, _ in numbered(1000)))
-    start = time.perf_counter()
-    render_drift(compare(before, after), model="M", golden="g", accept="a", limit=1000)
-    assert time.perf_counter() - start < 0.2
+    lines = render_drift(compare(before, after), model="M", golden="g", accept="a").splitlines()
+    assert sum(line.startswith("  ~ ") for line in lines) == 40
+    assert "  ... and 960 more (960 changed, 0 added, 0 removed)" in lines
 
 
 # -- properties ------------------------------------------------------------------------

@@ -118,7 +118,7 @@ def test_other_documents_are_not_goldens(text: str) -> None:
 
 
 def test_text_after_the_table_is_an_error(seed_text: str) -> None:
-    with pytest.raises(GoldenError, match="unexpected text after the layer table"):
+    with pytest.raises(GoldenError, match="unexpected text after the tables"):
         ParamFormReport.from_markdown(seed_text + "\nSome notes\n")
 
 

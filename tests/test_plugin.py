@@ -57,6 +57,13 @@ def write_suite(
     pytester.makepyfile(test_arch=source)
 
 
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When this suite itself runs under -n, the inner sessions must not think they are
+    xdist workers (syrupy skips unused detection on workers)."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+
+
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     # hypothesis is not used by these suites, and re-importing it costs a second a run.
     return pytester.runpytest("-p", "no:cacheprovider", "-p", "no:hypothesispytest", *args)
@@ -294,7 +301,7 @@ def test_one_name_twice_in_a_test_is_an_error(pytester: pytest.Pytester) -> None
         ("!!python/object/apply:os.system ['touch pwned']\n", "could not determine a constructor"),
         (b"\xff\xfe\x00garbage", "not UTF-8 text"),
         ("", "the file is empty"),
-        ("paramform: 1\nmodel: Net\n", "missing layers, parameters, forms, params"),
+        ("paramform: 1\nmodel: Net\n", "missing layers, parameters, trainable, forms, params"),
     ],
 )
 def test_a_corrupt_golden_fails_its_test_by_name_and_the_others_run_on(
@@ -324,14 +331,14 @@ def test_a_hand_edited_golden_names_the_line(pytester: pytest.Pytester) -> None:
     golden = pytester.path / GOLDEN
     golden.write_text(golden.read_text().replace("numel: 32,", "numel: 33,"))
     run(pytester).stdout.fnmatch_lines(
-        [f"paramform: cannot use the golden: {GOLDEN}:12 (numel): parameter 'stem.weight'*33*"]
+        [f"paramform: cannot use the golden: {GOLDEN}:13 (numel): parameter 'stem.weight'*33*"]
     )
 
 
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("42", "paramform: cannot take a report of int 42: expected an nn.Module*"),
+        ("42", "paramform: cannot take a report of int 42: expected an nn.Module, a factory*"),
         ("nn.Sequential(nn.LazyLinear(3))", "paramform: *not initialised yet*forward pass*"),
     ],
 )
@@ -408,3 +415,71 @@ def test_loading_the_plugin_does_not_import_torch(pytester: pytest.Pytester) -> 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "plugin loaded: True" in done.stdout
     assert "torch loaded: False" in done.stdout
+
+
+def test_a_checkpoint_path_from_the_rootdir(pytester: pytest.Pytester) -> None:
+    (pytester.path / "checkpoints").mkdir()
+    torch.save(
+        {"w": torch.zeros(3, 4), "b": torch.zeros(3)}, pytester.path / "checkpoints/model.pt"
+    )
+    pytester.mkpydir("tests")
+    pytester.makepyfile(
+        **{
+            "tests/test_ckpt": "def test_ckpt(paramform_snapshot):\n"
+            "    report = paramform_snapshot('checkpoints/model.pt')\n"
+            "    assert report.source == 'checkpoint'\n"
+        }
+    )
+    pytester.makeini("[pytest]\n")
+    run(pytester, "--paramform-update").assert_outcomes(passed=1)
+    golden = pytester.path / "tests/__snapshots__/test_ckpt/test_ckpt.paramform.yaml"
+    assert "source: checkpoint" in golden.read_text()
+    torch.save(
+        {"w": torch.zeros(3, 5), "b": torch.zeros(3)}, pytester.path / "checkpoints/model.pt"
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["  ~ w   shape (3, 4) -> (3, 5)   numel 12 -> 15"])
+
+
+def test_tying_and_trainability_drifts_in_a_test(pytester: pytest.Pytester) -> None:
+    tests = (
+        "TIED = True\n"
+        "FROZEN = True\n\n"
+        "class LM(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.wte = nn.Embedding(50, 8)\n"
+        "        self.backbone = nn.Sequential(nn.Linear(8, 8), nn.Linear(8, 8))\n"
+        "        self.lm_head = nn.Linear(8, 50, bias=False)\n"
+        "        if TIED:\n"
+        "            self.lm_head.weight = self.wte.weight\n"
+        "        self.backbone.requires_grad_(not FROZEN)\n\n"
+        "def test_lm(paramform_snapshot):\n"
+        "    paramform_snapshot(LM)\n"
+    )
+    write_suite(pytester, tests=tests)
+    run(pytester, "--paramform-update").assert_outcomes(passed=1)
+    write_suite(
+        pytester,
+        tests=tests.replace("TIED = True", "TIED = False").replace(
+            "FROZEN = True", "FROZEN = False"
+        ),
+    )
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "  tying broken: lm_head.weight no longer shares wte.weight (+400 parameters)",
+            "  now trainable: backbone.* (144 parameters in 4 tensors)",
+            "  totals: layers 5 -> 6, parameters 544 -> 944 (+400, +73.53%), trainable 400 -> 944",
+        ]
+    )
+
+
+def test_charts_for_review(pytester: pytest.Pytester) -> None:
+    pytest.importorskip("matplotlib")
+    write_suite(pytester)
+    run(pytester, "--paramform-update", "--paramform-charts", "charts").assert_outcomes(passed=1)
+    png = pytester.path / "charts" / "test_arch" / "test_net.png"
+    assert png.read_bytes().startswith(b"\x89PNG")

@@ -6,16 +6,37 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_paramform import ParamFormReport, ParamRow
+from pytest_paramform.report import Alias
 
 names = st.text(min_size=1, max_size=40)
 shapes = st.lists(st.integers(min_value=0, max_value=6), max_size=8).map(tuple)
 
 
+dtypes = st.none() | st.sampled_from(["float32", "bfloat16", "int64", "float8_e4m3fn"])
+
+
 @st.composite
 def reports(draw: st.DrawFn) -> ParamFormReport:
-    param_names = draw(st.lists(names, unique=True, max_size=25))
-    rows = tuple(ParamRow(name, draw(shapes)) for name in param_names)
-    return ParamFormReport(draw(names), rows)
+    """Any report: odd names, shapes, frozen flags, dtypes, ties, buffers, sources."""
+    all_names = draw(st.lists(names, unique=True, max_size=30))
+    split = draw(st.integers(0, len(all_names)))
+    param_names, alias_names = all_names[:split], all_names[split:]
+    dtype = draw(st.booleans())
+    rows = tuple(
+        ParamRow(name, draw(shapes), draw(st.booleans()), draw(dtypes) if dtype else None)
+        for name in param_names
+    )
+    aliases = tuple(
+        Alias(name, draw(st.sampled_from(param_names))) for name in alias_names if param_names
+    )
+    buffers = None
+    if draw(st.booleans()):
+        buffer_names = draw(st.lists(names, unique=True, max_size=5))
+        buffers = tuple(
+            ParamRow(n, draw(shapes), dtype=draw(dtypes) if dtype else None) for n in buffer_names
+        )
+    source = draw(st.sampled_from(["model", "checkpoint"]))
+    return ParamFormReport(draw(names), rows, aliases, buffers, source)
 
 
 @given(reports())

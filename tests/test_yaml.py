@@ -87,25 +87,27 @@ def _edit(text: str, old: str, new: str) -> str:
     [
         ("layers: 158", "layers: 157", 5, "layers total is 157 but"),
         ("parameters: 3504872", "parameters: 3504873", 6, "parameters total is 3504873"),
-        ("numel: 864,", "numel: 865,", 13, "865 does not match shape (32, 3, 3, 3)"),
-        ("squeezed: [32, 3, 3, 3]", "squeezed: [32, 3, 3]", 13, "squeezed shape (32, 3, 3)"),
-        ("form: Tensor rank 4}", "form: Matrix}", 13, "form 'Matrix' does not match"),
-        ("form: Tensor rank 4}", "form: Tensor rank 0}", 13, "'Tensor rank 0' is not a form"),
-        ("share_of_layers: 66.46", "share_of_layers: 60.00", 8, "Vector share of layers is 60.00%"),
-        ("Vector: {layers: 105,", "Vector: {layers: 104,", 8, "Vector layers is 104"),
-        ("shape: [32, 3, 3, 3]", "shape: [32, 3, 3, -3]", 13, "whole number >= 0"),
-        ("shape: [32, 3, 3, 3]", "shape: [32, 3, 3, true]", 13, "whole number >= 0"),
-        ("shape: [32, 3, 3, 3]", "shape: 32", 13, "list of sizes"),
-        ("name: features.0.1.bias", "name: features.0.1.weight", 15, "appears twice"),
+        ("numel: 864,", "numel: 865,", 14, "865 does not match shape (32, 3, 3, 3)"),
+        ("squeezed: [32, 3, 3, 3]", "squeezed: [32, 3, 3]", 14, "squeezed shape (32, 3, 3)"),
+        ("form: Tensor rank 4}", "form: Matrix}", 14, "form 'Matrix' does not match"),
+        ("form: Tensor rank 4}", "form: Tensor rank 0}", 14, "'Tensor rank 0' is not a form"),
+        ("share_of_layers: 66.46", "share_of_layers: 60.00", 9, "Vector share of layers is 60.00%"),
+        ("Vector: {layers: 105,", "Vector: {layers: 104,", 9, "Vector layers is 104"),
+        ("shape: [32, 3, 3, 3]", "shape: [32, 3, 3, -3]", 14, "whole number >= 0"),
+        ("shape: [32, 3, 3, 3]", "shape: [32, 3, 3, true]", 14, "whole number >= 0"),
+        ("shape: [32, 3, 3, 3]", "shape: 32", 14, "list of sizes"),
+        ("name: features.0.1.bias", "name: features.0.1.weight", 16, "appears twice"),
         (
             "- {name: features.0.0.weight,",
             "- {name: features.0.0.weight, name: x,",
-            13,
+            14,
             "duplicate key",
         ),
         ("model: mobilenet_v2", "model: mobilenet_v2\nmodel: other", 5, "duplicate key 'model'"),
         ("model: mobilenet_v2", "model: [mobilenet_v2]", 4, "expected text"),
-        ("numel: 864,", "numel: 864, dtype: float32,", 13, "unknown dtype"),
+        ("numel: 864,", "numel: 864, precision: fp32,", 14, "unknown precision"),
+        ("trainable: 3504872", "trainable: 3504000", 7, "trainable total is 3504000"),
+        ("numel: 864,", "numel: 864, frozen: yes please,", 14, "expected true or false"),
     ],
 )
 def test_a_hand_edited_golden_is_an_error_naming_file_line_and_field(
@@ -121,7 +123,7 @@ def test_a_hand_edited_golden_is_an_error_naming_file_line_and_field(
 def test_a_truncated_golden_is_an_error(seed: ParamFormReport) -> None:
     truncated = "\n".join(seed.to_yaml().splitlines()[:60])
     with pytest.raises(
-        GoldenError, match=r"layers total is 158 but the parameter rows add up to 48"
+        GoldenError, match=r"layers total is 158 but the parameter rows add up to 47"
     ):
         ParamFormReport.from_yaml(truncated, path="g.yaml")
 
@@ -140,7 +142,7 @@ def test_python_tags_are_never_executed(tmp_path: object) -> None:
         ("a: [1, 2\n", "not valid YAML"),
         ("- just\n- a list\n", "not a paramform golden"),
         ("paramform: 2\nmodel: x\n", "not a paramform golden"),
-        ("paramform: 1\nmodel: x\n", "missing layers, parameters, forms, params"),
+        ("paramform: 1\nmodel: x\n", "missing layers, parameters, trainable, forms, params"),
         ("\x00\x01binary", "not valid YAML"),
     ],
 )

@@ -1,0 +1,333 @@
+"""Tensor names, shapes and dtypes read out of checkpoint files, without their bytes.
+
+A ``.safetensors`` file is read from its JSON header only, in pure Python. A ``.pt``,
+``.pth`` or ``.bin`` file goes through ``torch.load(weights_only=True)``, so a pickle
+that would run code is refused before anything of it runs. Neither reader loads
+tensor data: a multi-gigabyte checkpoint reports in milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import pickle
+import reprlib
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Any, TypeGuard
+
+from pytest_paramform.errors import SourceError, in_file
+from pytest_paramform.optional import require
+
+CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
+
+# safetensors refuses headers above 100 MB; anything larger is corrupt or not ours.
+_MAX_HEADER_BYTES = 100 * 1024 * 1024
+
+# safetensors dtype code -> (torch spelling, bytes per element).
+_SAFETENSORS_DTYPES: dict[str, tuple[str, int]] = {
+    "F64": ("float64", 8),
+    "F32": ("float32", 4),
+    "F16": ("float16", 2),
+    "BF16": ("bfloat16", 2),
+    "I64": ("int64", 8),
+    "I32": ("int32", 4),
+    "I16": ("int16", 2),
+    "I8": ("int8", 1),
+    "U64": ("uint64", 8),
+    "U32": ("uint32", 4),
+    "U16": ("uint16", 2),
+    "U8": ("uint8", 1),
+    "BOOL": ("bool", 1),
+    "C64": ("complex64", 8),
+    "F8_E4M3": ("float8_e4m3fn", 1),
+    "F8_E5M2": ("float8_e5m2", 1),
+    "F8_E4M3FNUZ": ("float8_e4m3fnuz", 1),
+    "F8_E5M2FNUZ": ("float8_e5m2fnuz", 1),
+    "F8_E8M0": ("float8_e8m0fnu", 1),
+}
+
+# Keys under which training scripts commonly nest the state dict (one level only).
+_WRAPPER_KEYS = ("state_dict", "model", "module")
+
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One named tensor as a checkpoint declares it; ``dtype`` is torch's name without
+    the ``torch.`` prefix (``"float32"``, ``"bfloat16"``)."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+
+
+def is_checkpoint_path(obj: object) -> bool:
+    """Whether ``obj`` names a checkpoint file by its suffix (the disk is not touched)."""
+    if not isinstance(obj, str | os.PathLike):
+        return False
+    return os.fsdecode(os.fspath(obj)).lower().endswith(CHECKPOINT_SUFFIXES)
+
+
+def _short(value: object) -> str:
+    """A bounded description of a value for messages: a checkpoint value can be huge."""
+    return f"{type(value).__name__} {reprlib.repr(value)}"
+
+
+@contextmanager
+def _opened(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
+    """Open ``path`` for reading, with OS errors turned into messages that name it."""
+    try:
+        with open(path, "rb") as file:
+            yield file
+    except FileNotFoundError:
+        raise SourceError("checkpoint file does not exist", path=str(path)) from None
+    except IsADirectoryError:
+        raise SourceError("is a directory, not a checkpoint file", path=str(path)) from None
+    except OSError as exc:
+        raise SourceError(f"cannot be read ({exc.strerror or exc})", path=str(path)) from exc
+
+
+# --- safetensors -------------------------------------------------------------------
+
+
+def read_safetensors(path: str | os.PathLike[str]) -> list[TensorInfo]:
+    """The tensors a ``.safetensors`` file declares, in its header's order.
+
+    Only the 8-byte length and the JSON header are read, never the data section.
+    Note that files written by the ``safetensors`` package order their header by
+    dtype and name, not by the state dict they were saved from.
+    """
+    with in_file(str(path)):
+        with _opened(path) as file:
+            size = os.fstat(file.fileno()).st_size
+            header_length = _header_length(file.read(8), size)
+            header = _parse_header(file.read(header_length))
+        data_size = size - 8 - header_length
+        return [
+            _safetensors_entry(name, entry, data_size)
+            for name, entry in header.items()
+            if name != "__metadata__"
+        ]
+
+
+def _header_length(prefix: bytes, size: int) -> int:
+    if len(prefix) < 8:
+        raise SourceError(
+            f"is {size} bytes long; a safetensors file starts with an 8-byte header length"
+        )
+    length = int.from_bytes(prefix, "little")
+    if length > _MAX_HEADER_BYTES:
+        raise SourceError(
+            f"declares a {length}-byte header, more than the {_MAX_HEADER_BYTES} bytes "
+            "safetensors allows; it is corrupt or not a safetensors file"
+        )
+    if length > size - 8:
+        raise SourceError(
+            f"declares a {length}-byte header but only {size - 8} bytes follow the "
+            "header length; it is truncated or not a safetensors file"
+        )
+    return length
+
+
+def _parse_header(raw: bytes) -> dict[str, Any]:
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"header is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+            "it is corrupt or not a safetensors file"
+        ) from exc
+    except json.JSONDecodeError as exc:
+        raise SourceError(
+            f"header is not valid JSON ({exc.msg} at character {exc.pos}); "
+            "it is corrupt or not a safetensors file"
+        ) from exc
+    if not isinstance(header, dict):
+        raise SourceError(
+            f"header is a JSON {type(header).__name__}, expected an object of tensor names"
+        )
+    return header
+
+
+def _safetensors_entry(name: str, entry: object, data_size: int) -> TensorInfo:
+    if not isinstance(entry, dict):
+        raise SourceError(
+            f"entry {name!r} is {_short(entry)}, expected an object with dtype, shape "
+            "and data_offsets"
+        )
+    for key in ("dtype", "shape", "data_offsets"):
+        if key not in entry:
+            raise SourceError(f"entry {name!r} has no {key!r}")
+    code, shape = entry["dtype"], entry["shape"]
+    if not isinstance(code, str):
+        raise SourceError(f"entry {name!r} has dtype {code!r}, expected a string such as 'F32'")
+    if not _is_count_list(shape):
+        raise SourceError(
+            f"entry {name!r} has shape {shape!r}, expected a list of non-negative integers"
+        )
+    _check_offsets(name, code, shape, entry["data_offsets"], data_size)
+    dtype = _SAFETENSORS_DTYPES.get(code, (code.lower(), 0))[0]
+    return TensorInfo(name, tuple(shape), dtype)
+
+
+def _is_count_list(value: object) -> TypeGuard[list[int]]:
+    """A list of non-negative ints (JSON ``true`` is a Python int, so bools are refused)."""
+    return isinstance(value, list) and all(type(item) is int and item >= 0 for item in value)
+
+
+def _check_offsets(name: str, code: str, shape: list[int], offsets: object, data_size: int) -> None:
+    """Offsets must fit the file and, for dtypes of known width, match the shape."""
+    if not _is_count_list(offsets) or len(offsets) != 2 or offsets[0] > offsets[1]:
+        raise SourceError(
+            f"entry {name!r} has data_offsets {offsets!r}, expected [begin, end] with "
+            "0 <= begin <= end"
+        )
+    begin, end = offsets
+    if end > data_size:
+        raise SourceError(
+            f"entry {name!r} ends at data byte {end} but the file holds only {data_size} "
+            "bytes of data; it is truncated"
+        )
+    width = _SAFETENSORS_DTYPES.get(code, ("", 0))[1]
+    expected = math.prod(shape) * width
+    if width and end - begin != expected:
+        raise SourceError(
+            f"entry {name!r} of shape {shape} and dtype {code} needs {expected} bytes "
+            f"but its data_offsets {offsets!r} span {end - begin}"
+        )
+
+
+# --- torch pickles -----------------------------------------------------------------
+
+
+def read_torch_checkpoint(
+    path: str | os.PathLike[str],
+) -> tuple[list[TensorInfo], list[tuple[str, str]]]:
+    """The tensors and ties of a ``torch.save`` file, as :func:`tensors_of_mapping` gives.
+
+    The file may hold a flat mapping of names to tensors, or a dict with exactly one of
+    ``"state_dict"``, ``"model"`` or ``"module"`` holding that mapping, next to plain
+    int, float, str or None metadata such as ``"epoch"`` (an optimizer state is
+    refused). Anything that is not plain weights is refused by ``weights_only=True``
+    and never runs.
+    """
+    with in_file(str(path)):
+        where, mapping = _state_dict_of(_torch_load(path))
+        return tensors_of_mapping(mapping, where=where)
+
+
+def _torch_load(path: str | os.PathLike[str]) -> Any:
+    """``torch.load`` without code execution and without reading tensor bytes.
+
+    Zip checkpoints (every ``torch.save`` since torch 1.6) are memory-mapped onto the
+    CPU: no byte of tensor data is read until touched, and tensors saved sharing a
+    storage still share it, which ``map_location="meta"`` would lose (meta storages are
+    not deduplicated on load). Older torch versions also read every storage before
+    moving it to ``meta``. The legacy pre-1.6 format cannot be mapped, so it is loaded
+    onto ``meta``: its bytes are read and discarded, and ties in it are not seen.
+    """
+    torch = require("torch", "torch")
+    with _opened(path) as file:
+        head = file.read(len(_ZIP_MAGIC))
+    if not head:
+        raise SourceError("is empty, not a torch checkpoint")
+    zipped = head == _ZIP_MAGIC
+    location = {"map_location": "cpu", "mmap": True} if zipped else {"map_location": "meta"}
+    try:
+        with warnings.catch_warnings():
+            # Raw pickles trip a notice about their protocol; the unpickler judges them anyway.
+            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+            return torch.load(os.fspath(path), weights_only=True, **location)
+    except pickle.UnpicklingError as exc:
+        raise SourceError(
+            "was refused by torch.load(weights_only=True): it is not a plain weights "
+            f"file and loading it would mean running its pickled code{_refusal(exc)}"
+        ) from exc
+    except Exception as exc:  # torch raises many types on foreign or damaged files
+        raise SourceError(f"cannot be read as a torch checkpoint ({_describe(exc)})") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _refusal(exc: BaseException) -> str:
+    """The line of torch's long refusal that says what was refused, if there is one."""
+    lines = (line.strip() for line in str(exc).splitlines())
+    detail = next((line for line in lines if "unsupported" in line.lower()), None)
+    return f" ({detail.split('. ')[0].rstrip('.')})" if detail else ""
+
+
+def _state_dict_of(loaded: object) -> tuple[str, Mapping[Any, Any]]:
+    """The mapping of names to tensors in a loaded checkpoint, and what to call it."""
+    if not isinstance(loaded, Mapping):
+        raise SourceError(f"holds {_short(loaded)}, expected a mapping of names to tensors")
+    wrappers = [key for key in _WRAPPER_KEYS if isinstance(loaded.get(key), Mapping)]
+    if not wrappers:
+        return "state_dict", loaded
+    if len(wrappers) > 1:
+        raise SourceError(f"holds several state dicts {wrappers}, expected one")
+    (key,) = wrappers
+    # A training checkpoint keeps optimizer state, epochs and the like beside the weights.
+    return f"checkpoint[{key!r}]", loaded[key]
+
+
+# --- in-memory state dicts ----------------------------------------------------------
+
+
+def tensors_of_mapping(
+    mapping: Mapping[str, Any], *, where: str = "state_dict"
+) -> tuple[list[TensorInfo], list[tuple[str, str]]]:
+    """The tensors of a state-dict-like mapping in its order, and its ties.
+
+    A tie is an ``(alias, target)`` pair: ``alias`` holds the very object ``target``
+    holds, or a view of the same storage with the same offset, shape, stride and dtype
+    (what ``state_dict()`` gives for ``lm_head.weight = wte.weight``). Aliases are left
+    out of the list so that a weight is counted once. Tensors are never copied or moved.
+    """
+    torch = require("torch", "torch")
+    infos: list[TensorInfo] = []
+    ties: list[tuple[str, str]] = []
+    first_of: dict[tuple[object, ...], str] = {}
+    kept: list[object] = []  # holds every value so that no id() is reused while we look
+    for key, value in mapping.items():
+        _check_item(torch, key, value, where)
+        kept.append(value)
+        marks = [("object", id(value)), *_storage_mark(value)]
+        target = next((first_of[mark] for mark in marks if mark in first_of), None)
+        if target is None:
+            first_of.update(dict.fromkeys(marks, key))
+            infos.append(TensorInfo(key, tuple(int(d) for d in value.shape), _dtype_name(value)))
+        else:
+            ties.append((key, target))
+    return infos, ties
+
+
+def _check_item(torch: Any, key: object, value: object, where: str) -> None:
+    if not isinstance(key, str):
+        raise SourceError(f"{where} has key {key!r} of type {type(key).__name__}, expected str")
+    if not isinstance(value, torch.Tensor):
+        raise SourceError(f"{where} key {key!r} holds {_short(value)}, expected a tensor")
+
+
+def _storage_mark(tensor: Any) -> list[tuple[object, ...]]:
+    """Where ``tensor`` lives: its storage and its offset, shape, stride and dtype.
+
+    The storage is named by its C++ object (``_cdata``), not its data pointer, because
+    every ``meta`` tensor has data pointer 0 and tied weights must be seen there too.
+    """
+    try:
+        storage = tensor.untyped_storage()._cdata
+        layout = (tensor.storage_offset(), tuple(tensor.shape), tensor.stride())
+    except (RuntimeError, NotImplementedError, TypeError):  # sparse and wrapper tensors
+        return []
+    return [("storage", storage, *layout, tensor.dtype)]
+
+
+def _dtype_name(tensor: Any) -> str:
+    return str(tensor.dtype).removeprefix("torch.")
