@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_paramform.compare import CompareOptions, compare, render_drift
+    from pytest_paramform.comparison import CompareOptions, compare, render_drift
     from pytest_paramform.empty import empty_weights
     from pytest_paramform.errors import (
         GoldenError,
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "Alias": "report",
-    "CompareOptions": "compare",
+    "CompareOptions": "comparison",
     "GoldenError": "errors",
     "MissingExtraError": "errors",
     "ParamFormError": "errors",
@@ -31,9 +31,9 @@ _HOMES = {
     "ParamRow": "report",
     "SourceError": "errors",
     "build_report": "sources",
-    "compare": "compare",
+    "compare": "comparison",
     "empty_weights": "empty",
-    "render_drift": "compare",
+    "render_drift": "comparison",
 }
 __all__ = [
     "Alias",

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pytest_paramform.compare import LEVELS, CompareOptions, compare, render_drift
+from pytest_paramform.comparison import LEVELS, CompareOptions, compare, render_drift
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.golden_io import write_text
 from pytest_paramform.inputs import MARKDOWN_SUFFIXES, kind_of, load_golden, load_report

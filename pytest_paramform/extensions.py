@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from pytest_paramform.compare import CompareOptions, compare
+from pytest_paramform.comparison import CompareOptions, compare
 from pytest_paramform.drift import Drift
 from pytest_paramform.errors import GoldenError
 from pytest_paramform.golden_io import read_text, write_text

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pytest_paramform.compare import LEVELS, CompareOptions
+from pytest_paramform.comparison import LEVELS, CompareOptions
 
 FORMATS = ("yaml", "markdown")
 KEYS = ("format", "level", "tolerance", "rel_tolerance", "buffers", "dtype")

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from pytest_paramform.compare import render_drift
+from pytest_paramform.comparison import render_drift
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.extensions import EXTENSIONS, ParamFormExtension
 from pytest_paramform.report import ParamFormReport

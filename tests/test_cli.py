@@ -200,8 +200,12 @@ def test_command_misuse_exits_2(
 
 
 def test_every_public_name_resolves() -> None:
-    import pytest_paramform
+    import types
 
-    assert all(getattr(pytest_paramform, name) for name in pytest_paramform.__all__)
+    import pytest_paramform
+    import pytest_paramform.comparison  # a submodule must not shadow a public name
+
+    for name in pytest_paramform.__all__:
+        assert not isinstance(getattr(pytest_paramform, name), types.ModuleType), name
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = pytest_paramform.nope  # type: ignore[attr-defined]

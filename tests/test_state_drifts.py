@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pytest_paramform.compare import compare, render_drift
+from pytest_paramform.comparison import compare, render_drift
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow
 from pytest_paramform.state_drifts import group_names
 
