@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 Shape = tuple[int, ...]
@@ -74,22 +74,21 @@ class ParamRow:
     shape: Shape
     frozen: bool = False
     dtype: str | None = None
+    # Derived once at construction: a zoo's goldens hold tens of thousands of rows.
+    squeezed: Shape = field(init=False, repr=False, compare=False)
+    numel: int = field(init=False, repr=False, compare=False)
 
-    @cached_property
-    def squeezed(self) -> Shape:
-        return squeeze(self.shape)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "squeezed", squeeze(self.shape))
+        object.__setattr__(self, "numel", math.prod(self.shape))
 
-    @cached_property
+    @property
     def rank(self) -> int:
         return len(self.squeezed)
 
     @property
     def form(self) -> str:
         return form_name(self.rank)
-
-    @cached_property
-    def numel(self) -> int:
-        return math.prod(self.shape)
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,9 @@ class ParamFormSnapshot:
         assert isinstance(extension, ParamFormExtension)
         extension.options = settings.compare
         golden = self._claim(assertion, name)
+        extension.render_needed = self._update or (
+            self._snapshot.update_new_snapshots_only and not (self._rootpath / golden).exists()
+        )
         if self._charts is not None:
             self._chart(report, golden, self._charts)
         matched = assertion(name=name) == report

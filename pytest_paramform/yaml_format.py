@@ -23,6 +23,7 @@ from pytest_paramform.consistency import (
 )
 from pytest_paramform.errors import GoldenError, in_file
 from pytest_paramform.report import SOURCES, Alias, ParamFormReport, ParamRow
+from pytest_paramform.yaml_fast import Lines, NotCanonical, read_canonical
 
 T = TypeVar("T")
 FORMAT_VERSION = 1
@@ -160,17 +161,31 @@ def _load(text: str) -> tuple[Any, yaml.Node | None]:
     return data, node
 
 
-def _child(node: yaml.Node | None, key: str) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if key_node.value == key:
-                found: yaml.Node = value_node
-                return found
-    return None
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
 
 
-def _line(node: yaml.Node | None) -> int | None:
-    return node.start_mark.line + 1 if node is not None else None
+def _lines_of(node: yaml.Node | None) -> Lines:
+    """Line numbers from PyYAML's nodes, for documents the fast reader did not take."""
+    lines = Lines(top=_line(node) if node is not None else None)
+    if not isinstance(node, yaml.MappingNode):
+        return lines
+    for key_node, value in node.value:
+        key = str(key_node.value)
+        lines.keys[key] = _line(value)
+        if isinstance(value, yaml.SequenceNode):
+            lines.items[key] = [_line(item) for item in value.value]
+        if key == "forms" and isinstance(value, yaml.MappingNode):
+            lines.forms = {str(k.value): _line(v) for k, v in value.value}
+    return lines
+
+
+def _read(text: str) -> tuple[Any, Lines]:
+    try:
+        return read_canonical(text)
+    except NotCanonical:
+        data, node = _load(text)
+        return data, _lines_of(node)
 
 
 def _expect_keys(
@@ -213,6 +228,8 @@ def _float(value: Any, *, field: str, line: int | None) -> float:
 def _dims(value: Any, *, field: str, line: int | None) -> tuple[int, ...]:
     if not isinstance(value, list):
         raise GoldenError(f"expected a list of sizes, got {value!r}", line=line, field=field)
+    if all(type(v) is int and v >= 0 for v in value):
+        return tuple(value)
     return tuple(_int(v, field=field, line=line) for v in value)
 
 
@@ -268,37 +285,33 @@ def _parse_row(item: Any, line: int | None) -> ParamRow:
 
 
 def _parse_list(
-    data: Any, node: yaml.Node | None, key: str, parse: Callable[[Any, int | None], T]
+    data: Any, where: Lines, key: str, parse: Callable[[Any, int | None], T]
 ) -> tuple[list[T], list[int | None]]:
     """Parse each item of a list section, with the line it stands on."""
     if not isinstance(data, list):
-        raise GoldenError(f"{key} must be a list", line=_line(node), field=key)
-    items = node.value if isinstance(node, yaml.SequenceNode) else []
-    lines: list[int | None] = [_line(n) for n in items]
+        raise GoldenError(f"{key} must be a list", line=where.keys.get(key), field=key)
+    lines: list[int | None] = list(where.items.get(key, []))
     if len(lines) != len(data):
         lines = [None] * len(data)
     return [parse(item, line) for item, line in zip(data, lines, strict=True)], lines
 
 
 def _parse_tensors(
-    top: dict[str, Any],
-    node: yaml.Node | None,
-    key: str,
-    parse: Callable[[Any, int | None], ParamRow],
+    top: dict[str, Any], where: Lines, key: str, parse: Callable[[Any, int | None], ParamRow]
 ) -> list[ParamRow]:
-    rows, lines = _parse_list(top[key], _child(node, key), key, parse)
+    rows, lines = _parse_list(top[key], where, key, parse)
     check_unique_names(rows, lines)
     return rows
 
 
-def _check_forms(report: ParamFormReport, data: Any, node: yaml.Node | None) -> None:
-    line = _line(node)
+def _check_forms(report: ParamFormReport, data: Any, lines: Lines) -> None:
+    line = lines.keys.get("forms")
     if not isinstance(data, dict):
         raise GoldenError("forms must be a mapping of form to figures", line=line, field="forms")
     layer_shares: dict[str, float] = {}
     parameter_shares: dict[str, float] = {}
     for form, figures in data.items():
-        where = _line(_child(node, form))
+        where = lines.forms.get(str(form))
         fields = _expect_keys(figures, _FORM_KEYS, what=f"form {form!r}", line=where)
         if str(form) in report.forms:
             check_total(
@@ -330,31 +343,29 @@ def parse_yaml(text: str, path: str | None = None) -> ParamFormReport:
 
 
 def _parse(text: str) -> ParamFormReport:
-    data, node = _load(text)
+    data, where = _read(text)
     if data is None:
         raise GoldenError("the file is empty, not a paramform golden")
     if not isinstance(data, dict) or data.get("paramform") != FORMAT_VERSION:
         raise GoldenError(
             "not a paramform golden (expected a mapping that starts with"
             f" 'paramform: {FORMAT_VERSION}')",
-            line=_line(node),
+            line=where.top,
         )
-    top = _expect_keys(data, _TOP_KEYS, what="golden", line=_line(node), optional=_TOP_OPTIONAL)
-    rows = _parse_tensors(top, node, "params", _parse_row)
+    top = _expect_keys(data, _TOP_KEYS, what="golden", line=where.top, optional=_TOP_OPTIONAL)
+    rows = _parse_tensors(top, where, "params", _parse_row)
     aliases: list[Alias] = []
     if "aliases" in top:
-        aliases, lines = _parse_list(
-            top["aliases"], _child(node, "aliases"), "aliases", _parse_alias
-        )
+        aliases, lines = _parse_list(top["aliases"], where, "aliases", _parse_alias)
         check_aliases(rows, aliases, lines)
     report = ParamFormReport(
-        name=_str(top["model"], field="model", line=_line(_child(node, "model"))),
+        name=_str(top["model"], field="model", line=where.keys.get("model")),
         rows=tuple(rows),
         aliases=tuple(aliases),
-        buffers=tuple(_parse_tensors(top, node, "buffers", _parse_buffer))
+        buffers=tuple(_parse_tensors(top, where, "buffers", _parse_buffer))
         if "buffers" in top
         else None,
-        source=_source(top.get("source", "model"), _line(_child(node, "source"))),
+        source=_source(top.get("source", "model"), where.keys.get("source")),
     )
     totals = {
         "layers": report.num_layers,
@@ -362,10 +373,10 @@ def _parse(text: str) -> ParamFormReport:
         "trainable": report.num_trainable,
     }
     for key, actual in totals.items():
-        where = _line(_child(node, key))
-        stored = _int(top[key], field=key, line=where)
-        check_total(stored, actual, what=f"{key} total", line=where, field=key)
-    _check_forms(report, top["forms"], _child(node, "forms"))
+        line = where.keys.get(key)
+        stored = _int(top[key], field=key, line=line)
+        check_total(stored, actual, what=f"{key} total", line=line, field=key)
+    _check_forms(report, top["forms"], where)
     return report
 
 

@@ -1,0 +1,163 @@
+"""A fast reader for YAML goldens in the exact layout paramform writes.
+
+PyYAML (even its C loader) spends about 45 µs a line building nodes for what is, in our
+own layout, one flow mapping per line; a model zoo's goldens are tens of thousands of
+lines. Lines in the canonical layout are read with regular expressions into the very data
+PyYAML would build; any other line, a hand-edited one included, sends the whole document
+to PyYAML's safe loader. The reader accepts nothing that YAML would read differently:
+plain names are restricted to the characters we write plain, integers have no leading
+zeros (YAML 1.1 reads 012 as octal), and any escape but \\", \\\\ and \\uXXXX falls back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_INT = r"(?:0|[1-9][0-9]*)"
+_LIST = rf"\[(?:{_INT}(?:, {_INT})*)?\]"
+_PLAIN = r"[A-Za-z_][A-Za-z0-9_.\-]*"
+_UNSAFE = r"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff"
+_QUOTED = rf'"(?:[^"\\{_UNSAFE}]|\\["\\]|\\u[0-9a-fA-F]{{4}})*"'
+_SCALAR = rf"(?:{_PLAIN}|{_QUOTED})"
+_FORM = r"(?:Scalar|Vector|Matrix|Tensor rank [1-9][0-9]*)"
+_SHARE = r"[0-9]+\.[0-9]+"
+_RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+
+_TOP = re.compile(rf"(paramform|layers|parameters|trainable): ({_INT})|(model|source): ({_SCALAR})")
+_SECTION = re.compile(r"(forms|params|aliases|buffers):( \[\])?")
+_FORM_LINE = re.compile(
+    rf"  ({_FORM}): \{{layers: ({_INT}), parameters: ({_INT}), "
+    rf"share_of_layers: ({_SHARE}), share_of_parameters: ({_SHARE})\}}"
+)
+_EXTRAS = rf"(, frozen: true)?(, dtype: ({_SCALAR}))?"
+_ROW = re.compile(
+    rf"- \{{name: ({_SCALAR}), shape: ({_LIST}), squeezed: ({_LIST}), numel: ({_INT}), "
+    rf"form: ({_FORM}){_EXTRAS}\}}"
+)
+_BUFFER = re.compile(rf"- \{{name: ({_SCALAR}), shape: ({_LIST}), numel: ({_INT}){_EXTRAS}\}}")
+_ALIAS = re.compile(rf"- \{{name: ({_SCALAR}), target: ({_SCALAR})\}}")
+_ESCAPE = re.compile(r'\\(["\\]|u[0-9a-fA-F]{4})')
+
+
+class NotCanonical(Exception):
+    """The document is not in paramform's own layout: read it with PyYAML instead."""
+
+
+@dataclass
+class Lines:
+    """Where the parts of a golden stand (1-based), so errors can name the line."""
+
+    top: int | None = None
+    keys: dict[str, int] = field(default_factory=dict)
+    items: dict[str, list[int]] = field(default_factory=dict)
+    forms: dict[str, int] = field(default_factory=dict)
+
+
+def _scalar(token: str) -> str:
+    if not token.startswith('"'):
+        if token.lower() in _RESERVED:
+            raise NotCanonical
+        return token
+    return _ESCAPE.sub(lambda m: m[1] if len(m[1]) == 1 else chr(int(m[1][1:], 16)), token[1:-1])
+
+
+def _ints(token: str) -> list[int]:
+    return list(map(int, token[1:-1].split(", "))) if token != "[]" else []
+
+
+def _extras(item: dict[str, Any], frozen: str | None, dtype: str | None) -> dict[str, Any]:
+    if frozen:
+        item["frozen"] = True
+    if dtype is not None:
+        item["dtype"] = _scalar(dtype)
+    return item
+
+
+def _row(match: re.Match[str]) -> dict[str, Any]:
+    name, shape, squeezed, numel, form, frozen, _, dtype = match.groups()
+    item = {
+        "name": _scalar(name),
+        "shape": _ints(shape),
+        "squeezed": _ints(squeezed),
+        "numel": int(numel),
+        "form": form,
+    }
+    return _extras(item, frozen, dtype)
+
+
+def _buffer(match: re.Match[str]) -> dict[str, Any]:
+    name, shape, numel, frozen, _, dtype = match.groups()
+    item = {"name": _scalar(name), "shape": _ints(shape), "numel": int(numel)}
+    return _extras(item, frozen, dtype)
+
+
+def _alias(match: re.Match[str]) -> dict[str, Any]:
+    return {"name": _scalar(match[1]), "target": _scalar(match[2])}
+
+
+_ITEMS = {"params": (_ROW, _row), "aliases": (_ALIAS, _alias), "buffers": (_BUFFER, _buffer)}
+
+
+def _form(data: dict[str, Any], lines: Lines, match: re.Match[str], lineno: int) -> None:
+    form, layers, parameters, by_layers, by_parameters = match.groups()
+    if form in data["forms"]:
+        raise NotCanonical
+    data["forms"][form] = {
+        "layers": int(layers),
+        "parameters": int(parameters),
+        "share_of_layers": float(by_layers),
+        "share_of_parameters": float(by_parameters),
+    }
+    lines.forms[form] = lineno
+
+
+def _open(data: dict[str, Any], lines: Lines, key: str, value: Any, lineno: int) -> None:
+    if key in data:
+        raise NotCanonical
+    data[key] = value
+    lines.keys[key] = lineno
+    lines.top = lines.top or lineno
+
+
+def read_canonical(text: str) -> tuple[dict[str, Any], Lines]:
+    """The data PyYAML would load from ``text``; NotCanonical for any other layout."""
+    data: dict[str, Any] = {}
+    lines = Lines()
+    section: str | None = None
+    for lineno, line in enumerate(text.split("\n"), start=1):
+        if not line or line.startswith("#"):
+            continue
+        if section is not None and section in _ITEMS and line.startswith("- "):
+            pattern, build = _ITEMS[section]
+            if (match := pattern.fullmatch(line)) is None:
+                raise NotCanonical
+            data[section].append(build(match))
+            lines.items[section].append(lineno)
+        elif section == "forms" and line.startswith("  "):
+            if (match := _FORM_LINE.fullmatch(line)) is None:
+                raise NotCanonical
+            _form(data, lines, match, lineno)
+        elif match := _TOP.fullmatch(line):
+            section = None
+            key, value = (match[1], int(match[2])) if match[1] else (match[3], _scalar(match[4]))
+            _open(data, lines, key, value, lineno)
+        elif match := _SECTION.fullmatch(line):
+            section = None if match[2] else match[1]
+            empty: Any = [] if match[2] or section != "forms" else {}
+            _open(data, lines, match[1], empty, lineno + 1)
+            lines.items[match[1]] = []
+        else:
+            raise NotCanonical
+    if not data or "\r" in text:
+        raise NotCanonical
+    return _nulls(data, text), lines
+
+
+def _nulls(data: dict[str, Any], text: str) -> dict[str, Any]:
+    """A section key with nothing under it and no ``[]`` is null in YAML, not empty."""
+    for key in ("forms", *_ITEMS):
+        if key in data and not data[key] and f"\n{key}: []" not in f"\n{text}":
+            data[key] = None
+    return data

@@ -1,0 +1,61 @@
+"""The fast reader must read exactly what PyYAML reads, or hand the document back."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from hypothesis import given
+from test_roundtrip import reports
+
+from pytest_paramform import ParamFormReport
+from pytest_paramform.yaml_fast import NotCanonical, read_canonical
+
+
+@given(reports())
+def test_canonical_goldens_read_as_pyyaml_reads_them(report: ParamFormReport) -> None:
+    text = report.to_yaml()
+    data, lines = read_canonical(text)
+    assert data == yaml.safe_load(text)
+    assert len(lines.items["params"]) == len(report.rows)
+
+
+def test_lines_are_those_of_the_document() -> None:
+    from pytest_paramform.report import ParamRow
+
+    text = ParamFormReport("m", (ParamRow("a", (2,)), ParamRow("b", (3,)))).to_yaml()
+    _, lines = read_canonical(text)
+    assert lines.keys["layers"] == 5
+    assert lines.items["params"] == [12, 13]
+    assert text.splitlines()[11].startswith("- {name: a,")
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("numel: 12,", "numel: 012,"),  # YAML 1.1 reads 012 as octal
+        ("name: w,", "name: 'w',"),
+        ("name: w,", 'name: "w\\x41",'),
+        ("layers: 1\n", "layers: 1  # one\n"),
+        ("params:\n", "params:\n\n  # indented comment\n"),
+        ("model: m\n", "model: m\nmodel: n\n"),
+        ("name: w,", "name: yes,"),
+        ("form: Matrix}", "form: Matrix }"),
+        ("shape: [3, 4]", "shape: [3,4]"),
+    ],
+)
+def test_anything_else_falls_back_to_pyyaml(old: str, new: str) -> None:
+    from pytest_paramform.report import ParamRow
+
+    text = ParamFormReport("m", (ParamRow("w", (3, 4)),)).to_yaml()
+    assert old in text
+    with pytest.raises(NotCanonical):
+        read_canonical(text.replace(old, new, 1))
+
+
+def test_an_octal_looking_count_is_read_as_yaml_reads_it() -> None:
+    """YAML 1.1 reads 014 as 12: a reader that took it for 14 would reject this golden."""
+    from pytest_paramform.report import ParamRow
+
+    report = ParamFormReport("m", (ParamRow("w", (3, 4)),))
+    text = report.to_yaml().replace("numel: 12,", "numel: 014,")
+    assert ParamFormReport.from_yaml(text) == report
