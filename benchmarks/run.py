@@ -1,0 +1,211 @@
+"""Performance figures of pytest-paramform, measured side by side in one run.
+
+    python benchmarks/run.py            # everything, 3 repeats (about 3 minutes)
+    python benchmarks/run.py --quick    # one repeat, no baseline (about 30 s)
+
+Each figure is the median of the repeats, each in a fresh process (so torch's one-time
+costs count), with peak memory from the operating system. Targets are in DESIGN.md
+section 7; a missed one is marked MISS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+PYTHON = sys.executable
+
+
+def run(argv: list[str], cwd: Path = ROOT) -> tuple[float, float, str]:
+    """Wall seconds, peak RSS in MB, and stdout of one child process."""
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = child.stdout.read().decode() if child.stdout else ""
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode not in (0,):
+        raise SystemExit(f"failed ({child.returncode}): {' '.join(argv)}\n{out[-2000:]}")
+    return wall, usage.ru_maxrss / 1024, out
+
+
+def median_of(repeats: int, measure: Callable[[], tuple[float, ...]]) -> tuple[float, ...]:
+    samples = [measure() for _ in range(repeats)]
+    return tuple(statistics.median(column) for column in zip(*samples, strict=True))
+
+
+def verdict(ok: bool) -> str:
+    return "ok" if ok else "MISS"
+
+
+def zoo(repeats: int, baseline: bool) -> list[str]:
+    suite = [PYTHON, "-m", "pytest", "examples/torchvision_zoo", "-q", "-p", "no:cacheprovider"]
+    wall, rss = median_of(repeats, lambda: run(suite)[:2])
+    lines = [
+        f"zoo: 80 torchvision classifiers checked against goldens (pytest, one process)",
+        f"  wall {wall:.2f} s [target < 8 s: {verdict(wall < 8)}]"
+        f"   peak RSS {rss:.0f} MB [target < 1024 MB: {verdict(rss < 1024)}]",
+    ]
+    if baseline:
+        base_wall, base_rss, _ = run([PYTHON, str(HERE / "baseline_zoo.py")])
+        ratio = base_wall / wall
+        lines += [
+            f"  baseline, the same models built with real weights: wall {base_wall:.2f} s,"
+            f" peak RSS {base_rss:.0f} MB",
+            f"  ratio: {ratio:.1f}x faster [target >= 5x: {verdict(ratio >= 5)}],"
+            f" {base_rss / rss:.1f}x less memory",
+        ]
+    return lines
+
+
+SCALE = textwrap.dedent(
+    """
+    import json, resource, sys, time
+    sys.path.insert(0, {here!r})
+    import torch
+    from torch import nn
+    from llm import Decoder
+    from pytest_paramform import ParamFormReport, build_report, compare
+
+    def rss():
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    class Many(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.params = nn.ParameterList(nn.Parameter(torch.empty(4, 8)) for _ in range(n))
+
+    factory = {factory}
+    before, start = rss(), time.perf_counter()
+    report = build_report(factory)
+    built = time.perf_counter()
+    back = ParamFormReport.from_yaml(report.to_yaml())
+    assert compare(back, report) == []
+    done = time.perf_counter()
+    print(json.dumps({{"build": built - start, "total": done - start, "rss": rss() - before,
+                      "tensors": report.num_layers, "parameters": report.num_parameters}}))
+    """
+)
+
+
+def scale_case(repeats: int, factory: str) -> dict[str, float]:
+    code = SCALE.format(here=str(HERE), factory=factory)
+
+    def once() -> tuple[float, ...]:
+        figures = json.loads(run([PYTHON, "-c", code])[2].splitlines()[-1])
+        return tuple(figures[k] for k in ("build", "total", "rss", "tensors", "parameters"))
+
+    build, total, rss, tensors, parameters = median_of(repeats, once)
+    return {"build": build, "total": total, "rss": rss, "tensors": tensors, "parameters": parameters}
+
+
+def scale(repeats: int) -> list[str]:
+    llm = scale_case(repeats, "Decoder")
+    small = scale_case(repeats, "lambda: Many(10_000)")
+    large = scale_case(repeats, "lambda: Many(100_000)")
+    growth = large["total"] / small["total"]
+    return [
+        f"scale: a 70B-shaped decoder ({llm['tensors']:.0f} tensors, {llm['parameters'] / 1e9:.1f}B"
+        " parameters) built without weights, reported, rendered, parsed and compared",
+        f"  {llm['total']:.3f} s after torch import (build {llm['build']:.3f} s)"
+        f" [target < 0.5 s: {verdict(llm['total'] < 0.5)}]"
+        f"   RSS growth {llm['rss']:.0f} MB [target < 100 MB: {verdict(llm['rss'] < 100)}]",
+        f"  10,000 tensors: {small['total']:.2f} s   100,000 tensors: {large['total']:.2f} s"
+        f" [target < 5 s: {verdict(large['total'] < 5)}]   ratio {growth:.1f}x for 10x the"
+        " tensors (linear: about 10x)",
+    ]
+
+
+def plugin_load(repeats: int) -> list[str]:
+    with tempfile.TemporaryDirectory() as folder:
+        suite = Path(folder)
+        (suite / "pytest.ini").write_text("[pytest]\n")
+        for i in range(20):
+            tests = "".join(f"def test_{j}():\n    assert {j} == {j}\n\n" for j in range(10))
+            (suite / f"test_plain_{i}.py").write_text(tests)
+        base = [PYTHON, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"]
+        samples = []
+        for _ in range(max(repeats, 5)):
+            with_plugin = run(base, cwd=suite)[0]
+            without = run([*base, "-p", "no:paramform"], cwd=suite)[0]
+            samples.append(with_plugin - without)
+    extra = statistics.median(samples) * 1000
+    return [
+        "plugin load: pytest --co on a 200-test suite that never takes a snapshot,"
+        " plugin vs -p no:paramform",
+        f"  {extra:+.1f} ms [target < 30 ms: {verdict(extra < 30)}]",
+    ]
+
+
+DIFF = textwrap.dedent(
+    """
+    import json, time
+    from pytest_paramform import ParamFormReport, ParamRow, compare, render_drift
+    rows = tuple(ParamRow(f"blocks.{{i}}.weight", (64, 64)) for i in range(2000))
+    golden = ParamFormReport("m", rows).to_yaml()
+    changed = ParamFormReport("m", tuple(
+        ParamRow(r.name, (64, 65)) if i % 2 else r for i, r in enumerate(rows)))
+    start = time.perf_counter()
+    message = render_drift(compare(ParamFormReport.from_yaml(golden), changed),
+                           model="m", golden="g.yaml", accept="pytest --paramform-update")
+    print(json.dumps({{"seconds": time.perf_counter() - start,
+                      "lines": len(message.splitlines())}}))
+    """
+)
+
+
+def diff(repeats: int) -> list[str]:
+    def once() -> tuple[float, ...]:
+        figures = json.loads(run([PYTHON, "-c", DIFF.format()])[2].splitlines()[-1])
+        return figures["seconds"], figures["lines"]
+
+    seconds, lines = median_of(repeats, once)
+    return [
+        "diff: a 2,000-tensor golden against a model with 1,000 changed tensors",
+        f"  parse + compare + message in {seconds:.3f} s [target < 0.2 s: {verdict(seconds < 0.2)}],"
+        f" {lines:.0f} lines (capped at 40 tensor lines)",
+    ]
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return (
+        f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()},"
+        f" torch {torch.__version__}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="one repeat, no baseline")
+    args = parser.parse_args()
+    repeats = 1 if args.quick else args.repeats
+    print(f"pytest-paramform benchmarks ({machine()}; medians of {repeats})")
+    for lines in (zoo(repeats, baseline=not args.quick), scale(repeats), plugin_load(repeats), diff(repeats)):
+        print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    main()
