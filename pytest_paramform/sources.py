@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,32 @@ def _check_not_lazy(torch: Any, module: Any, name: str, param: Any) -> None:
         )
 
 
+# Wrappers that add a prefix to every name but no parameter of their own.
+WRAPPED = {
+    "OptimizedModule": "_orig_mod",  # torch.compile
+    "DataParallel": "module",
+    "DistributedDataParallel": "module",
+}
+WRAPPER_PREFIXES = tuple(f"{attr}." for attr in dict.fromkeys(WRAPPED.values()))
+
+
+def unwrap(module: Any) -> Any:
+    """The model inside torch.compile and (Distributed)DataParallel wrappers, so the same
+    architecture gives the same golden whichever wrapper holds it."""
+    while (attr := WRAPPED.get(type(module).__name__)) is not None and hasattr(module, attr):
+        module = getattr(module, attr)
+    return module
+
+
+def _named_parameters(module: Any) -> Any:
+    """Every name of every parameter, tied ones included; a model that overrides
+    ``named_parameters`` without the keyword gets its own answer."""
+    try:
+        return module.named_parameters(remove_duplicate=False)
+    except TypeError:
+        return module.named_parameters()
+
+
 def report_of_module(
     module: Any, name: str, *, buffers: bool = False, dtype: bool = False
 ) -> ParamFormReport:
@@ -56,10 +83,11 @@ def report_of_module(
     alias, counted once. Reads names, shapes and flags only: never moves, runs or copies.
     """
     torch = require("torch", "torch")
+    module = unwrap(module)
     first: dict[int, str] = {}
     rows: list[ParamRow] = []
     aliases: list[Alias] = []
-    for pname, param in module.named_parameters(remove_duplicate=False):
+    for pname, param in _named_parameters(module):
         _check_not_lazy(torch, module, pname, param)
         if id(param) in first:
             aliases.append(Alias(pname, first[id(param)]))
@@ -79,10 +107,28 @@ def report_of_module(
 def report_of_tensors(
     tensors: list[TensorInfo], ties: list[tuple[str, str]], name: str, *, dtype: bool
 ) -> ParamFormReport:
-    """A checkpoint's report: every saved tensor is a row (buffers included)."""
+    """A checkpoint's report: every saved tensor is a row (buffers included).
+
+    A prefix that a wrapper put on every name (``module.``, ``_orig_mod.``) is dropped, as
+    :func:`unwrap` does for a live model.
+    """
+    tensors, ties = _strip_wrapper_prefix(tensors, ties)
     rows = tuple(ParamRow(t.name, t.shape, dtype=t.dtype if dtype else None) for t in tensors)
     aliases = tuple(Alias(alias, target) for alias, target in ties)
     return ParamFormReport(name, rows, aliases, None, "checkpoint")
+
+
+def _strip_wrapper_prefix(
+    tensors: list[TensorInfo], ties: list[tuple[str, str]]
+) -> tuple[list[TensorInfo], list[tuple[str, str]]]:
+    names = [t.name for t in tensors] + [n for tie in ties for n in tie]
+    for prefix in WRAPPER_PREFIXES:
+        if names and all(n.startswith(prefix) for n in names):
+            cut = len(prefix)
+            tensors = [replace(t, name=t.name[cut:]) for t in tensors]
+            ties = [(a[cut:], b[cut:]) for a, b in ties]
+            return _strip_wrapper_prefix(tensors, ties)
+    return tensors, ties
 
 
 def report_of_checkpoint(

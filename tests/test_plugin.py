@@ -483,3 +483,35 @@ def test_charts_for_review(pytester: pytest.Pytester) -> None:
     run(pytester, "--paramform-update", "--paramform-charts", "charts").assert_outcomes(passed=1)
     png = pytester.path / "charts" / "test_arch" / "test_net.png"
     assert png.read_bytes().startswith(b"\x89PNG")
+
+
+def test_odd_test_ids_keep_goldens_inside_snapshots(pytester: pytest.Pytester) -> None:
+    tests = (
+        "@pytest.mark.parametrize('variant', ['../../escape', 'ünïcödé 層', 'x' * 400, 'a\\\\b'])\n"
+        "def test_net(paramform_snapshot, variant):\n"
+        "    paramform_snapshot(Net)\n"
+    )
+    write_suite(pytester, tests=tests)
+    run(pytester, "--paramform-update", "-W", "ignore::UserWarning").assert_outcomes(passed=4)
+    written = sorted(p.relative_to(pytester.path) for p in pytester.path.rglob("*.paramform.yaml"))
+    assert len(written) == 4
+    assert all(p.parent == GOLDEN.parent for p in written)
+    assert all(len(p.name) <= 255 for p in written)
+    run(pytester).assert_outcomes(passed=4)
+
+
+def test_parallel_update_of_200_goldens(pytester: pytest.Pytester) -> None:
+    tests = (
+        "@pytest.mark.parametrize('i', range(200))\n"
+        "def test_net(paramform_snapshot, i):\n"
+        "    paramform_snapshot(nn.Linear(i + 1, 2))\n"
+    )
+    write_suite(pytester, tests=tests)
+    run(pytester, "-n", "4", "--paramform-update").assert_outcomes(passed=200)
+    goldens = list((pytester.path / GOLDEN.parent).iterdir())
+    assert len(goldens) == 200
+    from pytest_paramform import ParamFormReport
+
+    assert all(ParamFormReport.from_yaml(p.read_text()).num_layers == 2 for p in goldens)
+    assert not list(pytester.path.rglob(".*.tmp"))
+    run(pytester, "-n", "4").assert_outcomes(passed=200)
