@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pytest_paramform.golden_io import write_bytes
 from pytest_paramform.optional import require
 from pytest_paramform.report import ParamFormReport, form_rank, percent, short_count
 
@@ -65,7 +65,7 @@ def render_chart(report: ParamFormReport, path: str | os.PathLike[str], *, dpi: 
     finally:
         figure.clear()
     target = Path(path)
-    _write_bytes(target, buffer.getvalue())
+    write_bytes(target, buffer.getvalue())
     return target
 
 
@@ -190,16 +190,3 @@ def _share_text(part: int, whole: int) -> str:
     if part < whole and share >= 99.995:
         return ">99.99%"
     return f"{share:.2f}%"
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    """Write atomically: a temporary file in the same folder, then a rename over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

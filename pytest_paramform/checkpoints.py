@@ -212,9 +212,8 @@ def read_torch_checkpoint(
 
     The file may hold a flat mapping of names to tensors, or a dict with exactly one of
     ``"state_dict"``, ``"model"`` or ``"module"`` holding that mapping, next to plain
-    int, float, str or None metadata such as ``"epoch"`` (an optimizer state is
-    refused). Anything that is not plain weights is refused by ``weights_only=True``
-    and never runs.
+    anything else (``"epoch"``, an optimizer state), which is ignored. Anything that is
+    not plain weights is refused by ``weights_only=True`` and never runs.
     """
     with in_file(str(path)):
         where, mapping = _state_dict_of(_torch_load(path))
@@ -302,7 +301,7 @@ def tensors_of_mapping(
         target = next((first_of[mark] for mark in marks if mark in first_of), None)
         if target is None:
             first_of.update(dict.fromkeys(marks, key))
-            infos.append(TensorInfo(key, tuple(int(d) for d in value.shape), _dtype_name(value)))
+            infos.append(TensorInfo(key, tuple(int(d) for d in value.shape), dtype_name(value)))
         else:
             ties.append((key, target))
     return infos, ties
@@ -329,5 +328,5 @@ def _storage_mark(tensor: Any) -> list[tuple[object, ...]]:
     return [("storage", storage, *layout, tensor.dtype)]
 
 
-def _dtype_name(tensor: Any) -> str:
+def dtype_name(tensor: Any) -> str:
     return str(tensor.dtype).removeprefix("torch.")

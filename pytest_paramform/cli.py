@@ -4,15 +4,15 @@ functions the pytest plugin uses."""
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from pytest_paramform.comparison import LEVELS, CompareOptions, compare, render_drift
 from pytest_paramform.errors import ParamFormError
-from pytest_paramform.golden_io import write_text
+from pytest_paramform.golden_io import relative, write_text
 from pytest_paramform.inputs import MARKDOWN_SUFFIXES, kind_of, load_golden, load_report
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.specs import FORMS
@@ -97,20 +97,20 @@ def _chart(report: ParamFormReport, path: Path) -> None:
     render_chart(report, path)
 
 
+def _named(report: ParamFormReport, name: str | None) -> ParamFormReport:
+    return replace(report, name=name) if name else report
+
+
 def _write_one(args: argparse.Namespace) -> None:
     if args.chart == "":
         raise ParamFormError("--chart needs a PATH unless --output-dir is given")
-    report = load_report(args.specs[0], buffers=args.buffers, dtype=args.dtype)
-    if args.name:
-        report = ParamFormReport(
-            args.name, report.rows, report.aliases, report.buffers, report.source
-        )
+    report = _named(load_report(args.specs[0], buffers=args.buffers, dtype=args.dtype), args.name)
     link = None
     if args.chart is not None:
         chart = Path(args.chart)
         _chart(report, chart)
         base = args.output.parent if args.output is not None else Path.cwd()
-        link = Path(_relative(chart, base)).as_posix()
+        link = Path(relative(chart.resolve(), base.resolve())).as_posix()
     text = _render(report, args.format, link)
     if args.output is None:
         sys.stdout.write(text)
@@ -118,15 +118,13 @@ def _write_one(args: argparse.Namespace) -> None:
         write_text(args.output, text)
 
 
-def _relative(path: Path, base: Path) -> str:
-    return os.path.relpath(path.resolve(), base.resolve())
-
-
 def _write_many(args: argparse.Namespace) -> None:
+    if args.chart:
+        raise ParamFormError("with --output-dir, --chart takes no PATH: DIR/figs/ holds them")
     suffix = ".md" if args.format == "markdown" else ".yaml"
     out: Path = args.output_dir
     for spec in args.specs:
-        report = load_report(spec, buffers=args.buffers, dtype=args.dtype)
+        report = _named(load_report(spec, buffers=args.buffers, dtype=args.dtype), args.name)
         stem = _safe_name(report.name)
         link = None
         if args.chart is not None:
@@ -156,10 +154,14 @@ def _options(args: argparse.Namespace) -> CompareOptions:
         raise ParamFormError(str(exc)) from None
 
 
+def _buffers(args: argparse.Namespace, kinds: set[str]) -> bool:
+    """A model set against a checkpoint records buffers, as its state_dict does."""
+    return bool(args.buffers) or kinds == {"model", "checkpoint"}
+
+
 def _pair(expected: str, actual: str, args: argparse.Namespace) -> tuple[ParamFormReport, ...]:
     """Both sides; a model set against a checkpoint records buffers, as a state_dict does."""
-    kinds = {kind_of(expected), kind_of(actual)}
-    buffers = args.buffers or kinds == {"model", "checkpoint"}
+    buffers = _buffers(args, {kind_of(expected), kind_of(actual)})
     return tuple(load_report(s, buffers=buffers, dtype=args.dtype) for s in (expected, actual))
 
 
@@ -192,8 +194,7 @@ def _check(args: argparse.Namespace) -> int:
     if not args.golden.is_file():
         raise ParamFormError(f"no golden at {args.golden}; create it with: {create}")
     expected = load_golden(args.golden)
-    kinds = {expected.source, kind_of(args.spec)}
-    buffers = args.buffers or kinds == {"model", "checkpoint"}
+    buffers = _buffers(args, {expected.source, kind_of(args.spec)})
     actual = load_report(args.spec, buffers=buffers, dtype=args.dtype)
     return _verdict(expected, actual, options, label=str(args.golden), accept=create)
 
@@ -207,4 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except ParamFormError as exc:
         print(f"paramform: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # an unwritable --output: bad input, never "drift"
+        print(f"paramform: error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -17,6 +17,8 @@ from pytest_paramform.drift import ROW_KINDS, Drift
 from pytest_paramform.report import ALWAYS_SHOWN_RANKS, ParamFormReport, ParamRow, form_name
 from pytest_paramform.state_drifts import state_drifts
 
+CAPPED_KINDS = (*ROW_KINDS, "buffer")
+
 LEVELS = ("layers", "summary")
 NAME_COLUMN_CAP = 60
 _GAP = "   "
@@ -64,7 +66,7 @@ def compare(
     notes = []
     if expected.source != actual.source:
         notes = _buffer_note(expected, actual)
-        expected, actual = tensor_view(expected), tensor_view(actual)
+        expected, actual = tensor_views(expected, actual)
     extra = state_drifts(expected, actual)
     tied = {d.name for d in extra if d.kind == "tying"}
     rows = [
@@ -94,16 +96,27 @@ def _buffer_note(expected: ParamFormReport, actual: ParamFormReport) -> list[Dri
     return [Drift("note", text)]
 
 
-def tensor_view(report: ParamFormReport) -> ParamFormReport:
-    """What a checkpoint of this model holds: parameters and recorded buffers, by name.
+def tensor_views(
+    expected: ParamFormReport, actual: ParamFormReport
+) -> tuple[ParamFormReport, ParamFormReport]:
+    """A model and a checkpoint as what a checkpoint holds: named tensors, by name.
 
-    A state_dict interleaves buffers with parameters and carries no ``requires_grad``, so
-    a model and a checkpoint are compared as sets of named tensors.
+    A state_dict interleaves buffers with parameters and carries no ``requires_grad``;
+    safetensors keeps one name of each tied group, not always the first. So each tied
+    name is read as its group's first name, and ties themselves are not compared.
     """
-    tensors = [replace(row, frozen=False) for row in report.rows]
-    tensors += list(report.buffers or ())
-    tensors.sort(key=lambda row: row.name)
-    return ParamFormReport(report.name, tuple(tensors), report.aliases, None, "checkpoint")
+    model = expected if expected.source == "model" else actual
+    first = {alias.name: alias.target for alias in model.aliases}
+    return _tensor_view(expected, first), _tensor_view(actual, first)
+
+
+def _tensor_view(report: ParamFormReport, first: dict[str, str]) -> ParamFormReport:
+    tensors: dict[str, ParamRow] = {}
+    for row in (*report.rows, *(report.buffers or ())):
+        name = first.get(row.name, row.name)
+        tensors.setdefault(name, replace(row, name=name, frozen=False))
+    rows = tuple(sorted(tensors.values(), key=lambda row: row.name))
+    return ParamFormReport(report.name, rows, (), None, "checkpoint")
 
 
 # -- per-parameter rows ----------------------------------------------------------------
@@ -349,8 +362,8 @@ def render_drift(
     """The whole failure message: at most ``limit`` tensor lines, then the overall effect."""
     if limit < 0:
         raise ValueError(f"limit must be >= 0 tensor lines, got {limit!r}")
-    rows = [d for d in drifts if d.kind in ROW_KINDS]
-    overall = [d for d in drifts if d.kind not in ROW_KINDS]
+    rows = [d for d in drifts if d.kind in CAPPED_KINDS]
+    overall = [d for d in drifts if d.kind not in CAPPED_KINDS]
     lines = [f"paramform: {model} differs from {golden}"]
     lines += [f"  {d.text}" for d in rows[:limit]]
     if len(rows) > limit:
@@ -364,4 +377,6 @@ def render_drift(
 def _hidden_summary(hidden: Sequence[Drift]) -> str:
     counts = Counter(d.kind for d in hidden)
     detail = ", ".join(f"{counts[kind]} {kind}" for kind in ROW_KINDS)
+    if counts["buffer"]:
+        detail += f", {counts['buffer']} buffers"
     return f"... and {len(hidden)} more ({detail})"

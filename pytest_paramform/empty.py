@@ -8,6 +8,7 @@ Initialisers are skipped meanwhile: on ``meta`` tensors they are wasted work.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -54,13 +55,26 @@ def _patched(owner: Any, name: str, replacement: Callable[..., Any]) -> Iterator
         setattr(owner, name, original)
 
 
+# torchvision binds torch.hub's loader under its own names at import time; a cached file
+# would load through them without touching torch.hub's attributes.
+_BOUND_LOADERS = (
+    ("torchvision.models._api", "load_state_dict_from_url"),
+    ("torchvision._internally_replaced_utils", "load_state_dict_from_url"),
+)
+
+
 @contextmanager
 def no_downloads() -> Iterator[None]:
-    """Within this block, torch.hub refuses to fetch weights instead of going online."""
+    """Within this block, loading weights from a URL fails instead of going online or
+    reading a cached download."""
     torch = require("torch", "torch")
     with ExitStack() as stack:
         for name in _DOWNLOADERS:
             stack.enter_context(_patched(torch.hub, name, _refuse_download))
+        for module_name, name in _BOUND_LOADERS:
+            module = sys.modules.get(module_name)
+            if module is not None and hasattr(module, name):
+                stack.enter_context(_patched(module, name, _refuse_download))
         yield
 
 

@@ -50,6 +50,10 @@ class SourceError(ParamFormError):
     """A model source cannot be turned into a report (not a model, lazy, unknown name)."""
 
 
+class SettingsError(ParamFormError, ValueError):
+    """An option has a value outside what it accepts (ini, marker or call keyword)."""
+
+
 class MissingExtraError(ParamFormError):
     """An optional dependency is not installed; the message names the extra to install."""
 

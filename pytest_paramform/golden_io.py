@@ -9,17 +9,30 @@ from pathlib import Path
 from pytest_paramform.errors import GoldenError
 
 
-def write_text(path: Path, text: str) -> None:
-    """Write atomically: a temporary file in the same folder, then a rename over ``path``."""
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write atomically: a temporary file in the same folder, then a rename over ``path``,
+    so an interrupted write leaves the old file or the new one, and no temporary file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_text(path: Path, text: str) -> None:
+    write_bytes(path, text.encode("utf-8"))
+
+
+def relative(path: str | os.PathLike[str], base: str | os.PathLike[str]) -> str:
+    """``path`` relative to ``base`` for messages; as it is where that is impossible."""
+    try:
+        return os.path.relpath(path, base)
+    except ValueError:  # another drive on Windows
+        return str(path)
 
 
 # A golden of 100,000 tensors is about 12 MB; anything far larger is not one of ours.

@@ -6,6 +6,7 @@ backslash, control characters and whitespace at the ends of a name become ``\\uX
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,11 +16,12 @@ from pytest_paramform.consistency import (
     check_aliases,
     check_row,
     check_shares,
+    check_source,
     check_total,
     check_unique_names,
 )
 from pytest_paramform.errors import GoldenError, in_file
-from pytest_paramform.report import SOURCES, Alias, ParamFormReport, ParamRow, short_count
+from pytest_paramform.report import Alias, ParamFormReport, ParamRow, short_count
 
 TITLE_SUFFIX = " parameter information"
 LAYERS_LINE = "**Number of layers: [ {} ]**"
@@ -36,9 +38,8 @@ ALIAS_TABLE, ALIAS_HEADER = "**Tied weights**", ("Name", "Same tensor as")
 BUFFER_TABLE = "**Buffers**"
 BUFFER_HEADER = ("Name", "Shape", "Number of elements")
 
-_UNESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|.)", re.DOTALL)
+_UNESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
 _PIPE_OR_ESCAPE = re.compile(r"\\.|\|", re.DOTALL)
-_SHAPE = re.compile(r"\(\s*((?:\d+\s*,\s*)*\d*)\s*,?\s*\)")
 _COUNT = re.compile(r"\*\*Number of (layers|parameters|trainable parameters): \[ (.*) \]\*\*")
 
 
@@ -52,7 +53,7 @@ def _escape_char(ch: str, at_edge: bool) -> str:
         or code in (0x2028, 0x2029)
         or (at_edge and ch.isspace())
     ):
-        return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
+        return f"\\u{code:04x}"  # every such character lies below U+10000
     return ch
 
 
@@ -97,7 +98,10 @@ def _extra_columns(report: ParamFormReport, rows: tuple[ParamRow, ...]) -> tuple
 
 
 def _extra_cells(row: ParamRow, columns: tuple[str, ...]) -> list[str]:
-    cells = {FROZEN_COLUMN: FROZEN_MARK if row.frozen else "", DTYPE_COLUMN: row.dtype or ""}
+    cells = {
+        FROZEN_COLUMN: FROZEN_MARK if row.frozen else "",
+        DTYPE_COLUMN: escape(row.dtype or ""),
+    }
     return [cells[c] for c in columns]
 
 
@@ -230,7 +234,10 @@ def _read_table(cursor: _Lines, what: str) -> tuple[int, list[str], list[tuple[i
 
 def _percent(cell: str, lineno: int, what: str) -> float:
     try:
-        return float(cell)
+        value = float(cell)
+        if not math.isfinite(value):
+            raise ValueError
+        return value
     except ValueError:
         raise GoldenError(f"expected a percentage, got {cell!r}", line=lineno, field=what) from None
 
@@ -243,6 +250,8 @@ def _shares(cursor: _Lines, title: str, what: str) -> tuple[int, dict[str, float
             f"the {what} table must have exactly one row of values", line=lineno, field=what
         )
     values_no, values = body[0]
+    if len(set(header)) != len(header):
+        raise GoldenError(f"a form column appears twice in {header}", line=lineno, field=what)
     if len(values) != len(header):
         raise GoldenError(
             f"{len(values)} values for {len(header)} columns", line=values_no, field=what
@@ -257,12 +266,18 @@ def _int_cell(cell: str, lineno: int, field: str) -> int:
 
 
 def _shape_cell(cell: str, lineno: int, field: str) -> tuple[int, ...]:
-    match = _SHAPE.fullmatch(cell)
-    if match is None or not cell.isascii():
+    """``(32, 3)``, ``(32,)`` or ``()``, read without a backtracking pattern: a hand-made
+    cell of a few thousand spaces must not take minutes."""
+    bracketed = len(cell) >= 2 and cell[0] == "(" and cell[-1] == ")"
+    inner = cell[1:-1].strip() if bracketed else None
+    if inner == "":
+        return ()
+    parts = [p.strip() for p in inner.removesuffix(",").split(",")] if inner else None
+    if parts is None or not all(p.isascii() and p.isdigit() for p in parts):
         raise GoldenError(
-            f"expected a shape such as (32, 3), got {cell!r}", line=lineno, field=field
+            f"expected a shape such as (32, 3), got {cell[:80]!r}", line=lineno, field=field
         )
-    return tuple(int(d) for d in re.findall(r"\d+", match.group(1)))
+    return tuple(int(p) for p in parts)
 
 
 def _cells(cells: list[str], header: list[str], lineno: int) -> dict[str, str]:
@@ -288,7 +303,7 @@ def _tensor(cells: dict[str, str], lineno: int) -> ParamRow:
         name=unescape(cells["Name"]),
         shape=_shape_cell(cells["Shape"], lineno, "Shape"),
         frozen=_frozen_cell(cells.get(FROZEN_COLUMN, ""), lineno),
-        dtype=cells.get(DTYPE_COLUMN) or None,
+        dtype=unescape(cells.get(DTYPE_COLUMN, "")) or None,
     )
 
 
@@ -371,13 +386,7 @@ def _source(cursor: _Lines) -> str:
         return "model"
     cursor.pos += 1
     assert nxt is not None
-    if match.group(1) not in SOURCES:
-        raise GoldenError(
-            f"source must be one of {', '.join(SOURCES)}, got {match.group(1)!r}",
-            line=nxt[0],
-            field="Source",
-        )
-    return match.group(1)
+    return check_source(match.group(1), line=nxt[0], field="Source")
 
 
 def _trainable(cursor: _Lines) -> tuple[int, str] | None:

@@ -125,15 +125,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    from pytest_paramform.golden_io import relative
+
     removed = config.stash.get(REMOVED_KEY, [])
     if removed:
         terminalreporter.write_sep("-", "paramform")
         terminalreporter.write_line(f"{len(removed)} unused paramform golden(s) deleted:")
         for location in removed:
-            terminalreporter.write_line(f"  {_relative(location, config)}")
-
-
-def _relative(location: str, config: pytest.Config) -> str:
-    import os
-
-    return os.path.relpath(location, config.rootpath)
+            terminalreporter.write_line(f"  {relative(location, config.rootpath)}")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pytest_paramform.comparison import LEVELS, CompareOptions
+from pytest_paramform.errors import SettingsError
 
 FORMATS = ("yaml", "markdown")
 KEYS = ("format", "level", "tolerance", "rel_tolerance", "buffers", "dtype")
@@ -30,16 +31,20 @@ class Settings:
         """
         unknown = sorted(set(values) - set(KEYS))
         if unknown:
-            raise ValueError(
+            raise SettingsError(
                 f"{source}: unknown option {', '.join(unknown)} (known: {', '.join(KEYS)})"
             )
         given = {k: v for k, v in values.items() if v is not None}
         fmt = given.get("format", self.format)
         if fmt not in FORMATS:
-            raise ValueError(f"{source}: format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+            raise SettingsError(
+                f"{source}: format must be one of {', '.join(FORMATS)}, got {fmt!r}"
+            )
         level = given.get("level", self.compare.level)
         if level not in LEVELS:
-            raise ValueError(f"{source}: level must be one of {', '.join(LEVELS)}, got {level!r}")
+            raise SettingsError(
+                f"{source}: level must be one of {', '.join(LEVELS)}, got {level!r}"
+            )
         tolerance = _number(given, "tolerance", self.compare.tolerance, source)
         rel_tolerance = _number(given, "rel_tolerance", self.compare.rel_tolerance, source)
         return Settings(
@@ -60,7 +65,7 @@ def _flag(values: Mapping[str, Any], key: str, default: bool, source: str) -> bo
     text = str(raw).strip().lower()
     if text in _TRUE + _FALSE:
         return text in _TRUE
-    raise ValueError(f"{source}: {key} must be true or false, got {raw!r}")
+    raise SettingsError(f"{source}: {key} must be true or false, got {raw!r}")
 
 
 def _number(values: Mapping[str, Any], key: str, default: float, source: str) -> float:
@@ -72,7 +77,7 @@ def _number(values: Mapping[str, Any], key: str, default: float, source: str) ->
             raise ValueError
         number = float(raw)
     except (TypeError, ValueError):
-        raise ValueError(f"{source}: {key} must be a number, got {raw!r}") from None
+        raise SettingsError(f"{source}: {key} must be a number, got {raw!r}") from None
     if not math.isfinite(number) or number < 0:
-        raise ValueError(f"{source}: {key} must be a finite number >= 0, got {raw!r}")
+        raise SettingsError(f"{source}: {key} must be a finite number >= 0, got {raw!r}")
     return number

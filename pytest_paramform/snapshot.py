@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ from syrupy.assertion import SnapshotAssertion
 from pytest_paramform.comparison import render_drift
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.extensions import EXTENSIONS, ParamFormExtension
+from pytest_paramform.golden_io import relative
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.settings import Settings
 
@@ -72,7 +72,7 @@ class ParamFormSnapshot:
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
             report = to_report(self._located(source), settings)
-        except (ValueError, ParamFormError) as exc:
+        except ParamFormError as exc:
             pytest.fail(f"paramform: {exc}", pytrace=False)
         assertion = self._assertion(settings.format)
         extension = assertion.extension
@@ -123,7 +123,7 @@ class ParamFormSnapshot:
         location = assertion.extension.get_location(
             test_location=assertion.test_location, index=index
         )
-        golden = self._relative(location)
+        golden = relative(location, self._rootpath)
         owner = self._snapshot.test_location.nodeid
         other = self._claims.setdefault(location, owner)
         if other != owner or location in self._mine:
@@ -135,12 +135,6 @@ class ParamFormSnapshot:
             )
         self._mine.add(location)
         return golden
-
-    def _relative(self, location: str) -> str:
-        try:
-            return os.path.relpath(location, self._rootpath)
-        except ValueError:
-            return location
 
     def _failure(self, assertion: SnapshotAssertion, report: ParamFormReport, golden: str) -> str:
         extension = assertion.extension

@@ -6,6 +6,7 @@ loading the plugin costs nothing for test suites that never take a snapshot.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Mapping
 from dataclasses import replace
@@ -14,6 +15,7 @@ from typing import Any
 
 from pytest_paramform.checkpoints import (
     TensorInfo,
+    dtype_name,
     is_checkpoint_path,
     read_safetensors,
     read_torch_checkpoint,
@@ -38,7 +40,7 @@ def _describe(obj: Any) -> str:
 
 
 def _dtype(tensor: Any, record: bool) -> str | None:
-    return str(tensor.dtype).removeprefix("torch.") if record else None
+    return dtype_name(tensor) if record else None
 
 
 def _check_not_lazy(torch: Any, module: Any, name: str, param: Any) -> None:
@@ -95,13 +97,20 @@ def report_of_module(
         first[id(param)] = pname
         shape = tuple(int(d) for d in param.shape)
         rows.append(ParamRow(pname, shape, not param.requires_grad, _dtype(param, dtype)))
-    recorded = None
-    if buffers:
-        recorded = tuple(
-            ParamRow(bname, tuple(int(d) for d in buf.shape), dtype=_dtype(buf, dtype))
-            for bname, buf in module.named_buffers()
-        )
+    recorded = _persistent_buffers(torch, module, dtype) if buffers else None
     return ParamFormReport(name, tuple(rows), tuple(aliases), recorded)
+
+
+def _persistent_buffers(torch: Any, module: Any, dtype: bool) -> tuple[ParamRow, ...]:
+    """The buffers a state_dict holds (``persistent=False`` ones such as a rotary
+    ``inv_freq`` are derived, never saved), read from ``state_dict(keep_vars=True)``,
+    which hands back the module's own tensors without copying them."""
+    params = {pname for pname, _ in _named_parameters(module)}
+    return tuple(
+        ParamRow(key, tuple(int(d) for d in value.shape), dtype=_dtype(value, dtype))
+        for key, value in module.state_dict(keep_vars=True).items()
+        if key not in params and isinstance(value, torch.Tensor)
+    )
 
 
 def report_of_tensors(
@@ -157,22 +166,31 @@ def _call(factory: Any) -> Any:
         with empty_weights():
             return factory()
     except (RuntimeError, NotImplementedError) as exc:
-        if "meta" not in str(exc):
+        if not ("meta" in str(exc) and "device" in str(exc)):
             raise
     with skip_init(), no_downloads():
         return factory()
 
 
-def build_module(factory: Any) -> Any:
-    """Call ``factory`` without weights and check that it gave a module."""
-    torch = require("torch", "torch")
+def _check_callable_without_arguments(factory: Any) -> None:
     try:
-        module = _call(factory)
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):  # a builtin without a signature: just call it
+        return
+    try:
+        signature.bind()
     except TypeError as exc:
         raise SourceError(
             f"could not call {_describe(factory)} without arguments ({exc}); "
             f"pass {ACCEPTED} that needs no arguments, e.g. functools.partial(factory, ...)"
-        ) from exc
+        ) from None
+
+
+def build_module(factory: Any) -> Any:
+    """Call ``factory`` without weights and check that it gave a module."""
+    torch = require("torch", "torch")
+    _check_callable_without_arguments(factory)
+    module = _call(factory)  # an error inside the model's own code is the user's to see
     if not isinstance(module, torch.nn.Module):
         raise SourceError(
             f"{_describe(factory)} returned {_describe(module)}, not an nn.Module; "
@@ -193,7 +211,7 @@ def build_report(
         tensors, ties = tensors_of_mapping(source)
         return report_of_tensors(tensors, ties, name or "state_dict", dtype=dtype)
     if isinstance(source, torch.nn.Module):
-        module, default = source, type(source).__name__
+        module, default = source, type(unwrap(source)).__name__
     elif callable(source) and not isinstance(source, torch.Tensor):
         module, default = build_module(source), factory_name(source)
     else:

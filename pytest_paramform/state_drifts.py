@@ -33,8 +33,11 @@ def tying_drifts(expected: ParamFormReport, actual: ParamFormReport) -> list[Dri
     for name, target in before.items():
         if name not in after:
             count = _numel(actual, name)
-            effect = f" (+{count:,} parameters)" if count is not None else ""
-            text = f"tying broken: {name} no longer shares {target}{effect}"
+            text = (
+                f"tied name removed: {name} (shared {target})"
+                if count is None
+                else f"tying broken: {name} no longer shares {target} (+{count:,} parameters)"
+            )
             drifts.append(Drift("tying", text, name))
         elif after[name] != target:
             text = f"tying changed: {name} shares {after[name]} instead of {target}"
@@ -42,8 +45,11 @@ def tying_drifts(expected: ParamFormReport, actual: ParamFormReport) -> list[Dri
     for name, target in after.items():
         if name not in before:
             count = _numel(expected, name)
-            effect = f" (-{count:,} parameters)" if count is not None else ""
-            text = f"newly tied: {name} now shares {target}{effect}"
+            text = (
+                f"new tied name: {name} (shares {target})"
+                if count is None
+                else f"newly tied: {name} now shares {target} (-{count:,} parameters)"
+            )
             drifts.append(Drift("tying", text, name))
     return drifts
 
@@ -144,8 +150,27 @@ def buffer_drifts(expected: ParamFormReport, actual: ParamFormReport) -> list[Dr
     return drifts
 
 
+def recording_drifts(expected: ParamFormReport, actual: ParamFormReport) -> list[Drift]:
+    """Buffers or dtypes recorded on one side only: turning the option on (or off) must
+    not pass silently, or the golden would never start guarding them."""
+    drifts = []
+    for what, before, after in (
+        ("buffers", expected.buffers is not None, actual.buffers is not None),
+        ("dtypes", expected.has_dtype, actual.has_dtype),
+    ):
+        if before != after:
+            side = (
+                "this run records them and the golden does not"
+                if after
+                else ("the golden records them and this run does not")
+            )
+            drifts.append(Drift("recording", f"{what}: {side}"))
+    return drifts
+
+
 def state_drifts(expected: ParamFormReport, actual: ParamFormReport) -> list[Drift]:
     return [
+        *recording_drifts(expected, actual),
         *tying_drifts(expected, actual),
         *trainability_drifts(expected, actual),
         *dtype_drifts(expected, actual),

@@ -6,7 +6,8 @@ lines. Lines in the canonical layout are read with regular expressions into the 
 PyYAML would build; any other line, a hand-edited one included, sends the whole document
 to PyYAML's safe loader. The reader accepts nothing that YAML would read differently:
 plain names are restricted to the characters we write plain, integers have no leading
-zeros (YAML 1.1 reads 012 as octal), and any escape but \\", \\\\ and \\uXXXX falls back.
+zeros (YAML 1.1 reads 012 as octal), any escape but \\", \\\\ and \\uXXXX falls back, and so
+does any character, even in a comment, that YAML reads as a line break or refuses.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from typing import Any
 
 _INT = r"(?:0|[1-9][0-9]*)"
 _LIST = rf"\[(?:{_INT}(?:, {_INT})*)?\]"
-_PLAIN = r"[A-Za-z_][A-Za-z0-9_.\-]*"
-_UNSAFE = r"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff"
-_QUOTED = rf'"(?:[^"\\{_UNSAFE}]|\\["\\]|\\u[0-9a-fA-F]{{4}})*"'
-_SCALAR = rf"(?:{_PLAIN}|{_QUOTED})"
+# The contract with the writer (yaml_format.quote): names matching PLAIN and not in
+# RESERVED are written bare; characters in UNSAFE are always written as \uXXXX escapes.
+PLAIN = r"[A-Za-z_][A-Za-z0-9_.\-]*"
+UNSAFE = r"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff"
+# Words that YAML 1.1 readers resolve to booleans or null when left unquoted.
+RESERVED = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
+_QUOTED = rf'"(?:[^"\\{UNSAFE}]|\\["\\]|\\u[0-9a-fA-F]{{4}})*"'
+_SCALAR = rf"(?:{PLAIN}|{_QUOTED})"
 _FORM = r"(?:Scalar|Vector|Matrix|Tensor rank [1-9][0-9]*)"
 _SHARE = r"[0-9]+\.[0-9]+"
-_RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
 
 _TOP = re.compile(rf"(paramform|layers|parameters|trainable): ({_INT})|(model|source): ({_SCALAR})")
 _SECTION = re.compile(r"(forms|params|aliases|buffers):( \[\])?")
@@ -39,6 +43,13 @@ _ROW = re.compile(
 _BUFFER = re.compile(rf"- \{{name: ({_SCALAR}), shape: ({_LIST}), numel: ({_INT}){_EXTRAS}\}}")
 _ALIAS = re.compile(rf"- \{{name: ({_SCALAR}), target: ({_SCALAR})\}}")
 _ESCAPE = re.compile(r'\\(["\\]|u[0-9a-fA-F]{4})')
+# Anywhere in the text, comments included: characters YAML reads as line breaks (\x85,
+# \u2028, \u2029) or refuses, a carriage return, and escapes of lone surrogates (which
+# libyaml refuses). Any of these sends the document to PyYAML.
+_ELSEWHERE = re.compile(
+    r"[\r\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]"
+    r"|\\u[dD][89abAB]"
+)
 
 
 class NotCanonical(Exception):
@@ -57,7 +68,7 @@ class Lines:
 
 def _scalar(token: str) -> str:
     if not token.startswith('"'):
-        if token.lower() in _RESERVED:
+        if token.lower() in RESERVED:
             raise NotCanonical
         return token
     return _ESCAPE.sub(lambda m: m[1] if len(m[1]) == 1 else chr(int(m[1][1:], 16)), token[1:-1])
@@ -123,6 +134,8 @@ def _open(data: dict[str, Any], lines: Lines, key: str, value: Any, lineno: int)
 
 def read_canonical(text: str) -> tuple[dict[str, Any], Lines]:
     """The data PyYAML would load from ``text``; NotCanonical for any other layout."""
+    if _ELSEWHERE.search(text):
+        raise NotCanonical
     data: dict[str, Any] = {}
     lines = Lines()
     section: str | None = None
@@ -150,7 +163,7 @@ def read_canonical(text: str) -> tuple[dict[str, Any], Lines]:
             lines.items[match[1]] = []
         else:
             raise NotCanonical
-    if not data or "\r" in text:
+    if not data:
         raise NotCanonical
     return _nulls(data, text), lines
 

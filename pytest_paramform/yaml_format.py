@@ -18,12 +18,20 @@ from pytest_paramform.consistency import (
     check_aliases,
     check_row,
     check_shares,
+    check_source,
     check_total,
     check_unique_names,
 )
 from pytest_paramform.errors import GoldenError, in_file
-from pytest_paramform.report import SOURCES, Alias, ParamFormReport, ParamRow
-from pytest_paramform.yaml_fast import Lines, NotCanonical, read_canonical
+from pytest_paramform.report import Alias, ParamFormReport, ParamRow
+from pytest_paramform.yaml_fast import (
+    PLAIN,
+    RESERVED,
+    UNSAFE,
+    Lines,
+    NotCanonical,
+    read_canonical,
+)
 
 T = TypeVar("T")
 FORMAT_VERSION = 1
@@ -38,32 +46,21 @@ _ROW_KEYS = ("name", "shape", "squeezed", "numel", "form")
 _ROW_OPTIONAL = ("frozen", "dtype")
 _BUFFER_KEYS = ("name", "shape", "numel")
 _ALIAS_KEYS = ("name", "target")
-_PLAIN = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
-# Words that YAML 1.1 readers resolve to booleans or null when left unquoted.
-_RESERVED = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}
+_PLAIN = re.compile(PLAIN)
+_ESCAPED = re.compile(f"[{UNSAFE}]")
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _needs_escape(ch: str) -> bool:
-    code = ord(ch)
-    return (
-        code < 0x20
-        or 0x7F <= code <= 0x9F
-        or code in (0x2028, 0x2029, 0xFEFF, 0xFFFE, 0xFFFF)
-        or 0xD800 <= code <= 0xDFFF
-    )
 
 
 def quote(text: str) -> str:
     """A YAML scalar for ``text``: plain when unambiguous, else double-quoted and escaped."""
-    if _PLAIN.fullmatch(text) and text.lower() not in _RESERVED:
+    if _PLAIN.fullmatch(text) and text.lower() not in RESERVED:
         return text
     out = []
     for ch in text:
         if ch in '"\\':
             out.append("\\" + ch)
-        elif _needs_escape(ch):
-            out.append(f"\\u{ord(ch):04x}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08x}")
+        elif _ESCAPED.match(ch):
+            out.append(f"\\u{ord(ch):04x}")  # every such character lies below U+10000
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'
@@ -346,7 +343,8 @@ def _parse(text: str) -> ParamFormReport:
     data, where = _read(text)
     if data is None:
         raise GoldenError("the file is empty, not a paramform golden")
-    if not isinstance(data, dict) or data.get("paramform") != FORMAT_VERSION:
+    version = data.get("paramform") if isinstance(data, dict) else None
+    if type(version) is not int or version != FORMAT_VERSION:
         raise GoldenError(
             "not a paramform golden (expected a mapping that starts with"
             f" 'paramform: {FORMAT_VERSION}')",
@@ -365,7 +363,9 @@ def _parse(text: str) -> ParamFormReport:
         buffers=tuple(_parse_tensors(top, where, "buffers", _parse_buffer))
         if "buffers" in top
         else None,
-        source=_source(top.get("source", "model"), where.keys.get("source")),
+        source=check_source(
+            top.get("source", "model"), line=where.keys.get("source"), field="source"
+        ),
     )
     totals = {
         "layers": report.num_layers,
@@ -378,11 +378,3 @@ def _parse(text: str) -> ParamFormReport:
         check_total(stored, actual, what=f"{key} total", line=line, field=key)
     _check_forms(report, top["forms"], where)
     return report
-
-
-def _source(value: Any, line: int | None) -> str:
-    if value not in SOURCES:
-        raise GoldenError(
-            f"source must be one of {', '.join(SOURCES)}, got {value!r}", line=line, field="source"
-        )
-    return str(value)

@@ -134,3 +134,27 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path: Path) -> None:
 def test_a_missing_checkpoint_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"nothing\.safetensors"):
         build_report(str(tmp_path / "nothing.safetensors"))
+
+
+def test_a_tied_model_matches_its_safetensors_file(tmp_path: Path) -> None:
+    from safetensors.torch import save_model
+
+    model = toy_models.TiedLM()
+    path = tmp_path / "tied.safetensors"
+    save_model(model, str(path))  # keeps one name of the tied pair
+    assert compare(build_report(model, buffers=True), build_report(path)) == []
+    assert compare(build_report(model, buffers=True), build_report(model.state_dict())) == []
+
+
+def test_non_persistent_buffers_are_not_recorded() -> None:
+    class Rotary(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.proj = nn.Linear(4, 4)
+            self.register_buffer("inv_freq", torch.ones(2), persistent=False)
+            self.register_buffer("position_ids", torch.arange(8))
+
+    model = Rotary()
+    report = build_report(model, buffers=True)
+    assert [b.name for b in report.buffers or ()] == ["position_ids"]
+    assert compare(report, build_report(model.state_dict())) == []

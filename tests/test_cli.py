@@ -209,3 +209,17 @@ def test_every_public_name_resolves() -> None:
         assert not isinstance(getattr(pytest_paramform, name), types.ModuleType), name
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = pytest_paramform.nope  # type: ignore[attr-defined]
+
+
+def test_name_applies_with_output_dir_and_unwritable_output_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["report", "torchvision:alexnet", "--format", "yaml", "--output-dir", str(tmp_path)]
+    assert main([*argv, "--name", "my-alexnet"]) == 0
+    assert (tmp_path / "my-alexnet.yaml").read_text().count("model: my-alexnet") == 1
+    assert main([*argv, "--chart", "x.png"]) == 2
+    assert "--chart takes no PATH" in capsys.readouterr().err
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    assert main(["report", "torchvision:alexnet", "--output", str(blocked / "x.md")]) == 2
+    assert "paramform: error: " in capsys.readouterr().err

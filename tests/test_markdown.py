@@ -125,3 +125,33 @@ def test_text_after_the_table_is_an_error(seed_text: str) -> None:
 def test_aligned_table_cells_from_a_formatter_still_parse(seed_text: str) -> None:
     padded = seed_text.replace("| features.0.0.weight |", "|   features.0.0.weight    |")
     assert ParamFormReport.from_markdown(padded) == ParamFormReport.from_markdown(seed_text)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("| 66.46 | 22.15 |", "| nan | 22.15 |", "expected a percentage"),
+        ("| 66.46 | 22.15 |", "| inf | 22.15 |", "expected a percentage"),
+        (
+            "| Vector | Matrix | Tensor rank 3 |",
+            "| Vector | Vector | Tensor rank 3 |",
+            "appears twice",
+        ),
+    ],
+)
+def test_values_a_float_parser_would_wave_through(
+    seed_text: str, old: str, new: str, message: str
+) -> None:
+    with pytest.raises(GoldenError, match=message):
+        ParamFormReport.from_markdown(_seed_with(seed_text, old, new), path="g.md")
+
+
+def test_an_out_of_range_escape_is_text_not_a_crash(seed_text: str) -> None:
+    text = _seed_with(seed_text, "| features.0.0.weight |", "| features\\UFFFFFFFF |")
+    assert ParamFormReport.from_markdown(text).rows[0].name == "featuresUFFFFFFFF"
+
+
+def test_a_shape_cell_of_many_spaces_fails_at_once(seed_text: str) -> None:
+    text = _seed_with(seed_text, "| (32, 3, 3, 3) | 864 |", "| (" + " " * 20_000 + "x | 864 |")
+    with pytest.raises(GoldenError, match="expected a shape"):
+        ParamFormReport.from_markdown(text)

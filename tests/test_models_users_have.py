@@ -114,3 +114,8 @@ def test_names_of_a_thousand_characters_round_trip() -> None:
     report = build_report(model)
     assert ParamFormReport.from_yaml(report.to_yaml()).rows[0].name == long_name
     assert ParamFormReport.from_markdown(report.to_markdown()).rows[0].name == long_name
+
+
+def test_a_wrapped_model_keeps_its_own_name() -> None:
+    assert build_report(torch.compile(net())).name == "Sequential"
+    assert build_report(nn.DataParallel(net())).name == "Sequential"

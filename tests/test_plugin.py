@@ -515,3 +515,42 @@ def test_parallel_update_of_200_goldens(pytester: pytest.Pytester) -> None:
     assert all(ParamFormReport.from_yaml(p.read_text()).num_layers == 2 for p in goldens)
     assert not list(pytester.path.rglob(".*.tmp"))
     run(pytester, "-n", "4").assert_outcomes(passed=200)
+
+
+def test_an_update_run_never_deletes_the_golden_of_a_failing_test(
+    pytester: pytest.Pytester,
+) -> None:
+    _accept(pytester)
+    broken = "def test_net(paramform_snapshot):\n    raise RuntimeError('model no longer builds')\n"
+    write_suite(pytester, tests=broken)
+    run(pytester, "--paramform-update").assert_outcomes(failed=1)
+    assert (pytester.path / GOLDEN).exists()
+
+
+def test_turning_buffers_on_fails_until_the_golden_records_them(pytester: pytest.Pytester) -> None:
+    _accept(pytester)
+    pytester.makeini("[pytest]\nparamform_buffers = true\n")
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["  buffers: this run records them and the golden does not"])
+    run(pytester, "--paramform-update").assert_outcomes(passed=1)
+    assert "buffers: []" in (pytester.path / GOLDEN).read_text()
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_a_model_that_raises_shows_its_own_traceback(pytester: pytest.Pytester) -> None:
+    tests = (
+        "class Odd(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        raise ValueError('in_features must be even')\n\n"
+        "def test_net(paramform_snapshot):\n"
+        "    paramform_snapshot(Odd)\n"
+    )
+    write_suite(pytester, tests=tests)
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["*raise ValueError('in_features must be even')", "E * ValueError: *"]
+    )
+    assert "paramform: in_features" not in result.stdout.str()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import torch
@@ -188,3 +189,32 @@ def test_unknown_torchvision_name_lists_the_closest() -> None:
         SourceError, match="unknown torchvision model 'resnet5'; did you mean resnet50"
     ):
         torchvision_factory("resnet5")
+
+
+def test_an_error_inside_the_model_is_the_models_own() -> None:
+    class Broken(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            raise TypeError("in_features must be an int")
+
+    with pytest.raises(TypeError, match="in_features must be an int"):
+        build_report(Broken)
+
+
+def test_a_cached_download_through_torchvision_is_refused_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from torchvision.models import _api
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    cached = tmp_path / "hub" / "checkpoints" / "lin.pth"
+    cached.parent.mkdir(parents=True)
+    torch.save(nn.Linear(2, 2).state_dict(), cached)
+
+    def cached_weights() -> nn.Module:
+        model = nn.Linear(2, 2)
+        model.load_state_dict(_api.load_state_dict_from_url("https://example.invalid/lin.pth"))
+        return model
+
+    with pytest.raises(SourceError, match="never downloads"):
+        build_report(cached_weights)

@@ -36,6 +36,12 @@ def test_new_tying_is_one_line_with_the_parameters_it_saves() -> None:
     assert not any(line.startswith("- lm_head.weight") for line in lines)
 
 
+def test_a_tied_name_that_disappears_is_not_called_untied() -> None:
+    gone = ParamFormReport("lm", lm(tied=True).rows)
+    assert texts(lm(tied=True), gone)[0] == "tied name removed: lm_head.weight (shared wte.weight)"
+    assert texts(gone, lm(tied=True))[0] == "new tied name: lm_head.weight (shares wte.weight)"
+
+
 def test_same_ties_are_no_drift() -> None:
     assert compare(lm(tied=True), lm(tied=True)) == []
 
@@ -67,9 +73,12 @@ def test_casts_are_grouped_by_dtype() -> None:
     )
 
 
-def test_dtype_is_compared_only_when_both_sides_recorded_it() -> None:
+def test_dtypes_recorded_on_one_side_only_are_a_drift_not_a_silent_pass() -> None:
     rows = tuple(replace(r, dtype="float32") for r in HEAD)
-    assert compare(ParamFormReport("m", rows), ParamFormReport("m", HEAD)) == []
+    lines = texts(ParamFormReport("m", HEAD), ParamFormReport("m", rows))
+    assert lines[0] == "dtypes: this run records them and the golden does not"
+    lines = texts(ParamFormReport("m", rows), ParamFormReport("m", HEAD))
+    assert lines[0] == "dtypes: the golden records them and this run does not"
 
 
 def test_buffers_added_removed_and_reshaped() -> None:
@@ -82,8 +91,13 @@ def test_buffers_added_removed_and_reshaped() -> None:
     ]
 
 
-def test_buffers_recorded_on_one_side_only_are_not_compared() -> None:
-    assert compare(ParamFormReport("m", HEAD, buffers=()), ParamFormReport("m", HEAD)) == []
+def test_buffers_recorded_on_one_side_only_are_a_drift_not_a_silent_pass() -> None:
+    with_buffers = ParamFormReport("m", HEAD, buffers=(ParamRow("bn.mean", (4,)),))
+    lines = texts(ParamFormReport("m", HEAD), with_buffers)
+    assert lines[0] == "buffers: this run records them and the golden does not"
+    assert texts(with_buffers, ParamFormReport("m", HEAD))[0] == (
+        "buffers: the golden records them and this run does not"
+    )
 
 
 def test_a_checkpoint_is_compared_with_a_model_as_named_tensors() -> None:
@@ -108,6 +122,14 @@ def test_a_model_golden_without_buffers_explains_the_extra_checkpoint_tensors() 
     assert "+ bn.running_mean" in message
     assert "record the model's buffers (buffers=True, --buffers)" in message
     assert "accept with" not in message
+
+
+def test_long_buffer_diffs_are_capped_too() -> None:
+    before = ParamFormReport("m", HEAD, buffers=tuple(ParamRow(f"b{i}", (1,)) for i in range(100)))
+    after = ParamFormReport("m", HEAD, buffers=tuple(ParamRow(f"b{i}", (2,)) for i in range(100)))
+    message = render_drift(compare(before, after), model="m", golden="g", accept=None)
+    assert message.count("buffer ~") == 40
+    assert "... and 60 more (0 changed, 0 added, 0 removed, 60 buffers)" in message
 
 
 def test_group_names_finds_the_widest_complete_prefix() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -128,10 +130,12 @@ def test_a_truncated_golden_is_an_error(seed: ParamFormReport) -> None:
         ParamFormReport.from_yaml(truncated, path="g.yaml")
 
 
-def test_python_tags_are_never_executed(tmp_path: object) -> None:
-    hostile = "!!python/object/apply:os.system ['echo pwned > /tmp/paramform-pwned']\n"
+def test_python_tags_are_never_executed(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    hostile = f"!!python/object/apply:os.system ['touch {marker}']\n"
     with pytest.raises(GoldenError, match="not valid YAML: could not determine a constructor"):
         ParamFormReport.from_yaml(hostile, path="evil.yaml")
+    assert not marker.exists()
 
 
 @pytest.mark.parametrize(

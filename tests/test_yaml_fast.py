@@ -9,14 +9,36 @@ from test_roundtrip import reports
 
 from pytest_paramform import ParamFormReport
 from pytest_paramform.yaml_fast import NotCanonical, read_canonical
+from pytest_paramform.yaml_format import _Loader
+
+
+def production_load(text: str) -> object:
+    """What the fallback path (PyYAML's C safe loader, duplicate keys refused) reads."""
+    return yaml.load(text, Loader=_Loader)
 
 
 @given(reports())
 def test_canonical_goldens_read_as_pyyaml_reads_them(report: ParamFormReport) -> None:
     text = report.to_yaml()
     data, lines = read_canonical(text)
-    assert data == yaml.safe_load(text)
+    assert data == production_load(text)
     assert len(lines.items["params"]) == len(report.rows)
+
+
+@pytest.mark.parametrize(
+    "comment",
+    ["# a line\u2028source: checkpoint", "# a line\x85source: checkpoint", "# bell \x01", "# cr\r"],
+)
+def test_comments_that_yaml_reads_otherwise_fall_back(comment: str) -> None:
+    from pytest_paramform.report import ParamRow
+
+    text = (
+        ParamFormReport("m", (ParamRow("w", (3,)),))
+        .to_yaml()
+        .replace("# Regenerate", comment + "\n# Regenerate", 1)
+    )
+    with pytest.raises(NotCanonical):
+        read_canonical(text)
 
 
 def test_lines_are_those_of_the_document() -> None:
