@@ -218,3 +218,14 @@ def test_a_cached_download_through_torchvision_is_refused_too(
 
     with pytest.raises(SourceError, match="never downloads"):
         build_report(cached_weights)
+
+
+OTHER_MODELS = sorted(set(torchvision.models.list_models()) - set(CLASSIFIERS))
+
+
+@pytest.mark.parametrize("name", OTHER_MODELS)
+def test_every_other_torchvision_model_builds_from_its_spec(name: str) -> None:
+    """Detection, segmentation, video, optical flow, quantized: no weights, no downloads
+    (detection builders would fetch a pretrained backbone by default)."""
+    report = build_report(torchvision_factory(name))
+    assert report.num_layers > 0
