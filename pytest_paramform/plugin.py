@@ -31,6 +31,7 @@ MARKER = (
 SETTINGS_KEY = pytest.StashKey["Settings"]()
 CLAIMS_KEY = pytest.StashKey[dict[str, str]]()
 REMOVED_KEY = pytest.StashKey[list[str]]()
+CLAIMS_FOLDER_KEY = pytest.StashKey[str]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -103,7 +104,25 @@ def paramform_snapshot(
         rootpath=request.config.rootpath,
         claims=request.config.stash[CLAIMS_KEY],
         charts=_charts_dir(request.config),
+        shared_claims=_shared_claims(request.config),
     )
+
+
+def _shared_claims(config: pytest.Config) -> str | None:
+    """The claims folder the xdist controller handed this worker, if any."""
+    workerinput = getattr(config, "workerinput", None)
+    return workerinput.get("paramform_claims") if workerinput else None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """xdist controller: one claims folder for all workers, so colliding ids are found
+    whichever workers run them."""
+    from pytest_paramform.claims import WORKERINPUT_KEY, make_folder
+
+    if CLAIMS_FOLDER_KEY not in node.config.stash:
+        node.config.stash[CLAIMS_FOLDER_KEY] = make_folder()
+    node.workerinput[WORKERINPUT_KEY] = node.config.stash[CLAIMS_FOLDER_KEY]
 
 
 def _charts_dir(config: pytest.Config) -> Path | None:
@@ -117,6 +136,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
     --snapshot-update would, and leave every other snapshot as it is."""
     result = yield
     config = session.config
+    if CLAIMS_FOLDER_KEY in config.stash:
+        from pytest_paramform.claims import remove_folder
+
+        remove_folder(config.stash[CLAIMS_FOLDER_KEY])
     if config.getoption("paramform_update") and not config.getoption("update_snapshots", False):
         from pytest_paramform.cleanup import remove_unused_goldens
 
@@ -125,10 +148,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    from pytest_paramform.golden_io import relative
-
     removed = config.stash.get(REMOVED_KEY, [])
     if removed:
+        from pytest_paramform.golden_io import relative
+
         terminalreporter.write_sep("-", "paramform")
         terminalreporter.write_line(f"{len(removed)} unused paramform golden(s) deleted:")
         for location in removed:

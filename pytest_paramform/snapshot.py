@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
+from pytest_paramform.claims import claim
 from pytest_paramform.comparison import render_drift
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.extensions import EXTENSIONS, ParamFormExtension
@@ -40,6 +41,7 @@ class ParamFormSnapshot:
         rootpath: Path,
         claims: dict[str, str],
         charts: Path | None = None,
+        shared_claims: str | None = None,
     ) -> None:
         self._snapshot = snapshot
         self._update = update or snapshot.update_snapshots
@@ -47,6 +49,7 @@ class ParamFormSnapshot:
         self._rootpath = rootpath
         self._claims = claims
         self._charts = charts
+        self._shared_claims = shared_claims
         self._assertions: dict[str, SnapshotAssertion] = {}
         self._mine: set[str] = set()
 
@@ -126,6 +129,8 @@ class ParamFormSnapshot:
         golden = relative(location, self._rootpath)
         owner = self._snapshot.test_location.nodeid
         other = self._claims.setdefault(location, owner)
+        if other == owner and self._shared_claims is not None:
+            other = claim(self._shared_claims, location, owner) or owner
         if other != owner or location in self._mine:
             who = "this test twice" if other == owner else f"{other} and {owner}"
             pytest.fail(

@@ -554,3 +554,36 @@ def test_a_model_that_raises_shows_its_own_traceback(pytester: pytest.Pytester) 
         ["*raise ValueError('in_features must be even')", "E * ValueError: *"]
     )
     assert "paramform: in_features" not in result.stdout.str()
+
+
+def test_two_ids_on_one_golden_are_found_across_xdist_workers(pytester: pytest.Pytester) -> None:
+    import tempfile
+
+    tests = (
+        "@pytest.mark.parametrize('variant', [\n"
+        "    pytest.param('a/b', marks=pytest.mark.xdist_group('one')),\n"
+        "    pytest.param('ab', marks=pytest.mark.xdist_group('two')),\n"
+        "])\n"
+        "def test_net(paramform_snapshot, variant):\n"
+        "    paramform_snapshot(Net)\n"
+    )
+    write_suite(pytester, tests=tests)
+    before = set(Path(tempfile.gettempdir()).glob("paramform-claims-*"))
+    args = [
+        "-n",
+        "2",
+        "--dist",
+        "loadgroup",
+        "-v",
+        "--paramform-update",
+        "-W",
+        "ignore::UserWarning",
+    ]
+    result = run(pytester, *args)
+    workers = {line.split("]")[0] for line in result.stdout.lines if line.startswith("[gw")}
+    assert workers == {"[gw0", "[gw1"}, "the two tests ran on different workers"
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        ["*map to the same golden __snapshots__/test_arch/test_net[[]ab[]]*"]
+    )
+    assert set(Path(tempfile.gettempdir()).glob("paramform-claims-*")) == before
