@@ -7,6 +7,8 @@ import pytest
 from pytest_paramform import GoldenError, ParamFormReport, ParamRow
 from pytest_paramform.markdown_format import escape, split_cells, unescape
 
+from text_edits import replace_once
+
 SEED_LAYER_SHARES = {
     "Vector": 66.46,
     "Matrix": 22.15,
@@ -62,11 +64,6 @@ def test_split_cells_keeps_escaped_pipes_inside_a_cell() -> None:
     assert split_cells(r"| a\|b | (2,) | x\\ |", 1) == [r"a\|b", "(2,)", "x\\\\"]
 
 
-def _seed_with(seed_text: str, old: str, new: str) -> str:
-    assert old in seed_text
-    return seed_text.replace(old, new, 1)
-
-
 @pytest.mark.parametrize(
     ("old", "new", "line", "message"),
     [
@@ -89,7 +86,7 @@ def test_a_hand_edited_golden_is_an_error_naming_file_line_and_problem(
     seed_text: str, old: str, new: str, line: int, message: str
 ) -> None:
     with pytest.raises(GoldenError, match=r"golden\.md") as info:
-        ParamFormReport.from_markdown(_seed_with(seed_text, old, new), path="golden.md")
+        ParamFormReport.from_markdown(replace_once(seed_text, old, new), path="golden.md")
     assert info.value.path == "golden.md"
     assert info.value.line == line
     assert message in str(info.value)
@@ -143,15 +140,15 @@ def test_values_a_float_parser_would_wave_through(
     seed_text: str, old: str, new: str, message: str
 ) -> None:
     with pytest.raises(GoldenError, match=message):
-        ParamFormReport.from_markdown(_seed_with(seed_text, old, new), path="g.md")
+        ParamFormReport.from_markdown(replace_once(seed_text, old, new), path="g.md")
 
 
 def test_an_out_of_range_escape_is_text_not_a_crash(seed_text: str) -> None:
-    text = _seed_with(seed_text, "| features.0.0.weight |", "| features\\UFFFFFFFF |")
+    text = replace_once(seed_text, "| features.0.0.weight |", "| features\\UFFFFFFFF |")
     assert ParamFormReport.from_markdown(text).rows[0].name == "featuresUFFFFFFFF"
 
 
 def test_a_shape_cell_of_many_spaces_fails_at_once(seed_text: str) -> None:
-    text = _seed_with(seed_text, "| (32, 3, 3, 3) | 864 |", "| (" + " " * 20_000 + "x | 864 |")
+    text = replace_once(seed_text, "| (32, 3, 3, 3) | 864 |", "| (" + " " * 20_000 + "x | 864 |")
     with pytest.raises(GoldenError, match="expected a shape"):
         ParamFormReport.from_markdown(text)

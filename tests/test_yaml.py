@@ -10,6 +10,8 @@ import yaml
 from pytest_paramform import GoldenError, ParamFormReport, ParamRow
 from pytest_paramform.yaml_format import quote
 
+from text_edits import replace_once
+
 
 @pytest.fixture(scope="module")
 def seed(seed_text: str) -> ParamFormReport:
@@ -79,11 +81,6 @@ def test_names_that_yaml_would_misread_are_quoted(name: str) -> None:
     assert ParamFormReport.from_yaml(report.to_yaml()) == report
 
 
-def _edit(text: str, old: str, new: str) -> str:
-    assert old in text
-    return text.replace(old, new, 1)
-
-
 @pytest.mark.parametrize(
     ("old", "new", "line", "message"),
     [
@@ -115,7 +112,7 @@ def _edit(text: str, old: str, new: str) -> str:
 def test_a_hand_edited_golden_is_an_error_naming_file_line_and_field(
     seed: ParamFormReport, old: str, new: str, line: int, message: str
 ) -> None:
-    text = _edit(seed.to_yaml(), old, new)
+    text = replace_once(seed.to_yaml(), old, new)
     with pytest.raises(GoldenError, match=r"golden\.yaml") as info:
         ParamFormReport.from_yaml(text, path="golden.yaml")
     assert (info.value.path, info.value.line) == ("golden.yaml", line)
