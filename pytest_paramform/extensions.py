@@ -12,12 +12,11 @@ from typing import Any, ClassVar
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from pytest_paramform.comparison import CompareOptions, compare
+from pytest_paramform.deletion import GOLDEN_SUFFIXES
 from pytest_paramform.drift import Drift
 from pytest_paramform.errors import GoldenError
 from pytest_paramform.golden_io import read_text, write_text
 from pytest_paramform.report import ParamFormReport
-
-GOLDEN_SUFFIXES = (".paramform.yaml", ".paramform.md")
 
 
 def is_golden(path: str) -> bool:

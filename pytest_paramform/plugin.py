@@ -12,8 +12,10 @@ import pytest
 if TYPE_CHECKING:
     from syrupy.assertion import SnapshotAssertion
 
+    from pytest_paramform.deletion import Verdicts
     from pytest_paramform.settings import Settings
     from pytest_paramform.snapshot import ParamFormSnapshot
+    from pytest_paramform.update_guard import UpdateGuard
 
 INI = {
     "format": "golden format of paramform_snapshot: yaml (default) or markdown",
@@ -31,6 +33,7 @@ MARKER = (
 SETTINGS_KEY = pytest.StashKey["Settings"]()
 CLAIMS_KEY = pytest.StashKey[dict[str, str]]()
 REMOVED_KEY = pytest.StashKey[list[str]]()
+GUARD_KEY = pytest.StashKey["UpdateGuard"]()
 CLAIMS_FOLDER_KEY = pytest.StashKey[str]()
 
 
@@ -41,8 +44,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         default=False,
         dest="paramform_update",
-        help="write or refresh paramform goldens (and delete unused ones); "
-        "other syrupy snapshots are left alone",
+        help="write or refresh paramform goldens, and delete those whose test is gone "
+        "(only after a complete run); other syrupy snapshots are left alone",
     )
     group.addoption(
         "--paramform-charts",
@@ -58,12 +61,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", MARKER)
     config.stash[CLAIMS_KEY] = {}
+    if _updating(config):
+        from pytest_paramform.update_guard import UpdateGuard
+
+        config.stash[GUARD_KEY] = UpdateGuard(config)
+        config.pluginmanager.register(config.stash[GUARD_KEY], "paramform-update-guard")
     if any(value is not None for value in _ini_values(config).values()):
         _settings(config)  # a bad ini value stops the run before any test
     if config.getoption("paramform_charts") and importlib.util.find_spec("matplotlib") is None:
         raise pytest.UsageError(
             "--paramform-charts needs matplotlib: pip install 'pytest-paramform[plot]'"
         )
+
+
+def _updating(config: pytest.Config) -> bool:
+    """An update run: ours, or syrupy's own (which deletes paramform goldens too)."""
+    return bool(config.getoption("paramform_update")) or bool(
+        config.getoption("update_snapshots", False)
+    )
 
 
 def _settings(config: pytest.Config) -> Settings:
@@ -132,27 +147,63 @@ def _charts_dir(config: pytest.Config) -> Path | None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
-    """With --paramform-update alone, delete unused paramform goldens as syrupy's own
-    --snapshot-update would, and leave every other snapshot as it is."""
-    result = yield
+    """In an update run, decide which unused-looking goldens the run proves unused, for
+    syrupy's --snapshot-update and for --paramform-update alike."""
     config = session.config
+    guard = _guard(config)
+    if guard is None:
+        result = yield
+        _remove_claims(config)
+        return result
+    from pytest_paramform.syrupy_compat import deleting_only
+
+    verdicts = guard.finish(session, exitstatus)
+    if verdicts is None:  # an xdist worker: the controller decides
+        result = yield
+        return result
+    with deleting_only(config, verdicts.may_delete_any):
+        result = yield
+    _settle(session, verdicts)
+    _remove_claims(config)
+    return result
+
+
+def _guard(config: pytest.Config) -> UpdateGuard | None:
+    """The update run's record keeper; None outside update runs."""
+    return config.stash.get(GUARD_KEY, None)
+
+
+def _settle(session: pytest.Session, verdicts: Verdicts) -> None:
+    from pytest_paramform.cleanup import remove_unused_goldens, settle_report
+
+    config = session.config
+    if config.getoption("paramform_update") and not config.getoption("update_snapshots", False):
+        config.stash[REMOVED_KEY] = remove_unused_goldens(session, verdicts)
+    removed: list[str] = config.stash.get(REMOVED_KEY, [])
+    settle_report(session, verdicts, set(removed) | set(verdicts.kept))
+
+
+def _remove_claims(config: pytest.Config) -> None:
     if CLAIMS_FOLDER_KEY in config.stash:
         from pytest_paramform.claims import remove_folder
 
         remove_folder(config.stash[CLAIMS_FOLDER_KEY])
-    if config.getoption("paramform_update") and not config.getoption("update_snapshots", False):
-        from pytest_paramform.cleanup import remove_unused_goldens
-
-        config.stash[REMOVED_KEY] = remove_unused_goldens(session)
-    return result
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     removed = config.stash.get(REMOVED_KEY, [])
-    if removed:
-        from pytest_paramform.golden_io import relative
+    guard = _guard(config)
+    kept = guard.verdicts.kept if guard is not None and guard.verdicts is not None else {}
+    if not removed and not kept:
+        return
+    from pytest_paramform.golden_io import relative
 
-        terminalreporter.write_sep("-", "paramform")
+    terminalreporter.write_sep("-", "paramform")
+    if removed:
         terminalreporter.write_line(f"{len(removed)} unused paramform golden(s) deleted:")
         for location in removed:
             terminalreporter.write_line(f"  {relative(location, config.rootpath)}")
+    if guard is not None and guard.verdicts is not None and kept:
+        terminalreporter.write_line(guard.verdicts.summary())
+        for location, reason in kept.items():
+            terminalreporter.write_line(f"  {relative(location, config.rootpath)}: {reason}")

@@ -18,3 +18,10 @@ def seed_text() -> str:
 def seed_without_chart(seed_text: str) -> str:
     assert SEED_CHART_LINE in seed_text
     return seed_text.replace(SEED_CHART_LINE, "")
+
+
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When this suite itself runs under -n, the inner pytester sessions must not think
+    they are xdist workers (syrupy skips unused detection on workers)."""
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)

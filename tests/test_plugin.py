@@ -9,64 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-# pytester's in-process runs drop modules first imported inside them; torch and PyYAML's C
-# loader break when imported twice in one process, so the plugin's modules load here once.
-import pytest_paramform.cleanup
-import pytest_paramform.markdown_format
-import pytest_paramform.snapshot
-import pytest_paramform.sources
-import pytest_paramform.yaml_format  # noqa: F401
-
-torch.nn.Linear(2, 2).to("meta")  # torch loads its meta kernels lazily, on first use
+from suites import ACCEPT, GOLDEN, MODEL, run, write_suite
 
 pytest_plugins = ["pytester"]
-
-MODEL = """
-import pytest
-import torch
-from torch import nn
-
-HIDDEN = {hidden}
-EXTRA_BLOCK = {extra_block}
-BIAS = {bias}
-
-
-class Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.stem = nn.Linear(8, HIDDEN)
-        if EXTRA_BLOCK:
-            self.inserted = nn.Linear(HIDDEN, HIDDEN)
-        self.body = nn.Conv2d(HIDDEN, HIDDEN, 3)
-        self.head = nn.Linear(HIDDEN, 2, bias=BIAS)
-"""
-
-GOLDEN = Path("__snapshots__/test_arch/test_net.paramform.yaml")
-ACCEPT = "pytest --paramform-update 'test_arch.py::test_net'   (or syrupy's --snapshot-update)"
-
-
-def write_suite(
-    pytester: pytest.Pytester,
-    *,
-    hidden: int = 4,
-    extra_block: bool = False,
-    bias: bool = True,
-    tests: str = "def test_net(paramform_snapshot):\n    paramform_snapshot(Net)\n",
-) -> None:
-    source = MODEL.format(hidden=hidden, extra_block=extra_block, bias=bias) + "\n\n" + tests
-    pytester.makepyfile(test_arch=source)
-
-
-@pytest.fixture(autouse=True)
-def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    """When this suite itself runs under -n, the inner sessions must not think they are
-    xdist workers (syrupy skips unused detection on workers)."""
-    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
-
-
-def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    # hypothesis is not used by these suites, and re-importing it costs a second a run.
-    return pytester.runpytest("-p", "no:cacheprovider", "-p", "no:hypothesispytest", *args)
 
 
 def test_life_cycle_create_pass_change_fail_update_pass(pytester: pytest.Pytester) -> None:

@@ -1,0 +1,162 @@
+"""When a golden that looks unused may really be deleted.
+
+A golden is the only record of an approved architecture, so an update run deletes one only
+when the run proves that the test owning it is gone: the run finished, ran every test it
+selected, none failed, and the owning test was not collected at all. A test that was
+deselected, skipped, filtered or never reached keeps its golden. This module is pure data
+(no pytest, no syrupy): the pytest layer fills a ``RunRecord`` and asks ``verdict``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Outcome = Literal["passed", "failed", "skipped"]
+GOLDEN_SUFFIXES = (".paramform.yaml", ".paramform.md")
+
+
+def name_key(name: str) -> str:
+    """The test a snapshot name belongs to: dotted identifiers up to the first that is not.
+
+    ``TestX.test_y[vit]``, ``TestX.test_y.1`` and ``TestX.test_y`` all give ``TestX.test_y``,
+    the way syrupy relates snapshots to tests (parameters and indexes are not compared, so a
+    parametrized test keeps every golden while any of its cases did not run).
+    """
+    kept: list[str] = []
+    for part in name.split("."):
+        valid = ""
+        for char in part:
+            if not (valid + char).isidentifier():
+                break
+            valid += char
+        if valid:
+            kept.append(valid)
+        if valid != part:
+            break
+    return ".".join(kept)
+
+
+def golden_stem(location: str) -> str:
+    name = Path(location).name
+    for suffix in GOLDEN_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+@dataclass(frozen=True)
+class CollectedTest:
+    """One test as collected, before any deselection."""
+
+    nodeid: str
+    module: str
+    key: str
+
+
+@dataclass
+class RunRecord:
+    """What an update run saw: enough to tell a deleted test from one that did not run."""
+
+    collected: dict[str, CollectedTest] = field(default_factory=dict)
+    selected: set[str] = field(default_factory=set)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    modules: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+    # Path arguments that narrowed the run (None: the whole configured suite ran).
+    narrowed_to: list[str] | None = None
+    snapshot_dirname: str = "__snapshots__"
+
+    def add_outcome(self, nodeid: str, outcome: Outcome) -> None:
+        """A test's outcome over its phases: failed beats skipped beats passed."""
+        rank = {"passed": 0, "skipped": 1, "failed": 2}
+        if rank[outcome] >= rank[self.outcomes.get(nodeid, "passed")]:
+            self.outcomes[nodeid] = outcome
+
+    def run_problem(self) -> str | None:
+        """Why nothing at all may be deleted in this run, if anything stops it."""
+        if self.problems:
+            return self.problems[0]
+        not_run = len(self.selected - set(self.outcomes))
+        if not_run:
+            return f"{not_run} selected test(s) did not run"
+        return None
+
+    def by_module(self) -> dict[str, list[CollectedTest]]:
+        found: dict[str, list[CollectedTest]] = {}
+        for test in self.collected.values():
+            found.setdefault(test.module, []).append(test)
+        return found
+
+
+def owning_module(location: str) -> Path:
+    """``tests/__snapshots__/test_arch/x.paramform.yaml`` belongs to ``tests/test_arch.py``."""
+    golden = Path(location)
+    return golden.parent.parent.parent / f"{golden.parent.name}.py"
+
+
+class Verdicts:
+    """Answers, golden by golden, whether this run may delete it, and remembers why not."""
+
+    def __init__(self, record: RunRecord) -> None:
+        self._record = record
+        self._problem = record.run_problem()
+        self._tests = record.by_module()
+        self.deleted: list[str] = []
+        self.kept: dict[str, str] = {}
+
+    def may_delete(self, location: str) -> bool:
+        reason = self._problem or self._module_reason(location) or self._test_reason(location)
+        if reason is None:
+            self.deleted.append(location)
+            return True
+        self.kept[location] = reason
+        return False
+
+    def may_delete_any(self, location: str) -> bool:
+        """For a file of any snapshot kind: paramform goldens need proof, others do not."""
+        return not location.endswith(GOLDEN_SUFFIXES) or self.may_delete(location)
+
+    def _module_reason(self, location: str) -> str | None:
+        module = owning_module(location)
+        key = str(module.resolve())
+        if key in self._record.modules:
+            return None
+        if module.exists():
+            return "its test module was not collected in this run"
+        if Path(location).parent.parent.name != self._record.snapshot_dirname:
+            return "its test module cannot be told from the snapshot folder"
+        narrowed = self._record.narrowed_to
+        if narrowed is not None and not _covers(narrowed, Path(location)):
+            return "its folder was not part of this run"
+        return None
+
+    def _test_reason(self, location: str) -> str | None:
+        module = str(owning_module(location).resolve())
+        key = name_key(golden_stem(location))
+        for test in self._tests.get(module, ()):
+            if test.key != key:
+                continue
+            if test.nodeid not in self._record.selected:
+                return "its test was deselected"
+            outcome = self._record.outcomes.get(test.nodeid)
+            if outcome != "passed":
+                return f"its test {'did not run' if outcome is None else 'was ' + outcome}"
+        return None
+
+    def summary(self) -> str:
+        """One line for the terminal: how many were kept and why."""
+        reasons = sorted(set(self.kept.values()))
+        return (
+            f"paramform: {len(self.kept)} golden(s) look unused but were kept "
+            f"({' / '.join(reasons)}); run the whole suite with --paramform-update "
+            "to delete them"
+        )
+
+
+def _covers(paths: Iterable[str], golden: Path) -> bool:
+    """A path argument that is a folder holding the golden's test folder."""
+    test_dir = golden.parent.parent.parent.resolve()
+    return any(Path(p).is_dir() and test_dir.is_relative_to(Path(p).resolve()) for p in paths)

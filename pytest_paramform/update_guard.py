@@ -1,0 +1,121 @@
+"""The pytest side of safe deletion: record what an update run collected, selected and ran.
+
+Registered only for update runs (``--paramform-update`` or syrupy's ``--snapshot-update``),
+so other runs pay nothing. Under pytest-xdist the workers collect and the controller
+deletes, so each worker sends its record to the controller through ``workeroutput``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pytest_paramform.deletion import CollectedTest, RunRecord, Verdicts, name_key
+
+WORKEROUTPUT_KEY = "paramform_run"
+_OUTCOMES = ("passed", "failed", "skipped")
+
+
+def _test_key(item: pytest.Item) -> str:
+    """syrupy's snapshot name of the test: its classes and its name, dotted."""
+    classes = item.nodeid.split("::")[1:-1]
+    return name_key(".".join([*classes, item.name]))
+
+
+class UpdateGuard:
+    """A pytest plugin object; one per update run (and per xdist worker)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.record = RunRecord(snapshot_dirname=str(config.getoption("snapshot_dirname")))
+        self.verdicts: Verdicts | None = None
+        self._workers_up = 0
+        self._worker_records: list[dict[str, Any]] = []
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection_modifyitems(
+        self, items: list[pytest.Item]
+    ) -> Generator[None, None, None]:
+        """Every collected test, before -k, -m, --deselect, --sw or a conftest drop any."""
+        for item in items:
+            module = str(item.path.resolve())
+            self.record.collected[item.nodeid] = CollectedTest(item.nodeid, module, _test_key(item))
+        yield
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.record.selected.update(item.nodeid for item in session.items)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """Modules that were collected whole; an import skip or an error is not one."""
+        if report.passed and "::" not in report.nodeid and report.nodeid.endswith(".py"):
+            self.record.modules.add(str((self.config.rootpath / report.nodeid).resolve()))
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.outcome in _OUTCOMES:
+            self.record.add_outcome(report.nodeid, report.outcome)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        self._workers_up += 1
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        sent = getattr(node, "workeroutput", {}).get(WORKEROUTPUT_KEY)
+        if error is not None or sent is None:
+            self.record.problems.append("a pytest-xdist worker stopped without its report")
+        else:
+            self._worker_records.append(sent)
+
+    def finish(self, session: pytest.Session, exitstatus: int) -> Verdicts | None:
+        """On a worker, send the record on; elsewhere, the verdicts for this run."""
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[WORKEROUTPUT_KEY] = _dump(self.record)
+            return None
+        for sent in self._worker_records:
+            _merge(self.record, sent)
+        self.record.problems[:0] = self._run_problems(session, exitstatus)
+        self.verdicts = Verdicts(self.record)
+        return self.verdicts
+
+    def _run_problems(self, session: pytest.Session, exitstatus: int) -> list[str]:
+        config = self.config
+        problems = []
+        if exitstatus == pytest.ExitCode.INTERRUPTED or session.shouldstop:
+            problems.append("the run was interrupted")
+        if config.getoption("collectonly"):
+            problems.append("--collect-only ran no test")
+        if session.testsfailed:
+            problems.append(f"{session.testsfailed} test(s) failed or did not collect")
+        if len(self._worker_records) < self._workers_up:
+            problems.append("a pytest-xdist worker stopped without its report")
+        if any("::" in arg for arg in config.args):
+            problems.append("tests were chosen by node id")
+        if config.getoption("lf", False):
+            problems.append("--lf ran only the last failures")
+        if config.args_source == pytest.Config.ArgsSource.ARGS:
+            here = config.invocation_params.dir
+            self.record.narrowed_to = [str(Path(here, arg)) for arg in config.args]
+        return problems
+
+
+def _dump(record: RunRecord) -> dict[str, Any]:
+    """The record in the plain types execnet carries."""
+    return {
+        "collected": [[t.nodeid, t.module, t.key] for t in record.collected.values()],
+        "selected": sorted(record.selected),
+        "outcomes": dict(record.outcomes),
+        "modules": sorted(record.modules),
+        "problems": list(record.problems),
+    }
+
+
+def _merge(record: RunRecord, sent: dict[str, Any]) -> None:
+    for nodeid, module, key in sent["collected"]:
+        record.collected[nodeid] = CollectedTest(nodeid, module, key)
+    record.selected.update(sent["selected"])
+    record.modules.update(sent["modules"])
+    record.problems.extend(p for p in sent["problems"] if p not in record.problems)
