@@ -14,6 +14,7 @@ import os
 import pickle
 import reprlib
 import warnings
+import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 
 # safetensors refuses headers above 100 MB; anything larger is corrupt or not ours.
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
+# The pickle of a state dict is about 200 bytes a tensor: 256 MiB is over a million tensors.
+# A larger one is a pickle built to exhaust memory while it loads, not a checkpoint.
+_MAX_PICKLE_BYTES = 256 * 1024 * 1024
 
 # safetensors dtype code -> (torch spelling, bytes per element).
 _SAFETENSORS_DTYPES: dict[str, tuple[str, int]] = {
@@ -73,7 +77,7 @@ def is_checkpoint_path(obj: object) -> bool:
     return os.fsdecode(os.fspath(obj)).lower().endswith(CHECKPOINT_SUFFIXES)
 
 
-def _short(value: object) -> str:
+def short_repr(value: object) -> str:
     """A bounded description of a value for messages: a checkpoint value can be huge."""
     return f"{type(value).__name__} {reprlib.repr(value)}"
 
@@ -147,6 +151,14 @@ def _parse_header(raw: bytes) -> dict[str, Any]:
             f"header is not valid JSON ({exc.msg} at character {exc.pos}); "
             "it is corrupt or not a safetensors file"
         ) from exc
+    except RecursionError:
+        raise SourceError(
+            "header nests deeper than any safetensors header; it is corrupt or hostile"
+        ) from None
+    except ValueError as exc:  # an integer of thousands of digits, among others
+        raise SourceError(
+            f"header cannot be read as JSON ({str(exc)[:80]}); it is corrupt or hostile"
+        ) from None
     if not isinstance(header, dict):
         raise SourceError(
             f"header is a JSON {type(header).__name__}, expected an object of tensor names"
@@ -157,7 +169,7 @@ def _parse_header(raw: bytes) -> dict[str, Any]:
 def _safetensors_entry(name: str, entry: object, data_size: int) -> TensorInfo:
     if not isinstance(entry, dict):
         raise SourceError(
-            f"entry {name!r} is {_short(entry)}, expected an object with dtype, shape "
+            f"entry {name!r} is {short_repr(entry)}, expected an object with dtype, shape "
             "and data_offsets"
         )
     for key in ("dtype", "shape", "data_offsets"):
@@ -236,6 +248,8 @@ def _torch_load(path: str | os.PathLike[str]) -> Any:
     if not head:
         raise SourceError("is empty, not a torch checkpoint")
     zipped = head == _ZIP_MAGIC
+    if zipped:
+        _check_pickle_sizes(path)
     location = {"map_location": "cpu", "mmap": True} if zipped else {"map_location": "meta"}
     try:
         with warnings.catch_warnings():
@@ -249,6 +263,21 @@ def _torch_load(path: str | os.PathLike[str]) -> Any:
         ) from exc
     except Exception as exc:  # torch raises many types on foreign or damaged files
         raise SourceError(f"cannot be read as a torch checkpoint ({_describe(exc)})") from exc
+
+
+def _check_pickle_sizes(path: str | os.PathLike[str]) -> None:
+    """Refuse, before loading, a zip whose pickle would inflate beyond any real checkpoint."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            pickles = [info for info in archive.infolist() if info.filename.endswith(".pkl")]
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise SourceError(f"cannot be read as a torch checkpoint ({_describe(exc)})") from None
+    for info in pickles:
+        if info.file_size > _MAX_PICKLE_BYTES:
+            raise SourceError(
+                f"declares a {info.file_size:,}-byte pickle ({info.filename}), more than the "
+                f"{_MAX_PICKLE_BYTES:,} bytes of any real state dict; refused unread"
+            )
 
 
 def _describe(exc: BaseException) -> str:
@@ -265,7 +294,7 @@ def _refusal(exc: BaseException) -> str:
 def _state_dict_of(loaded: object) -> tuple[str, Mapping[Any, Any]]:
     """The mapping of names to tensors in a loaded checkpoint, and what to call it."""
     if not isinstance(loaded, Mapping):
-        raise SourceError(f"holds {_short(loaded)}, expected a mapping of names to tensors")
+        raise SourceError(f"holds {short_repr(loaded)}, expected a mapping of names to tensors")
     wrappers = [key for key in _WRAPPER_KEYS if isinstance(loaded.get(key), Mapping)]
     if not wrappers:
         return "state_dict", loaded
@@ -295,7 +324,7 @@ def tensors_of_mapping(
     first_of: dict[tuple[object, ...], str] = {}
     kept: list[object] = []  # holds every value so that no id() is reused while we look
     for key, value in mapping.items():
-        _check_item(torch, key, value, where)
+        check_item(torch, key, value, where)
         kept.append(value)
         marks = [("object", id(value)), *_storage_mark(value)]
         target = next((first_of[mark] for mark in marks if mark in first_of), None)
@@ -307,11 +336,25 @@ def tensors_of_mapping(
     return infos, ties
 
 
-def _check_item(torch: Any, key: object, value: object, where: str) -> None:
+def check_item(torch: Any, key: object, value: object, where: str) -> None:
     if not isinstance(key, str):
         raise SourceError(f"{where} has key {key!r} of type {type(key).__name__}, expected str")
+    check_name(key, where)
     if not isinstance(value, torch.Tensor):
-        raise SourceError(f"{where} key {key!r} holds {_short(value)}, expected a tensor")
+        raise SourceError(f"{where} key {key!r} holds {short_repr(value)}, expected a tensor")
+
+
+def check_name(name: str, where: str) -> None:
+    """A tensor name must be storable as UTF-8: a lone surrogate (from a mis-decoded byte
+    string) is not, so no golden could record it."""
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise SourceError(
+                f"{where} names a tensor {name!r} holding a lone surrogate "
+                f"(U+{ord(name[exc.start]):04X}), which no UTF-8 golden can store"
+            ) from None
 
 
 def _storage_mark(tensor: Any) -> list[tuple[object, ...]]:

@@ -4,6 +4,7 @@ functions the pytest plugin uses."""
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from pytest_paramform.specs import FORMS
 
 EXIT_DRIFT = 1
 EXIT_BAD_INPUT = 2
+EXIT_BROKEN_PIPE = 141  # as a process killed by SIGPIPE, what shells expect
 SPEC_HELP = f"{FORMS}, a checkpoint (.safetensors, .pt, .pth, .bin) or a golden (.yaml, .md)"
 
 
@@ -205,10 +207,27 @@ COMMANDS = {"report": _report, "diff": _diff, "check": _check}
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        if sys.stdout is None:
+            raise ParamFormError("standard output is closed")
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()
+        return code
     except ParamFormError as exc:
         print(f"paramform: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except OSError as exc:  # an unwritable --output: bad input, never "drift"
-        print(f"paramform: error: {exc.filename or ''}: {exc.strerror}", file=sys.stderr)
+    except BrokenPipeError:  # `paramform diff ... | head -1`: the reader has what it wants
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:  # an unwritable --output or a full stdout: bad input, not drift
+        if exc.filename is None:
+            _silence_stdout()
+        where = exc.filename or "standard output"
+        print(f"paramform: error: {where}: {exc.strerror}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's own flush at exit has nowhere to fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

@@ -15,7 +15,12 @@ from pytest_paramform.comparison import CompareOptions, compare
 from pytest_paramform.deletion import GOLDEN_SUFFIXES
 from pytest_paramform.drift import Drift
 from pytest_paramform.errors import GoldenError
-from pytest_paramform.golden_io import read_text, write_text
+from pytest_paramform.golden_io import (
+    check_golden_size,
+    not_a_regular_file,
+    read_text,
+    write_text,
+)
 from pytest_paramform.report import ParamFormReport
 
 
@@ -71,8 +76,10 @@ class ParamFormExtension(SingleFileSnapshotExtension):
         self, *, snapshot_location: str, snapshot_name: str, session_id: str
     ) -> str | None:
         """The golden's text, or None when there is none; unreadable files fail in matches()."""
-        self.problem = None
         path = Path(snapshot_location)
+        self.problem = not_a_regular_file(path)
+        if self.problem is not None:
+            return ""
         if not path.is_file():
             return None
         try:
@@ -86,8 +93,10 @@ class ParamFormExtension(SingleFileSnapshotExtension):
         cls, *, snapshot_collection: Any, name_order: dict[str, int] | None = None
     ) -> None:
         """Atomic write: an interrupted update leaves the old golden or the new one."""
-        data = next(iter(snapshot_collection)).data
-        write_text(Path(snapshot_collection.location), str(data))
+        data = str(next(iter(snapshot_collection)).data)
+        path = Path(snapshot_collection.location)
+        check_golden_size(data, path)
+        write_text(path, data)
 
 
 class ParamFormYamlExtension(ParamFormExtension):

@@ -110,8 +110,8 @@ def paramform_snapshot(
     if marker is not None:
         try:
             settings = settings.updated(marker.kwargs, source="@pytest.mark.paramform")
-        except ValueError as exc:
-            pytest.fail(f"paramform: {exc}", pytrace=False)
+        except ValueError as exc:  # `from None`: printed once, not as a chain
+            raise pytest.fail.Exception(f"paramform: {exc}", pytrace=False) from None
     return ParamFormSnapshot(
         snapshot=snapshot,
         update=bool(request.config.getoption("paramform_update")),

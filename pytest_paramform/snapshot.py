@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
+from pytest_paramform import syrupy_compat
 from pytest_paramform.claims import claim
 from pytest_paramform.comparison import render_drift
 from pytest_paramform.errors import ParamFormError
@@ -76,7 +77,8 @@ class ParamFormSnapshot:
             settings = self._settings.updated(values, source="paramform_snapshot()")
             report = to_report(self._located(source), settings)
         except ParamFormError as exc:
-            pytest.fail(f"paramform: {exc}", pytrace=False)
+            # `from None`: the message says it all; pytest would print it twice otherwise.
+            raise pytest.fail.Exception(f"paramform: {exc}", pytrace=False) from None
         assertion = self._assertion(settings.format)
         extension = assertion.extension
         assert isinstance(extension, ParamFormExtension)
@@ -144,7 +146,9 @@ class ParamFormSnapshot:
     def _failure(self, assertion: SnapshotAssertion, report: ParamFormReport, golden: str) -> str:
         extension = assertion.extension
         assert isinstance(extension, ParamFormExtension)
-        error = assertion.executions[assertion.num_executions - 1].exception
+        error = syrupy_compat.last_error(assertion)
+        if isinstance(error, ParamFormError):
+            return f"paramform: {error.at(golden)}"
         if error is not None:
             return f"paramform: checking {golden} failed: {type(error).__name__}: {error}"
         accept = f"pytest {UPDATE_FLAG} '{self._snapshot.test_location.nodeid}'"

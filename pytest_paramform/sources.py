@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from pytest_paramform.checkpoints import (
     TensorInfo,
+    check_item,
     dtype_name,
     is_checkpoint_path,
     read_safetensors,
     read_torch_checkpoint,
+    short_repr,
     tensors_of_mapping,
 )
 from pytest_paramform.empty import empty_weights, no_downloads, skip_init
@@ -69,13 +71,22 @@ def unwrap(module: Any) -> Any:
     return module
 
 
-def _named_parameters(module: Any) -> Any:
+def _named_parameters(module: Any) -> Iterator[tuple[str, Any]]:
     """Every name of every parameter, tied ones included; a model that overrides
-    ``named_parameters`` without the keyword gets its own answer."""
+    ``named_parameters`` without the keyword gets its own answer, checked item by item."""
     try:
-        return module.named_parameters(remove_duplicate=False)
+        pairs = module.named_parameters(remove_duplicate=False)
     except TypeError:
-        return module.named_parameters()
+        pairs = module.named_parameters()
+    torch = require("torch", "torch")
+    where = f"{type(module).__name__}.named_parameters()"
+    for item in pairs:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise SourceError(
+                f"{where} yielded {short_repr(item)}, expected (name, parameter) pairs"
+            )
+        check_item(torch, item[0], item[1], where)
+        yield item
 
 
 def report_of_module(

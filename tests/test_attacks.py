@@ -66,10 +66,10 @@ def test_a_billion_laughs_document_is_refused_not_expanded(tmp_path: Path) -> No
         load_golden(golden(tmp_path, "\n".join(lines) + "\n"))
 
 
-def test_a_100_mb_file_is_refused_before_it_is_read(tmp_path: Path) -> None:
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
     path = tmp_path / "huge.paramform.yaml"
     with path.open("wb") as handle:
-        handle.truncate(100 * 1024 * 1024)  # sparse: no disk, and nothing is read
+        handle.truncate(MAX_GOLDEN_BYTES + 1)  # sparse: no disk, and nothing is read
     assert path.stat().st_size > MAX_GOLDEN_BYTES
     with pytest.raises(GoldenError, match=r"too large for a paramform golden") as info:
         read_text(path)

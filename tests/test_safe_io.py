@@ -1,0 +1,247 @@
+"""Files as a user's filesystem expects them, and bad input as one clean line.
+
+Goldens, --output files and charts get the mode a normal file would get; only regular files
+are ever replaced; what an update writes, the next run reads; bad files and broken pipes
+end in one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from pytest_paramform import (
+    GoldenError,
+    ParamFormReport,
+    ParamRow,
+    SourceError,
+    build_report,
+    golden_io,
+)
+from pytest_paramform.checkpoints import read_safetensors
+from pytest_paramform.golden_io import read_text, write_text
+from pytest_paramform.inputs import load_golden
+
+REPORT = ParamFormReport("m", (ParamRow("a.weight", (4, 3)), ParamRow("a.bias", (4,))))
+
+
+@pytest.fixture
+def umask() -> Iterator[None]:
+    old = os.umask(0o027)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.mark.usefixtures("umask")
+def test_a_new_file_gets_the_umask_and_a_rewrite_keeps_the_old_mode(tmp_path: Path) -> None:
+    golden = tmp_path / "g.paramform.yaml"
+    write_text(golden, REPORT.to_yaml())
+    assert mode(golden) == 0o640, "0666 under umask 027, as open() would give"
+    golden.chmod(0o664)
+    write_text(golden, REPORT.to_yaml())
+    assert mode(golden) == 0o664
+
+
+@pytest.mark.parametrize("kind", ["directory", "symlink", "fifo"])
+def test_only_a_regular_file_is_ever_replaced(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "out.yaml"
+    if kind == "directory":
+        target.mkdir()
+    elif kind == "symlink":
+        target.symlink_to("/proc/self/fd/1")
+    else:
+        os.mkfifo(target)
+    with pytest.raises(GoldenError, match="paramform replaces only regular files") as info:
+        write_text(target, "x")
+    assert info.value.path == str(target)
+    assert target.is_symlink() if kind == "symlink" else not target.is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["out.yaml"], "no temporary file left"
+
+
+def test_temporary_files_of_a_killed_writer_are_swept_by_the_next_write(tmp_path: Path) -> None:
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    stale = tmp_path / f".g.paramform.yaml.paramform-tmp-{dead}-abc123"
+    live = tmp_path / f".h.paramform.yaml.paramform-tmp-{os.getpid()}-def456"
+    stale.write_text("half a golden")
+    live.write_text("a write in progress")
+    golden_io._SWEPT.discard(tmp_path)
+    write_text(tmp_path / "g.paramform.yaml", REPORT.to_yaml())
+    assert not stale.exists()
+    assert live.exists(), "a running writer's temporary file is left alone"
+
+
+def test_an_update_never_writes_what_the_next_run_would_refuse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = REPORT.to_yaml()
+    path = tmp_path / "g.paramform.yaml"
+    monkeypatch.setattr(golden_io, "MAX_GOLDEN_BYTES", len(text.encode()))
+    golden_io.check_golden_size(text, path)
+    write_text(path, text)
+    assert read_text(path) == text, "what fits the limit is written and read back"
+    monkeypatch.setattr(golden_io, "MAX_GOLDEN_BYTES", len(text.encode()) - 1)
+    with pytest.raises(GoldenError, match=r"more than the .* a golden may hold"):
+        golden_io.check_golden_size(text, path)
+
+
+@pytest.mark.parametrize("suffix", [".md", ".yaml"])
+def test_a_golden_with_a_byte_order_mark_reads_like_one_without(
+    tmp_path: Path, suffix: str
+) -> None:
+    text = REPORT.to_markdown() if suffix == ".md" else REPORT.to_yaml()
+    path = tmp_path / f"g{suffix}"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert load_golden(path) == REPORT
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("[" * 200_000 + "]" * 200_000, "nests deeper than any safetensors header"),
+        (
+            '{"w": {"dtype": "F32", "shape": [' + "9" * 5000 + '], "data_offsets": [0, 0]}}',
+            "cannot be read as JSON",
+        ),
+    ],
+    ids=["deep", "long-integer"],
+)
+def test_a_hostile_safetensors_header_is_one_clean_error(
+    tmp_path: Path, header: str, message: str
+) -> None:
+    path = tmp_path / "x.safetensors"
+    raw = header.encode()
+    path.write_bytes(len(raw).to_bytes(8, "little") + raw)
+    with pytest.raises(SourceError, match=message) as info:
+        read_safetensors(path)
+    assert info.value.path == str(path)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest_paramform", "report", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2, "2 is bad input; 1 would mean drift"
+    assert done.stderr.count("\n") == 1
+    assert message in done.stderr
+
+
+def test_a_pickle_declared_larger_than_any_state_dict_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pytest_paramform import checkpoints
+
+    path = tmp_path / "bomb.pt"
+    torch.save({"w": torch.zeros(2, 2)}, path)
+    monkeypatch.setattr(checkpoints, "_MAX_PICKLE_BYTES", 16)
+    loaded: list[object] = []
+    monkeypatch.setattr(torch, "load", lambda *a, **k: loaded.append(a))
+    with pytest.raises(SourceError, match=r"declares a .*-byte pickle .*refused unread"):
+        build_report(str(path))
+    assert loaded == [], "torch.load never ran"
+
+
+class OddParameters(nn.Module):
+    def __init__(self, yielded: object) -> None:
+        super().__init__()
+        self.yielded = yielded
+
+    def named_parameters(self, *args: object, **kwargs: object) -> Iterator[object]:  # type: ignore[override]
+        yield self.yielded
+
+
+@pytest.mark.parametrize(
+    ("yielded", "message"),
+    [
+        ((3, nn.Parameter(torch.zeros(2))), "has key 3 of type int, expected str"),
+        (("w", [1, 2]), "key 'w' holds list [1, 2], expected a tensor"),
+        (("w",), "yielded tuple ('w',), expected (name, parameter) pairs"),
+        ("w", "yielded str 'w', expected (name, parameter) pairs"),
+        (("w\udc80", nn.Parameter(torch.zeros(2))), "lone surrogate (U+DC80)"),
+    ],
+    ids=["int-name", "list-value", "one-tuple", "string", "surrogate"],
+)
+def test_a_model_whose_named_parameters_lie_is_a_source_error(
+    yielded: object, message: str
+) -> None:
+    with pytest.raises(SourceError, match=re.escape(message)):
+        build_report(OddParameters(yielded))
+
+
+def test_a_state_dict_name_with_a_lone_surrogate_is_a_source_error() -> None:
+    with pytest.raises(SourceError, match="lone surrogate"):
+        build_report({"w\udc80": torch.zeros(2)})
+
+
+def run_cli(tmp_path: Path, *args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "m.safetensors"
+    if not path.exists():
+        header = {
+            f"l{i}.weight": {"dtype": "F32", "shape": [3, 4], "data_offsets": [0, 0]}
+            for i in range(2000)
+        }
+        for i, entry in enumerate(header.values()):
+            entry["data_offsets"] = [48 * i, 48 * (i + 1)]
+        raw = json.dumps(header).encode()
+        path.write_bytes(len(raw).to_bytes(8, "little") + raw + bytes(48 * 2000))
+    command = [sys.executable, "-m", "pytest_paramform", "report", str(path), *args]
+    return subprocess.run(command, text=True, check=False, **kwargs)  # type: ignore[call-overload,no-any-return]
+
+
+def test_a_reader_that_stops_early_gets_a_quiet_exit(tmp_path: Path) -> None:
+    run_cli(tmp_path, capture_output=True)  # writes the checkpoint
+    path = tmp_path / "m.safetensors"
+    command = [sys.executable, "-m", "pytest_paramform", "report", str(path)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.close()  # `| head -1` that has already gone
+    _, err = proc.communicate(timeout=60)
+    assert err == b""
+    assert proc.returncode == 141
+
+
+def test_a_full_or_closed_stdout_is_one_line(tmp_path: Path) -> None:
+    with open("/dev/full", "w") as full:
+        done = run_cli(tmp_path, stdout=full, stderr=subprocess.PIPE)
+    assert done.returncode == 2
+    assert done.stderr == "paramform: error: standard output: No space left on device\n"
+    closed = run_cli(
+        tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1)
+    )
+    assert closed.returncode == 2
+    assert closed.stderr == "paramform: error: standard output is closed\n"
+
+
+@pytest.mark.parametrize("kind", ["directory", "symlink", "fifo"])
+def test_output_refuses_what_is_not_a_regular_file(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "out.md"
+    if kind == "directory":
+        target.mkdir()
+    elif kind == "symlink":
+        target.symlink_to("/proc/self/fd/1")
+    else:
+        os.mkfifo(target)
+    done = run_cli(tmp_path, "--output", str(target), capture_output=True)
+    assert done.returncode == 2
+    assert done.stderr.endswith("paramform replaces only regular files\n")
+    assert done.stdout == ""
