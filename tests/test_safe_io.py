@@ -58,15 +58,29 @@ def test_a_new_file_gets_the_umask_and_a_rewrite_keeps_the_old_mode(tmp_path: Pa
     assert mode(golden) == 0o664
 
 
-@pytest.mark.parametrize("kind", ["directory", "symlink", "fifo"])
-def test_only_a_regular_file_is_ever_replaced(tmp_path: Path, kind: str) -> None:
-    target = tmp_path / "out.yaml"
+KINDS = ["directory", "symlink", "fifo", "device"]
+
+
+def make_special(target: Path, kind: str) -> None:
+    """Something other than a regular file at ``target``; a device node of /dev/null's
+    numbers, made here so that a regression can never replace the real one."""
     if kind == "directory":
         target.mkdir()
     elif kind == "symlink":
         target.symlink_to("/proc/self/fd/1")
-    else:
+    elif kind == "fifo":
         os.mkfifo(target)
+    else:
+        try:
+            os.mknod(target, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("making a device node needs root")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_only_a_regular_file_is_ever_replaced(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "out.yaml"
+    make_special(target, kind)
     with pytest.raises(GoldenError, match="paramform replaces only regular files") as info:
         write_text(target, "x")
     assert info.value.path == str(target)
@@ -232,15 +246,10 @@ def test_a_full_or_closed_stdout_is_one_line(tmp_path: Path) -> None:
     assert closed.stderr == "paramform: error: standard output is closed\n"
 
 
-@pytest.mark.parametrize("kind", ["directory", "symlink", "fifo"])
+@pytest.mark.parametrize("kind", KINDS)
 def test_output_refuses_what_is_not_a_regular_file(tmp_path: Path, kind: str) -> None:
     target = tmp_path / "out.md"
-    if kind == "directory":
-        target.mkdir()
-    elif kind == "symlink":
-        target.symlink_to("/proc/self/fd/1")
-    else:
-        os.mkfifo(target)
+    make_special(target, kind)
     done = run_cli(tmp_path, "--output", str(target), capture_output=True)
     assert done.returncode == 2
     assert done.stderr.endswith("paramform replaces only regular files\n")
