@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from pytest_paramform.golden_io import write_bytes
 from pytest_paramform.optional import require
 from pytest_paramform.report import ParamFormReport, form_rank, percent, short_count
+from pytest_paramform.torch_warnings import CHART_MODULES, internal_warnings_ignored
 
 if TYPE_CHECKING:
     from matplotlib.artist import Artist
@@ -58,12 +59,13 @@ def render_chart(report: ParamFormReport, path: str | os.PathLike[str], *, dpi: 
     """
     if isinstance(dpi, bool) or not isinstance(dpi, int) or dpi <= 0:
         raise ValueError(f"dpi must be a positive integer, got {dpi!r}")
-    figure = build_figure(report)
     buffer = io.BytesIO()
-    try:
-        figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-    finally:
-        figure.clear()
+    with internal_warnings_ignored(CHART_MODULES):
+        figure = build_figure(report)
+        try:
+            figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+        finally:
+            figure.clear()
     target = Path(path)
     write_bytes(target, buffer.getvalue())
     return target

@@ -13,7 +13,6 @@ import math
 import os
 import pickle
 import reprlib
-import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -22,6 +21,7 @@ from typing import IO, Any, TypeGuard
 
 from pytest_paramform.errors import SourceError, in_file
 from pytest_paramform.optional import require
+from pytest_paramform.torch_warnings import all_warnings_ignored
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")
 
@@ -252,9 +252,9 @@ def _torch_load(path: str | os.PathLike[str]) -> Any:
         _check_pickle_sizes(path)
     location = {"map_location": "cpu", "mmap": True} if zipped else {"map_location": "meta"}
     try:
-        with warnings.catch_warnings():
-            # Raw pickles trip a notice about their protocol; the unpickler judges them anyway.
-            warnings.filterwarnings("ignore", "Detected pickle protocol", UserWarning)
+        # No user code runs in a weights-only load, so every warning is torch's own
+        # (TypedStorage deprecation, pickle protocol notices): none may fail a check.
+        with all_warnings_ignored():
             return torch.load(os.fspath(path), weights_only=True, **location)
     except pickle.UnpicklingError as exc:
         raise SourceError(
@@ -288,7 +288,10 @@ def _refusal(exc: BaseException) -> str:
     """The line of torch's long refusal that says what was refused, if there is one."""
     lines = (line.strip() for line in str(exc).splitlines())
     detail = next((line for line in lines if "unsupported" in line.lower()), None)
-    return f" ({detail.split('. ')[0].rstrip('.')})" if detail else ""
+    if detail is None:
+        return ""
+    detail = detail.rpartition("WeightsUnpickler error: ")[2]  # torch < 2.4 says it so
+    return f" ({detail.split('. ')[0].rstrip('.')})"
 
 
 def _state_dict_of(loaded: object) -> tuple[str, Mapping[Any, Any]]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pytest_paramform.errors import SourceError
 from pytest_paramform.optional import require
+from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 _DOWNLOADERS = ("load_state_dict_from_url", "download_url_to_file", "load")
 
@@ -91,7 +92,11 @@ def skip_init() -> Iterator[None]:
 
 @contextmanager
 def empty_weights() -> Iterator[None]:
-    """Within this block, modules get their parameters on ``meta`` and nothing downloads."""
+    """Within this block, modules get their parameters on ``meta`` and nothing downloads.
+
+    Warnings torch and torchvision raise about their own internals meanwhile are ignored
+    (a suite run with warnings as errors must not fail on them); the caller's own code
+    still answers to the caller's filters."""
     torch = require("torch", "torch")
     module_cls = torch.nn.Module
     register = module_cls.register_parameter
@@ -103,4 +108,5 @@ def empty_weights() -> Iterator[None]:
         stack.enter_context(_patched(module_cls, "register_parameter", register_on_meta))
         stack.enter_context(skip_init())
         stack.enter_context(no_downloads())
+        stack.enter_context(internal_warnings_ignored())
         yield

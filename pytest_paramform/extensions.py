@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
 from pytest_paramform.comparison import CompareOptions, compare
-from pytest_paramform.deletion import GOLDEN_SUFFIXES
+from pytest_paramform.deletion import GOLDEN_SUFFIXES, golden_stem, name_key
 from pytest_paramform.drift import Drift
 from pytest_paramform.errors import GoldenError
 from pytest_paramform.golden_io import (
@@ -71,6 +71,16 @@ class ParamFormExtension(SingleFileSnapshotExtension):
         assert self.actual is not None, "serialize() runs before matches()"
         self.drifts = compare(self.expected, self.actual, self.options)
         return not self.drifts
+
+    @classmethod
+    def matches_test_location(cls, *, test_location: Any, snapshot_location: str) -> bool:
+        """A golden belongs to a test when it sits in the test module's folder and names
+        the test's function, whatever its parameters: ids such as ``meta-llama/Llama-2-7b``
+        lose characters in file names, and syrupy's own check then fails (and warns)."""
+        golden = Path(snapshot_location)
+        if golden.parent != Path(cls.dirname(test_location=test_location)):
+            return False
+        return name_key(golden_stem(snapshot_location)) == name_key(test_location.snapshot_name)
 
     def read_snapshot_data_from_location(
         self, *, snapshot_location: str, snapshot_name: str, session_id: str

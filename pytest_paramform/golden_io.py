@@ -20,7 +20,9 @@ def write_bytes(path: Path, data: bytes) -> None:
     mode = _mode_for(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temporaries(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{_TMP_TAG}{os.getpid()}-")
+    # The name is cut so that the temporary file fits where a 255-character golden does.
+    prefix = f".{path.name[:80]}.{_TMP_TAG}{os.getpid()}-"
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=prefix)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

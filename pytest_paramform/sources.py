@@ -27,6 +27,7 @@ from pytest_paramform.empty import empty_weights, no_downloads, skip_init
 from pytest_paramform.errors import SourceError
 from pytest_paramform.optional import require
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow
+from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 ACCEPTED = (
     "an nn.Module, a factory that returns one (a model class, a function such as "
@@ -214,7 +215,15 @@ def build_report(
     source: Any, name: str | None = None, *, buffers: bool = False, dtype: bool = False
 ) -> ParamFormReport:
     """The report of a module, a factory (built without weights), a state_dict-like
-    mapping, or a checkpoint file. ``buffers`` and ``dtype`` record more than the seed."""
+    mapping, or a checkpoint file. ``buffers`` and ``dtype`` record more than the seed.
+
+    Warnings torch raises about its own internals meanwhile are ignored; the user's code
+    (a factory's body) still answers to the user's warning filters."""
+    with internal_warnings_ignored():
+        return _build_report(source, name, buffers=buffers, dtype=dtype)
+
+
+def _build_report(source: Any, name: str | None, *, buffers: bool, dtype: bool) -> ParamFormReport:
     if is_checkpoint_path(source):
         return report_of_checkpoint(source, name, dtype=dtype)
     torch = require("torch", "torch")

@@ -7,6 +7,7 @@ pins one test to each assumption.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -85,3 +86,14 @@ def deleting_only(config: pytest.Config, allowed: Callable[[str], bool]) -> Iter
         yield
     finally:
         del session.remove_unused_snapshots
+
+
+@contextmanager
+def relation_warnings_ignored() -> Iterator[None]:
+    """syrupy warns "Can not relate snapshot name/location" when a test id holds characters
+    it strips from file names (``meta-llama/Llama-2-7b``). paramform relates its goldens to
+    tests itself (``ParamFormExtension.matches_test_location``), so for its goldens the
+    warning says nothing, and under ``-W error`` it would fail a natural test id."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"\s*Can not relate snapshot", module="syrupy")
+        yield

@@ -218,7 +218,7 @@ def test_two_tests_on_one_golden_are_an_error_naming_both(pytester: pytest.Pytes
     )
     write_suite(pytester, tests=tests)
     # syrupy itself warns that it cannot relate the first file name to its test id.
-    result = run(pytester, "--paramform-update", "-W", "ignore::UserWarning")
+    result = run(pytester, "--paramform-update", "-W", "error")
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -284,7 +284,7 @@ def test_a_hand_edited_golden_names_the_line(pytester: pytest.Pytester) -> None:
     ("source", "message"),
     [
         ("42", "paramform: cannot take a report of int 42: expected an nn.Module, a factory*"),
-        ("nn.Sequential(nn.LazyLinear(3))", "paramform: *not initialised yet*forward pass*"),
+        ("lambda: nn.Sequential(nn.LazyLinear(3))", "paramform: *not initialised yet*forward*"),
     ],
 )
 def test_bad_sources_fail_with_a_clear_message(
@@ -324,6 +324,7 @@ def test_the_fixture_returns_the_report(pytester: pytest.Pytester) -> None:
     run(pytester, "--paramform-update").assert_outcomes(passed=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("update", ["--paramform-update", "--snapshot-update"])
 def test_under_xdist_update_check_and_unused(pytester: pytest.Pytester, update: str) -> None:
     tests = "".join(
@@ -437,7 +438,7 @@ def test_odd_test_ids_keep_goldens_inside_snapshots(pytester: pytest.Pytester) -
         "    paramform_snapshot(Net)\n"
     )
     write_suite(pytester, tests=tests)
-    run(pytester, "--paramform-update", "-W", "ignore::UserWarning").assert_outcomes(passed=4)
+    run(pytester, "--paramform-update", "-W", "error").assert_outcomes(passed=4)
     written = sorted(p.relative_to(pytester.path) for p in pytester.path.rglob("*.paramform.yaml"))
     assert len(written) == 4
     assert all(p.parent == GOLDEN.parent for p in written)
@@ -445,6 +446,7 @@ def test_odd_test_ids_keep_goldens_inside_snapshots(pytester: pytest.Pytester) -
     run(pytester).assert_outcomes(passed=4)
 
 
+@pytest.mark.slow
 def test_parallel_update_of_200_goldens(pytester: pytest.Pytester) -> None:
     tests = (
         "@pytest.mark.parametrize('i', range(200))\n"
@@ -501,6 +503,7 @@ def test_a_model_that_raises_shows_its_own_traceback(pytester: pytest.Pytester) 
     assert "paramform: in_features" not in result.stdout.str()
 
 
+@pytest.mark.slow
 def test_two_ids_on_one_golden_are_found_across_xdist_workers(
     pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -528,7 +531,7 @@ def test_two_ids_on_one_golden_are_found_across_xdist_workers(
         "-v",
         "--paramform-update",
         "-W",
-        "ignore::UserWarning",
+        "error",
     ]
     result = run(pytester, *args)
     workers = {line.split("]")[0] for line in result.stdout.lines if line.startswith("[gw")}

@@ -60,3 +60,28 @@ def test_a_setup_or_call_error_is_printed_once(pytester: pytest.Pytester, tests:
     out = result.stdout.str()
     assert "During handling of the above exception" not in out
     assert sum(line.startswith("paramform: ") for line in result.stdout.lines) == 1
+
+
+WARNING_SUITE = (
+    "def encoder():\n"
+    "    # torch warns (in its own module) that dropout on a one-layer LSTM does nothing\n"
+    "    return nn.LSTM(4, 4, num_layers=1, dropout=0.5)\n\n"
+    "def test_encoder(paramform_snapshot):\n    paramform_snapshot(encoder)\n\n"
+    "def test_checkpoint(paramform_snapshot, tmp_path):\n"
+    "    torch.save(nn.Linear(3, 2).state_dict(), tmp_path / 'm.pt')\n"
+    "    paramform_snapshot(str(tmp_path / 'm.pt'))\n\n"
+    "def noisy():\n"
+    "    warnings.warn('this factory is deprecated', DeprecationWarning)\n"
+    "    return Net()\n\n"
+    "def test_noisy(paramform_snapshot):\n    paramform_snapshot(noisy)\n"
+)
+
+
+def test_torch_warnings_do_not_fail_a_check_under_w_error_but_the_users_do(
+    pytester: pytest.Pytester,
+) -> None:
+    write_suite(pytester, tests="import warnings\n\n" + WARNING_SUITE)
+    result = run(pytester, "--paramform-update", "-W", "error")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*DeprecationWarning: this factory is deprecated*"])
+    run(pytester, "-W", "error", "-k", "not noisy").assert_outcomes(passed=2, deselected=1)

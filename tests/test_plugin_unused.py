@@ -155,6 +155,7 @@ def test_a_deleted_test_and_a_deleted_module_lose_their_goldens_in_a_full_run(
     assert goldens(pytester) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("update", UPDATES)
 def test_under_xdist_a_deselection_keeps_and_a_full_run_deletes(
     pytester: pytest.Pytester, update: str
