@@ -10,7 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_paramform.comparison import CompareOptions, compare, render_drift
+    from pytest_paramform.comparison.core import CompareOptions, compare, render_drift
     from pytest_paramform.empty import empty_weights
     from pytest_paramform.errors import (
         GoldenError,
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "Alias": "report",
     "CompareOptions": "comparison",
+    "Drift": "comparison",
     "GoldenError": "errors",
     "MissingExtraError": "errors",
     "ParamFormError": "errors",
@@ -38,6 +39,7 @@ _HOMES = {
 __all__ = [
     "Alias",
     "CompareOptions",
+    "Drift",
     "GoldenError",
     "MissingExtraError",
     "ParamFormError",

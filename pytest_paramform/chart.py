@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pytest_paramform.golden_io import write_bytes
-from pytest_paramform.optional import require
+from pytest_paramform.files import write_bytes
+from pytest_paramform.heavy_imports import require
 from pytest_paramform.report import ParamFormReport, form_rank, percent, short_count
 from pytest_paramform.torch_warnings import CHART_MODULES, internal_warnings_ignored
 

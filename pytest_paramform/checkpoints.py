@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import IO, Any, TypeGuard
 
 from pytest_paramform.errors import SourceError, in_file
-from pytest_paramform.optional import require
+from pytest_paramform.heavy_imports import require
 from pytest_paramform.torch_warnings import all_warnings_ignored
 
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")

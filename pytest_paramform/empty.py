@@ -14,7 +14,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from pytest_paramform.errors import SourceError
-from pytest_paramform.optional import require
+from pytest_paramform.heavy_imports import require
 from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 _DOWNLOADERS = ("load_state_dict_from_url", "download_url_to_file", "load")

@@ -171,24 +171,31 @@ class ParamFormReport:
         """Percent of parameters per form, in column order."""
         return {f: percent(self.parameters_of(f), self.num_parameters) for f in self.forms}
 
-    def to_markdown(self, chart: str | None = None) -> str:
-        from pytest_paramform.markdown_format import render_markdown
+    def render(self, fmt: str, *, chart: str | None = None) -> str:
+        """The report as a document in a registered golden format (``yaml``, ``markdown``)."""
+        from pytest_paramform import formats
 
-        return render_markdown(self, chart=chart)
+        return formats.get(fmt).render(self, chart=chart)
+
+    @classmethod
+    def parse(cls, text: str, fmt: str, *, path: str | None = None) -> ParamFormReport:
+        """The report a document in a registered format holds; ``path`` names it in errors."""
+        from pytest_paramform import formats
+
+        return formats.get(fmt).parse(text, path=path)
+
+    def to_markdown(self, chart: str | None = None) -> str:
+        """The seed's Markdown document; ``chart`` links a pie chart image."""
+        return self.render("markdown", chart=chart)
 
     def to_yaml(self) -> str:
-        from pytest_paramform.yaml_format import render_yaml
-
-        return render_yaml(self)
+        """The YAML golden: exact integers, one line per tensor, in model order."""
+        return self.render("yaml")
 
     @classmethod
     def from_markdown(cls, text: str, path: str | None = None) -> ParamFormReport:
-        from pytest_paramform.markdown_format import parse_markdown
-
-        return parse_markdown(text, path=path)
+        return cls.parse(text, "markdown", path=path)
 
     @classmethod
     def from_yaml(cls, text: str, path: str | None = None) -> ParamFormReport:
-        from pytest_paramform.yaml_format import parse_yaml
-
-        return parse_yaml(text, path=path)
+        return cls.parse(text, "yaml", path=path)

@@ -25,7 +25,7 @@ from pytest_paramform.checkpoints import (
 )
 from pytest_paramform.empty import empty_weights, no_downloads, skip_init
 from pytest_paramform.errors import SourceError
-from pytest_paramform.optional import require
+from pytest_paramform.heavy_imports import require
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow
 from pytest_paramform.torch_warnings import internal_warnings_ignored
 

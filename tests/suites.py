@@ -10,12 +10,6 @@ import torch
 
 # pytester's in-process runs drop modules first imported inside them; torch and PyYAML's C
 # loader break when imported twice in one process, so the plugin's modules load here once.
-import pytest_paramform.cleanup
-import pytest_paramform.markdown_format
-import pytest_paramform.snapshot
-import pytest_paramform.sources
-import pytest_paramform.update_guard
-import pytest_paramform.yaml_format  # noqa: F401
 
 torch.nn.Linear(2, 2).to("meta")  # torch loads its meta kernels lazily, on first use
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from pytest_paramform import GoldenError, ParamFormReport, ParamRow
-from pytest_paramform.golden_io import MAX_GOLDEN_BYTES, read_text, write_text
-from pytest_paramform.inputs import load_golden
+from pytest_paramform.cli.inputs import load_golden
+from pytest_paramform.files import MAX_GOLDEN_BYTES, read_text, write_text
 
 REPORT = ParamFormReport("m", (ParamRow("a.weight", (4, 3)), ParamRow("a.bias", (4,))))
 

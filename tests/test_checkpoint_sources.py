@@ -11,7 +11,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from pytest_paramform import ParamFormReport, SourceError, build_report
-from pytest_paramform.comparison import compare
+from pytest_paramform.comparison.core import compare
 from pytest_paramform.report import Alias
 
 import toy_models

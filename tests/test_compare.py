@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pytest_paramform.comparison import CompareOptions, Drift, compare, render_drift
+from pytest_paramform.comparison.core import CompareOptions, Drift, compare, render_drift
 from pytest_paramform.report import ParamFormReport, ParamRow, Shape
 
 SUMMARY = CompareOptions(level="summary")

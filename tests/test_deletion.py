@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pytest_paramform.deletion import CollectedTest, RunRecord, Verdicts, name_key
+from pytest_paramform.plugin.deletion import CollectedTest, RunRecord, Verdicts, name_key
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_paramform import GoldenError, ParamFormReport, ParamRow
-from pytest_paramform.markdown_format import escape, split_cells, unescape
+from pytest_paramform.formats.markdown_format import escape, split_cells, unescape
 
 from text_edits import replace_once
 

@@ -26,11 +26,11 @@ from pytest_paramform import (
     ParamRow,
     SourceError,
     build_report,
-    golden_io,
+    files,
 )
 from pytest_paramform.checkpoints import read_safetensors
-from pytest_paramform.golden_io import read_text, write_text
-from pytest_paramform.inputs import load_golden
+from pytest_paramform.cli.inputs import load_golden
+from pytest_paramform.files import read_text, write_text
 
 REPORT = ParamFormReport("m", (ParamRow("a.weight", (4, 3)), ParamRow("a.bias", (4,))))
 
@@ -99,7 +99,7 @@ def test_temporary_files_of_a_killed_writer_are_swept_by_the_next_write(tmp_path
     live = tmp_path / f".h.paramform.yaml.paramform-tmp-{os.getpid()}-def456"
     stale.write_text("half a golden")
     live.write_text("a write in progress")
-    golden_io._SWEPT.discard(tmp_path)
+    files._SWEPT.discard(tmp_path)
     write_text(tmp_path / "g.paramform.yaml", REPORT.to_yaml())
     assert not stale.exists()
     assert live.exists(), "a running writer's temporary file is left alone"
@@ -110,13 +110,13 @@ def test_an_update_never_writes_what_the_next_run_would_refuse(
 ) -> None:
     text = REPORT.to_yaml()
     path = tmp_path / "g.paramform.yaml"
-    monkeypatch.setattr(golden_io, "MAX_GOLDEN_BYTES", len(text.encode()))
-    golden_io.check_golden_size(text, path)
+    monkeypatch.setattr(files, "MAX_GOLDEN_BYTES", len(text.encode()))
+    files.check_golden_size(text, path)
     write_text(path, text)
     assert read_text(path) == text, "what fits the limit is written and read back"
-    monkeypatch.setattr(golden_io, "MAX_GOLDEN_BYTES", len(text.encode()) - 1)
+    monkeypatch.setattr(files, "MAX_GOLDEN_BYTES", len(text.encode()) - 1)
     with pytest.raises(GoldenError, match=r"more than the .* a golden may hold"):
-        golden_io.check_golden_size(text, path)
+        files.check_golden_size(text, path)
 
 
 @pytest.mark.parametrize("suffix", [".md", ".yaml"])

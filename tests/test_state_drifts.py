@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pytest_paramform.comparison import compare, render_drift
+from pytest_paramform.comparison.core import compare, render_drift
+from pytest_paramform.comparison.states import group_names
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow
-from pytest_paramform.state_drifts import group_names
 
 BACKBONE = tuple(ParamRow(f"backbone.layer{i}.weight", (10, 10)) for i in range(3))
 HEAD = (ParamRow("head.weight", (2, 10)), ParamRow("head.bias", (2,)))

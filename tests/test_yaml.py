@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from pytest_paramform import GoldenError, ParamFormReport, ParamRow
-from pytest_paramform.yaml_format import quote
+from pytest_paramform.formats.yaml_format import quote
 
 from text_edits import replace_once
 

@@ -8,8 +8,8 @@ from hypothesis import given
 from test_roundtrip import reports
 
 from pytest_paramform import ParamFormReport
-from pytest_paramform.yaml_fast import NotCanonical, read_canonical
-from pytest_paramform.yaml_format import _Loader
+from pytest_paramform.formats.yaml_fast import NotCanonical, read_canonical
+from pytest_paramform.formats.yaml_format import _Loader
 
 
 def production_load(text: str) -> object:

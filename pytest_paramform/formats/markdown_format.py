@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 
-from pytest_paramform.consistency import (
+from pytest_paramform.errors import GoldenError, in_file
+from pytest_paramform.formats.consistency import (
     check_aliases,
     check_row,
     check_shares,
@@ -20,7 +21,6 @@ from pytest_paramform.consistency import (
     check_total,
     check_unique_names,
 )
-from pytest_paramform.errors import GoldenError, in_file
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow, short_count
 
 TITLE_SUFFIX = " parameter information"

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from pytest_paramform import formats
+
 Outcome = Literal["passed", "failed", "skipped"]
-GOLDEN_SUFFIXES = (".paramform.yaml", ".paramform.md")
 
 
 def name_key(name: str) -> str:
@@ -41,7 +42,7 @@ def name_key(name: str) -> str:
 
 def golden_stem(location: str) -> str:
     name = Path(location).name
-    for suffix in GOLDEN_SUFFIXES:
+    for suffix in formats.golden_suffixes():
         if name.endswith(suffix):
             return name[: -len(suffix)]
     return name
@@ -117,7 +118,7 @@ class Verdicts:
 
     def may_delete_any(self, location: str) -> bool:
         """For a file of any snapshot kind: paramform goldens need proof, others do not."""
-        return not location.endswith(GOLDEN_SUFFIXES) or self.may_delete(location)
+        return not location.endswith(formats.golden_suffixes()) or self.may_delete(location)
 
     def _module_reason(self, location: str) -> str | None:
         module = owning_module(location)

@@ -12,24 +12,11 @@ import pytest
 if TYPE_CHECKING:
     from syrupy.assertion import SnapshotAssertion
 
-    from pytest_paramform.deletion import Verdicts
-    from pytest_paramform.settings import Settings
-    from pytest_paramform.snapshot import ParamFormSnapshot
-    from pytest_paramform.update_guard import UpdateGuard
+    from pytest_paramform.options import Settings
+    from pytest_paramform.plugin.deletion import Verdicts
+    from pytest_paramform.plugin.fixture import ParamFormSnapshot
+    from pytest_paramform.plugin.update_guard import UpdateGuard
 
-INI = {
-    "format": "golden format of paramform_snapshot: yaml (default) or markdown",
-    "level": "what must match: layers (default, exact) or summary (totals and form shares)",
-    "tolerance": "summary level: percentage points each form share may move (default 0)",
-    "rel_tolerance": "summary level: relative change of the parameter total allowed (default 0)",
-    "buffers": "record buffers (BatchNorm statistics and the like) in goldens (default false)",
-    "dtype": "record each tensor's dtype in goldens (default false)",
-}
-MARKER = (
-    "paramform(format=None, level=None, tolerance=None, rel_tolerance=None, buffers=None, "
-    "dtype=None): "
-    "paramform_snapshot settings for this test"
-)
 SETTINGS_KEY = pytest.StashKey["Settings"]()
 CLAIMS_KEY = pytest.StashKey[dict[str, str]]()
 REMOVED_KEY = pytest.StashKey[list[str]]()
@@ -54,15 +41,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="paramform_charts",
         help="write a pie chart of each checked model into DIR (needs the 'plot' extra)",
     )
-    for key, help_text in INI.items():
-        parser.addini(f"paramform_{key}", help_text, default=None)
+    from pytest_paramform.options import OPTIONS, ini_help
+
+    for option in OPTIONS:
+        parser.addini(option.ini_name, ini_help(option), default=None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", MARKER)
+    from pytest_paramform.options import marker_line
+
+    config.addinivalue_line("markers", marker_line())
     config.stash[CLAIMS_KEY] = {}
     if _updating(config):
-        from pytest_paramform.update_guard import UpdateGuard
+        from pytest_paramform.plugin.update_guard import UpdateGuard
 
         config.stash[GUARD_KEY] = UpdateGuard(config)
         config.pluginmanager.register(config.stash[GUARD_KEY], "paramform-update-guard")
@@ -84,26 +75,44 @@ def _updating(config: pytest.Config) -> bool:
 def _settings(config: pytest.Config) -> Settings:
     """The ini settings, read once; a bad value is a usage error naming the option."""
     if SETTINGS_KEY not in config.stash:
-        from pytest_paramform.settings import Settings
+        from pytest_paramform.options import OPTIONS, Settings
 
-        values = _ini_values(config)
+        settings = Settings()
         try:
-            config.stash[SETTINGS_KEY] = Settings().updated(values, source="ini paramform_*")
+            for option in OPTIONS:
+                value = {option.name: config.getini(option.ini_name)}
+                settings = settings.updated(value, source=f"ini option {option.ini_name}")
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
+        config.stash[SETTINGS_KEY] = settings
     return config.stash[SETTINGS_KEY]
 
 
 def _ini_values(config: pytest.Config) -> dict[str, Any]:
-    return {key: config.getini(f"paramform_{key}") for key in INI}
+    from pytest_paramform.options import OPTIONS
+
+    return {option.name: config.getini(option.ini_name) for option in OPTIONS}
 
 
 @pytest.fixture
 def paramform_snapshot(
     request: pytest.FixtureRequest, snapshot: SnapshotAssertion
 ) -> ParamFormSnapshot:
-    """Check a model's parameter report against its golden: ``paramform_snapshot(model)``."""
-    from pytest_paramform.snapshot import ParamFormSnapshot
+    """Check a model's parameter architecture against its golden file.
+
+    Call it with a model, a factory (built without weights), a state dict, a checkpoint
+    path or a spec string; it fails the test with every changed, added or removed tensor::
+
+        def test_resnet(paramform_snapshot):
+            paramform_snapshot(torchvision.models.resnet50)      # a factory
+            paramform_snapshot(student, name="student")           # a second golden
+
+    The golden is ``__snapshots__/<module>/<test>.paramform.yaml``; create or refresh it
+    with ``pytest --paramform-update``. Keywords (also ini options ``paramform_<name>`` and
+    ``@pytest.mark.paramform(...)``): ``format`` (yaml, markdown), ``level`` (layers,
+    summary), ``tolerance``, ``rel_tolerance``, ``buffers``, ``dtype``. Returns the report.
+    """
+    from pytest_paramform.plugin.fixture import ParamFormSnapshot
 
     settings = _settings(request.config)
     marker = request.node.get_closest_marker("paramform")
@@ -133,7 +142,7 @@ def _shared_claims(config: pytest.Config) -> str | None:
 def pytest_configure_node(node: Any) -> None:
     """xdist controller: one claims folder for all workers, so colliding ids are found
     whichever workers run them."""
-    from pytest_paramform.claims import WORKERINPUT_KEY, make_folder
+    from pytest_paramform.plugin.claims import WORKERINPUT_KEY, make_folder
 
     if CLAIMS_FOLDER_KEY not in node.config.stash:
         node.config.stash[CLAIMS_FOLDER_KEY] = make_folder()
@@ -155,7 +164,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
         result = yield
         _remove_claims(config)
         return result
-    from pytest_paramform.syrupy_compat import deleting_only
+    from pytest_paramform.plugin.syrupy_compat import deleting_only
 
     verdicts = guard.finish(session, exitstatus)
     if verdicts is None:  # an xdist worker: the controller decides
@@ -174,7 +183,7 @@ def _guard(config: pytest.Config) -> UpdateGuard | None:
 
 
 def _settle(session: pytest.Session, verdicts: Verdicts) -> None:
-    from pytest_paramform.cleanup import remove_unused_goldens, settle_report
+    from pytest_paramform.plugin.cleanup import remove_unused_goldens, settle_report
 
     config = session.config
     if config.getoption("paramform_update") and not config.getoption("update_snapshots", False):
@@ -185,7 +194,7 @@ def _settle(session: pytest.Session, verdicts: Verdicts) -> None:
 
 def _remove_claims(config: pytest.Config) -> None:
     if CLAIMS_FOLDER_KEY in config.stash:
-        from pytest_paramform.claims import remove_folder
+        from pytest_paramform.plugin.claims import remove_folder
 
         remove_folder(config.stash[CLAIMS_FOLDER_KEY])
 
@@ -196,7 +205,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     kept = guard.verdicts.kept if guard is not None and guard.verdicts is not None else {}
     if not removed and not kept:
         return
-    from pytest_paramform.golden_io import relative
+    from pytest_paramform.files import relative
 
     terminalreporter.write_sep("-", "paramform")
     if removed:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from pytest_paramform.drift import Drift
+from pytest_paramform.comparison.drift import Drift
 from pytest_paramform.report import ParamFormReport, ParamRow
 
 MAX_GROUPS = 8

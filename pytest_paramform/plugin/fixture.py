@@ -8,14 +8,19 @@ from typing import Any
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from pytest_paramform import syrupy_compat
-from pytest_paramform.claims import claim
-from pytest_paramform.comparison import render_drift
+from pytest_paramform.comparison.core import render_drift
 from pytest_paramform.errors import ParamFormError
-from pytest_paramform.extensions import EXTENSIONS, ParamFormExtension
-from pytest_paramform.golden_io import relative
+from pytest_paramform.files import relative
+from pytest_paramform.options import Settings
+from pytest_paramform.plugin import syrupy_compat
+from pytest_paramform.plugin.claims import claim
+from pytest_paramform.plugin.extensions import (
+    Check,
+    Outcome,
+    ParamFormExtension,
+    extension_for,
+)
 from pytest_paramform.report import ParamFormReport
-from pytest_paramform.settings import Settings
 
 UPDATE_FLAG = "--paramform-update"
 SYRUPY_UPDATE_FLAG = "--snapshot-update"
@@ -82,11 +87,11 @@ class ParamFormSnapshot:
         assertion = self._assertion(settings.format)
         extension = assertion.extension
         assert isinstance(extension, ParamFormExtension)
-        extension.options = settings.compare
         golden = self._claim(assertion, name)
-        extension.render_needed = self._update or (
+        render = self._update or (
             self._snapshot.update_new_snapshots_only and not (self._rootpath / golden).exists()
         )
+        extension.check, extension.outcome = Check(settings.compare, render), Outcome()
         if self._charts is not None:
             self._chart(report, golden, self._charts)
         with syrupy_compat.relation_warnings_ignored():
@@ -115,7 +120,7 @@ class ParamFormSnapshot:
         if fmt not in self._assertions:
             self._assertions[fmt] = SnapshotAssertion(
                 session=self._snapshot.session,
-                extension_class=EXTENSIONS[fmt],
+                extension_class=extension_for(fmt),
                 test_location=self._snapshot.test_location,
                 update_snapshots=self._update,
                 update_new_snapshots_only=self._snapshot.update_new_snapshots_only,
@@ -147,6 +152,7 @@ class ParamFormSnapshot:
     def _failure(self, assertion: SnapshotAssertion, report: ParamFormReport, golden: str) -> str:
         extension = assertion.extension
         assert isinstance(extension, ParamFormExtension)
+        outcome = extension.outcome
         error = syrupy_compat.last_error(assertion)
         if isinstance(error, ParamFormError):
             return f"paramform: {error.at(golden)}"
@@ -154,11 +160,11 @@ class ParamFormSnapshot:
             return f"paramform: checking {golden} failed: {type(error).__name__}: {error}"
         accept = f"pytest {UPDATE_FLAG} '{self._snapshot.test_location.nodeid}'"
         accept += f"   (or syrupy's {SYRUPY_UPDATE_FLAG})"
-        if extension.problem is not None:
+        if outcome.problem is not None:
             return (
-                f"paramform: cannot use the golden: {extension.problem.at(golden)}\n"
+                f"paramform: cannot use the golden: {outcome.problem.at(golden)}\n"
                 f"fix the file, or write it anew with: {accept}"
             )
-        if extension.expected is None:
+        if outcome.expected is None:
             return f"paramform: no golden for {report.name} at {golden}\ncreate it with: {accept}"
-        return render_drift(extension.drifts, model=report.name, golden=golden, accept=accept)
+        return render_drift(outcome.drifts, model=report.name, golden=golden, accept=accept)

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pytest_paramform import formats
 from pytest_paramform.checkpoints import is_checkpoint_path
+from pytest_paramform.cli.specs import resolve
 from pytest_paramform.errors import SourceError
-from pytest_paramform.golden_io import read_text
+from pytest_paramform.files import read_text
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.sources import build_report
-from pytest_paramform.specs import resolve
-
-YAML_SUFFIXES = (".yaml", ".yml")
-MARKDOWN_SUFFIXES = (".md",)
 
 
 def kind_of(spec: str) -> str:
     """``golden``, ``checkpoint`` or ``model``, from the argument's form alone."""
-    lower = spec.lower()
-    if lower.endswith(YAML_SUFFIXES + MARKDOWN_SUFFIXES):
+    if formats.for_file(spec) is not None:
         return "golden"
     if is_checkpoint_path(spec):
         return "checkpoint"
@@ -26,12 +23,11 @@ def kind_of(spec: str) -> str:
 
 
 def load_golden(path: Path) -> ParamFormReport:
+    """A golden in the format its suffix names; any other suffix is read as YAML."""
     if not path.is_file():
         raise SourceError("no such golden file", path=str(path))
-    text = read_text(path)
-    if path.name.lower().endswith(MARKDOWN_SUFFIXES):
-        return ParamFormReport.from_markdown(text, path=str(path))
-    return ParamFormReport.from_yaml(text, path=str(path))
+    fmt = formats.for_file(path.name) or formats.get("yaml")
+    return fmt.parse(read_text(path), path=str(path))
 
 
 def load_report(spec: str, *, buffers: bool = False, dtype: bool = False) -> ParamFormReport:

@@ -10,7 +10,7 @@ from functools import partial
 from typing import Any
 
 from pytest_paramform.errors import SourceError
-from pytest_paramform.optional import require
+from pytest_paramform.heavy_imports import require
 
 TORCHVISION = "torchvision"
 FORMS = "torchvision:NAME or package.module:callable"

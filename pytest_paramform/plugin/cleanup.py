@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from pytest_paramform import syrupy_compat
-from pytest_paramform.deletion import Verdicts
-from pytest_paramform.extensions import is_golden
+from pytest_paramform.plugin import syrupy_compat
+from pytest_paramform.plugin.deletion import Verdicts
+from pytest_paramform.plugin.extensions import is_golden
 
 
 def remove_unused_goldens(session: pytest.Session, verdicts: Verdicts) -> list[str]:

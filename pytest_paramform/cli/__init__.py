@@ -11,12 +11,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from pytest_paramform.comparison import LEVELS, CompareOptions, compare, render_drift
+from pytest_paramform import formats
+from pytest_paramform.cli.inputs import kind_of, load_golden, load_report
+from pytest_paramform.cli.specs import FORMS
+from pytest_paramform.comparison import CompareOptions, compare, render_drift
 from pytest_paramform.errors import ParamFormError
-from pytest_paramform.golden_io import relative, write_text
-from pytest_paramform.inputs import MARKDOWN_SUFFIXES, kind_of, load_golden, load_report
+from pytest_paramform.files import relative, write_text
+from pytest_paramform.options import add_cli_flags
 from pytest_paramform.report import ParamFormReport
-from pytest_paramform.specs import FORMS
 
 EXIT_DRIFT = 1
 EXIT_BAD_INPUT = 2
@@ -24,18 +26,7 @@ EXIT_BROKEN_PIPE = 141  # as a process killed by SIGPIPE, what shells expect
 SPEC_HELP = f"{FORMS}, a checkpoint (.safetensors, .pt, .pth, .bin) or a golden (.yaml, .md)"
 
 
-def _extras(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--buffers", action="store_true", help="record buffers too")
-    parser.add_argument("--dtype", action="store_true", help="record each tensor's dtype")
-
-
-def _strictness(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--level", choices=LEVELS, default="layers", help="default: layers")
-    parser.add_argument("--tolerance", type=float, default=0.0, help="summary level, in points")
-    parser.add_argument(
-        "--rel-tolerance", type=float, default=0.0, help="summary level, of the parameter total"
-    )
-    _extras(parser)
+STRICTNESS = ("level", "tolerance", "rel_tolerance", "buffers", "dtype")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,9 +41,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Print or write reports; models are built without weights or downloads.",
     )
     report.add_argument("specs", nargs="+", metavar="SPEC", help=SPEC_HELP)
-    report.add_argument(
-        "--format", choices=("markdown", "yaml"), default="markdown", help="default: markdown"
-    )
+    add_cli_flags(report, ("format",), format="markdown")
     where = report.add_mutually_exclusive_group()
     where.add_argument("--output", metavar="PATH", type=Path, help="write here (one SPEC)")
     where.add_argument(
@@ -67,19 +56,19 @@ def _parser() -> argparse.ArgumentParser:
         "left out: DIR/figs/<model>_pie_chart.png",
     )
     report.add_argument("--name", help="the model name in the report (one SPEC)")
-    _extras(report)
+    add_cli_flags(report, ("buffers", "dtype"))
     diff = commands.add_parser(
         "diff", help="the semantic diff of two models, checkpoints or goldens (exit 1 on drift)"
     )
     diff.add_argument("expected", metavar="A", help=SPEC_HELP)
     diff.add_argument("actual", metavar="B", help=SPEC_HELP)
-    _strictness(diff)
+    add_cli_flags(diff, STRICTNESS)
     check = commands.add_parser(
         "check", help="check a model or checkpoint against a golden file (exit 1 on drift)"
     )
     check.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     check.add_argument("golden", metavar="GOLDEN", type=Path, help="a .yaml or .md golden")
-    _strictness(check)
+    add_cli_flags(check, STRICTNESS)
     return parser
 
 
@@ -90,7 +79,7 @@ def _safe_name(name: str) -> str:
 
 
 def _render(report: ParamFormReport, fmt: str, chart: str | None) -> str:
-    return report.to_markdown(chart=chart) if fmt == "markdown" else report.to_yaml()
+    return report.render(fmt, chart=chart)
 
 
 def _chart(report: ParamFormReport, path: Path) -> None:
@@ -123,7 +112,7 @@ def _write_one(args: argparse.Namespace) -> None:
 def _write_many(args: argparse.Namespace) -> None:
     if args.chart:
         raise ParamFormError("with --output-dir, --chart takes no PATH: DIR/figs/ holds them")
-    suffix = ".md" if args.format == "markdown" else ".yaml"
+    suffix = formats.get(args.format).file_suffixes[0]
     out: Path = args.output_dir
     for spec in args.specs:
         report = _named(load_report(spec, buffers=args.buffers, dtype=args.dtype), args.name)
@@ -191,7 +180,7 @@ def _diff(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     options = _options(args)
-    fmt = "markdown" if args.golden.name.lower().endswith(MARKDOWN_SUFFIXES) else "yaml"
+    fmt = (formats.for_file(args.golden.name) or formats.get("yaml")).name
     create = f"paramform report {args.spec} --format {fmt} --output {args.golden}"
     if not args.golden.is_file():
         raise ParamFormError(f"no golden at {args.golden}; create it with: {create}")

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from pytest_paramform.deletion import CollectedTest, RunRecord, Verdicts, name_key
+from pytest_paramform.plugin.deletion import CollectedTest, RunRecord, Verdicts, name_key
 
 WORKEROUTPUT_KEY = "paramform_run"
 _OUTCOMES = ("passed", "failed", "skipped")

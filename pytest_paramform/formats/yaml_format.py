@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 
 import yaml
 
-from pytest_paramform.consistency import (
+from pytest_paramform.errors import GoldenError, in_file
+from pytest_paramform.formats.consistency import (
     check_aliases,
     check_row,
     check_shares,
@@ -22,9 +23,7 @@ from pytest_paramform.consistency import (
     check_total,
     check_unique_names,
 )
-from pytest_paramform.errors import GoldenError, in_file
-from pytest_paramform.report import Alias, ParamFormReport, ParamRow
-from pytest_paramform.yaml_fast import (
+from pytest_paramform.formats.yaml_fast import (
     PLAIN,
     RESERVED,
     UNSAFE,
@@ -32,6 +31,7 @@ from pytest_paramform.yaml_fast import (
     NotCanonical,
     read_canonical,
 )
+from pytest_paramform.report import Alias, ParamFormReport, ParamRow
 
 T = TypeVar("T")
 FORMAT_VERSION = 1

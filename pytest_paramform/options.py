@@ -1,0 +1,171 @@
+"""How a check is configured, declared once.
+
+Each option is one row of ``OPTIONS`` (name, kind, default, help, allowed values). The ini
+options (``paramform_<name>``), the ``@pytest.mark.paramform`` marker text, the CLI flags
+(``--<name>``) and the validation are all derived from the rows; the fixture keeps an
+explicit keyword signature for editors, and a test holds it to the table. Values apply in
+order: ini options, then the marker, then the call's keywords.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pytest_paramform import formats
+from pytest_paramform.comparison import LEVELS, CompareOptions
+from pytest_paramform.errors import SettingsError
+
+Kind = Literal["choice", "number", "flag"]
+_TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    kind: Kind
+    default: str | float | bool
+    help: str
+    # Read when asked: the golden formats are an open registry.
+    choices: Callable[[], tuple[str, ...]] | None = None
+
+    @property
+    def ini_name(self) -> str:
+        return f"paramform_{self.name}"
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name.replace('_', '-')}"
+
+    def parse(self, raw: object, source: str) -> str | float | bool:
+        """The value ``raw`` stands for (a keyword's value or an ini string), or an error
+        that names ``source`` and the option and says what is allowed."""
+        if self.kind == "flag":
+            return _flag(raw, self.name, source)
+        if self.kind == "number":
+            return _number(raw, self.name, source)
+        allowed = self.choices() if self.choices else ()
+        if raw not in allowed:
+            raise SettingsError(
+                f"{source}: {self.name} must be one of {', '.join(allowed)}, got {raw!r}"
+            )
+        return str(raw)
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("format", "choice", "yaml", "golden format", formats.names),
+    Option(
+        "level",
+        "choice",
+        "layers",
+        "what must match: layers (exact) or summary (totals and form shares)",
+        lambda: LEVELS,
+    ),
+    Option("tolerance", "number", 0.0, "summary level: percentage points a form share may move"),
+    Option("rel_tolerance", "number", 0.0, "summary level: relative change of the parameter total"),
+    Option("buffers", "flag", False, "record buffers (BatchNorm statistics and the like)"),
+    Option("dtype", "flag", False, "record each tensor's dtype"),
+)
+BY_NAME = {option.name: option for option in OPTIONS}
+
+
+def ini_help(option: Option) -> str:
+    allowed = f": {', '.join(option.choices())}" if option.choices else ""
+    default = str(option.default).lower() if option.kind == "flag" else option.default
+    return f"{option.help}{allowed} (default {default})"
+
+
+def marker_line() -> str:
+    """The marker's ``--markers`` line: every option as a keyword."""
+    keywords = ", ".join(f"{option.name}=None" for option in OPTIONS)
+    return f"paramform({keywords}): paramform_snapshot settings for this test"
+
+
+def add_cli_flags(
+    parser: argparse.ArgumentParser, names: tuple[str, ...], **defaults: object
+) -> None:
+    """The options ``names`` as command-line flags; ``defaults`` override the table's."""
+    for name in names:
+        option = BY_NAME[name]
+        default = defaults.get(name, option.default)
+        if option.kind == "flag":
+            parser.add_argument(option.flag, action="store_true", help=option.help)
+        elif option.kind == "number":
+            parser.add_argument(option.flag, type=float, default=default, help=option.help)
+        else:
+            choices = option.choices() if option.choices else ()
+            parser.add_argument(
+                option.flag, choices=choices, default=default, help=f"default: {default}"
+            )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The golden format and the strictness of one check."""
+
+    format: str = "yaml"
+    compare: CompareOptions = field(default_factory=CompareOptions)
+    buffers: bool = False
+    dtype: bool = False
+
+    def updated(self, values: Mapping[str, Any], *, source: str) -> Settings:
+        """These settings with ``values`` (None means unset) laid over them.
+
+        ``source`` names where the values came from, so an error says what to fix.
+        """
+        unknown = sorted(set(values) - set(BY_NAME))
+        if unknown:
+            raise SettingsError(
+                f"{source}: unknown option {', '.join(unknown)} (known: {', '.join(BY_NAME)})"
+            )
+        given = {
+            name: BY_NAME[name].parse(raw, source)
+            for name, raw in values.items()
+            if raw is not None
+        }
+        current = self.flat()
+        current.update(given)
+        return Settings(
+            str(current["format"]),
+            CompareOptions(
+                str(current["level"]), float(current["tolerance"]), float(current["rel_tolerance"])
+            ),
+            buffers=bool(current["buffers"]),
+            dtype=bool(current["dtype"]),
+        )
+
+    def flat(self) -> dict[str, str | float | bool]:
+        """The settings as one value per option name."""
+        return {
+            "format": self.format,
+            "level": self.compare.level,
+            "tolerance": self.compare.tolerance,
+            "rel_tolerance": self.compare.rel_tolerance,
+            "buffers": self.buffers,
+            "dtype": self.dtype,
+        }
+
+
+def _flag(raw: object, key: str, source: str) -> bool:
+    """A boolean from a keyword (True/False) or an ini string (true/false, yes/no, 1/0)."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE + _FALSE:
+        return text in _TRUE
+    raise SettingsError(f"{source}: {key} must be true or false, got {raw!r}")
+
+
+def _number(raw: object, key: str, source: str) -> float:
+    try:
+        if isinstance(raw, bool):
+            raise ValueError
+        number = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise SettingsError(f"{source}: {key} must be a number, got {raw!r}") from None
+    if not math.isfinite(number) or number < 0:
+        raise SettingsError(f"{source}: {key} must be a finite number >= 0, got {raw!r}")
+    return number
