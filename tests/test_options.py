@@ -1,0 +1,63 @@
+"""The option table is the one declaration: everything else must agree with it."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from pytest_paramform.cli import _parser
+from pytest_paramform.options import OPTIONS, Settings, marker_line
+from pytest_paramform.plugin.fixture import ParamFormSnapshot
+
+from suites import run, write_suite
+
+pytest_plugins = ["pytester"]
+NAMES = [option.name for option in OPTIONS]
+
+
+def test_the_fixture_call_takes_exactly_the_options_as_keywords() -> None:
+    parameters = inspect.signature(ParamFormSnapshot.__call__).parameters
+    keywords = [p.name for p in parameters.values() if p.kind is p.KEYWORD_ONLY]
+    assert keywords == ["name", *NAMES]
+    assert all(parameters[name].default is None for name in NAMES)
+
+
+def test_the_marker_and_the_ini_options_come_from_the_table(pytester: pytest.Pytester) -> None:
+    assert marker_line().startswith(f"paramform({', '.join(f'{n}=None' for n in NAMES)})")
+    result = pytester.runpytest("--help")
+    for option in OPTIONS:
+        result.stdout.fnmatch_lines([f"  {option.ini_name} (string):*"])
+
+
+def test_the_cli_flags_come_from_the_table() -> None:
+    check = _parser().parse_args(["check", "a", "b.yaml"])
+    assert {n: getattr(check, n) for n in NAMES if n != "format"} == {
+        n: option.default for option in OPTIONS for n in [option.name] if n != "format"
+    }
+    report = _parser().parse_args(["report", "x"])
+    assert report.format == "markdown", "the CLI prints the seed's document by default"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"format": "json"}, "format must be one of yaml, markdown, got 'json'"),
+        ({"level": "all"}, "level must be one of layers, summary, got 'all'"),
+        ({"tolerance": "lots"}, "tolerance must be a number, got 'lots'"),
+        ({"rel_tolerance": -1}, "rel_tolerance must be a finite number >= 0, got -1"),
+        ({"buffers": "maybe"}, "buffers must be true or false, got 'maybe'"),
+        ({"colour": "red"}, "unknown option colour (known: format, level, tolerance, "),
+    ],
+)
+def test_one_validation_with_one_wording(values: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match="^where: " + message.replace("(", r"\(")):
+        Settings().updated(values, source="where")
+
+
+def test_a_bad_ini_value_names_its_option(pytester: pytest.Pytester) -> None:
+    write_suite(pytester)
+    pytester.makeini("[pytest]\nparamform_level = everything\n")
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*ini option paramform_level: level must be one of*"])

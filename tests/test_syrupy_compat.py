@@ -1,0 +1,73 @@
+"""Every assumption paramform makes about syrupy's internals, one test each.
+
+When syrupy changes, these fail first and point at ``plugin/syrupy_compat.py`` (and the
+extension hooks in ``plugin/extensions.py``), the only places that rely on them.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.single_file import SingleFileSnapshotExtension
+from syrupy.report import SnapshotReport
+from syrupy.session import SnapshotSession
+
+from suites import run, write_suite
+
+pytest_plugins = ["pytester"]
+
+
+def keywords(function: object) -> set[str]:
+    return {p.name for p in inspect.signature(function).parameters.values()}  # type: ignore[arg-type]
+
+
+def test_the_finished_report_sits_on_config_syrupy(pytester: pytest.Pytester) -> None:
+    pytester.makeconftest(
+        "def pytest_unconfigure(config):\n"
+        "    report = config._syrupy.report\n"
+        "    print('REPORT', type(report).__name__, report.num_unused)\n"
+    )
+    write_suite(pytester)
+    result = run(pytester, "-s", "--paramform-update")
+    result.stdout.fnmatch_lines(["REPORT SnapshotReport 0"])
+
+
+def test_unused_and_num_unused_are_cached_in_the_reports_dict() -> None:
+    # forget_unused() replaces report.__dict__["unused"] and drops "num_unused".
+    from functools import cached_property
+
+    assert isinstance(inspect.getattr_static(SnapshotReport, "unused"), cached_property)
+    assert isinstance(inspect.getattr_static(SnapshotReport, "num_unused"), cached_property)
+
+
+def test_every_deletion_goes_through_remove_unused_snapshots() -> None:
+    # deleting_only() wraps this method on the session instance.
+    method = SnapshotSession.remove_unused_snapshots
+    assert {"unused_snapshot_collections", "used_snapshot_collections"} <= keywords(method)
+    assert "remove_unused_snapshots(" in inspect.getsource(SnapshotSession.finish)
+
+
+def test_an_assertions_last_error_is_in_its_executions() -> None:
+    assert "executions" in dir(SnapshotAssertion)
+    assert "num_executions" in dir(SnapshotAssertion)
+    from syrupy.assertion import AssertionResult
+
+    assert "exception" in AssertionResult.__dataclass_fields__
+
+
+def test_the_extension_hooks_paramform_overrides_exist() -> None:
+    base = SingleFileSnapshotExtension
+    assert {"test_location", "snapshot_location"} <= keywords(base.matches_test_location)
+    assert {"snapshot_location", "snapshot_name", "session_id"} <= keywords(
+        base.read_snapshot_data_from_location
+    )
+    assert {"snapshot_collection", "name_order"} <= keywords(base.write_snapshot_collection)
+    assert "dirname" in dir(base)
+
+
+def test_the_relation_warning_syrupy_gives_still_reads_as_paramform_filters_it() -> None:
+    from syrupy.extensions import base
+
+    assert "Can not relate snapshot" in inspect.getsource(base)
