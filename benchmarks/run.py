@@ -4,8 +4,8 @@
     python benchmarks/run.py --quick    # one repeat, no baseline (about 30 s)
 
 Each figure is the median of the repeats, each in a fresh process (so torch's one-time
-costs count), with peak memory from the operating system. Targets are in DESIGN.md
-section 7; a missed one is marked MISS.
+costs count), with peak memory from the operating system. Targets are in the README
+("Performance") and docs/architecture.md; a missed one is marked MISS.
 """
 
 from __future__ import annotations

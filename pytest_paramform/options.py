@@ -128,11 +128,10 @@ class Settings:
         }
         current = self.flat()
         current.update(given)
+        level = next(level for level in LEVELS if level == current["level"])  # validated
         return Settings(
             str(current["format"]),
-            CompareOptions(
-                str(current["level"]), float(current["tolerance"]), float(current["rel_tolerance"])
-            ),
+            CompareOptions(level, float(current["tolerance"]), float(current["rel_tolerance"])),
             buffers=bool(current["buffers"]),
             dtype=bool(current["dtype"]),
         )

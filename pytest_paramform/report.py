@@ -10,6 +10,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Literal
 
 Shape = tuple[int, ...]
 
@@ -17,7 +18,8 @@ SCALAR = "Scalar"
 VECTOR = "Vector"
 MATRIX = "Matrix"
 TENSOR_PREFIX = "Tensor rank "
-SOURCES = ("model", "checkpoint")
+Source = Literal["model", "checkpoint"]
+SOURCES: tuple[Source, ...] = ("model", "checkpoint")
 ALWAYS_SHOWN_RANKS = (1, 2)
 _NAMED_FORMS = {0: SCALAR, 1: VECTOR, 2: MATRIX}
 _SHORT_UNITS = ("K", "M", "G", "T", "P", "E")
@@ -112,26 +114,31 @@ class ParamFormReport:
     rows: tuple[ParamRow, ...]
     aliases: tuple[Alias, ...] = ()
     buffers: tuple[ParamRow, ...] | None = None
-    source: str = "model"
+    source: Source = "model"
 
     @cached_property
     def num_layers(self) -> int:
+        """Parameter tensors, each tied weight once (the seed's "number of layers")."""
         return len(self.rows)
 
     @cached_property
     def num_parameters(self) -> int:
+        """The exact parameter total; buffers never count."""
         return sum(row.numel for row in self.rows)
 
     @cached_property
     def num_trainable(self) -> int:
+        """Parameters that require grad."""
         return sum(row.numel for row in self.rows if not row.frozen)
 
     @property
     def has_frozen(self) -> bool:
+        """Whether any parameter is frozen (the golden then records which)."""
         return any(row.frozen for row in self.rows)
 
     @property
     def has_dtype(self) -> bool:
+        """Whether dtypes were recorded (the ``dtype`` option)."""
         return any(row.dtype is not None for row in (*self.rows, *(self.buffers or ())))
 
     @cached_property
@@ -142,6 +149,7 @@ class ParamFormReport:
 
     @property
     def forms(self) -> tuple[str, ...]:
+        """Form names in column order (``Vector``, ``Matrix``, then the others present)."""
         return tuple(form_name(rank) for rank in self.ranks)
 
     @cached_property
@@ -156,9 +164,11 @@ class ParamFormReport:
         return totals
 
     def layers_of(self, form: str) -> int:
+        """How many tensors have this form."""
         return self._layers_by_rank[form_rank(form)]
 
     def parameters_of(self, form: str) -> int:
+        """How many parameters tensors of this form hold."""
         return self._parameters_by_rank[form_rank(form)]
 
     @property
@@ -194,8 +204,10 @@ class ParamFormReport:
 
     @classmethod
     def from_markdown(cls, text: str, path: str | None = None) -> ParamFormReport:
+        """The report a Markdown golden holds; ``path`` names the file in errors."""
         return cls.parse(text, "markdown", path=path)
 
     @classmethod
     def from_yaml(cls, text: str, path: str | None = None) -> ParamFormReport:
+        """The report a YAML golden holds; ``path`` names the file in errors."""
         return cls.parse(text, "yaml", path=path)

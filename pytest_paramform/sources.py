@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_paramform.checkpoints import (
     TensorInfo,
@@ -23,6 +23,10 @@ from pytest_paramform.checkpoints import (
     short_repr,
     tensors_of_mapping,
 )
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
 from pytest_paramform.empty import empty_weights, no_downloads, skip_init
 from pytest_paramform.errors import SourceError
 from pytest_paramform.heavy_imports import require
@@ -42,11 +46,11 @@ def _describe(obj: Any) -> str:
     return f"{type(obj).__name__} {text}"
 
 
-def _dtype(tensor: Any, record: bool) -> str | None:
+def _dtype(tensor: Tensor, record: bool) -> str | None:
     return dtype_name(tensor) if record else None
 
 
-def _check_not_lazy(torch: Any, module: Any, name: str, param: Any) -> None:
+def _check_not_lazy(torch: Any, module: nn.Module, name: str, param: Tensor) -> None:
     if torch.nn.parameter.is_lazy(param):
         raise SourceError(
             f"parameter {name!r} of {type(module).__name__} is not initialised yet "
@@ -64,7 +68,7 @@ WRAPPED = {
 WRAPPER_PREFIXES = tuple(f"{attr}." for attr in dict.fromkeys(WRAPPED.values()))
 
 
-def unwrap(module: Any) -> Any:
+def unwrap(module: nn.Module) -> nn.Module:
     """The model inside torch.compile and (Distributed)DataParallel wrappers, so the same
     architecture gives the same golden whichever wrapper holds it."""
     while (attr := WRAPPED.get(type(module).__name__)) is not None and hasattr(module, attr):
@@ -72,7 +76,7 @@ def unwrap(module: Any) -> Any:
     return module
 
 
-def _named_parameters(module: Any) -> Iterator[tuple[str, Any]]:
+def _named_parameters(module: nn.Module) -> Iterator[tuple[str, Tensor]]:
     """Every name of every parameter, tied ones included; a model that overrides
     ``named_parameters`` without the keyword gets its own answer, checked item by item."""
     try:
@@ -91,7 +95,7 @@ def _named_parameters(module: Any) -> Iterator[tuple[str, Any]]:
 
 
 def report_of_module(
-    module: Any, name: str, *, buffers: bool = False, dtype: bool = False
+    module: nn.Module, name: str, *, buffers: bool = False, dtype: bool = False
 ) -> ParamFormReport:
     """Rows from ``named_parameters()``; a name that holds an earlier name's tensor is an
     alias, counted once. Reads names, shapes and flags only: never moves, runs or copies.
@@ -113,7 +117,7 @@ def report_of_module(
     return ParamFormReport(name, tuple(rows), tuple(aliases), recorded)
 
 
-def _persistent_buffers(torch: Any, module: Any, dtype: bool) -> tuple[ParamRow, ...]:
+def _persistent_buffers(torch: Any, module: nn.Module, dtype: bool) -> tuple[ParamRow, ...]:
     """The buffers a state_dict holds (``persistent=False`` ones such as a rotary
     ``inv_freq`` are derived, never saved), read from ``state_dict(keep_vars=True)``,
     which hands back the module's own tensors without copying them."""
@@ -198,7 +202,7 @@ def _check_callable_without_arguments(factory: Any) -> None:
         ) from None
 
 
-def build_module(factory: Any) -> Any:
+def build_module(factory: Any) -> nn.Module:
     """Call ``factory`` without weights and check that it gave a module."""
     torch = require("torch", "torch")
     _check_callable_without_arguments(factory)
@@ -208,7 +212,8 @@ def build_module(factory: Any) -> Any:
             f"{_describe(factory)} returned {_describe(module)}, not an nn.Module; "
             f"expected {ACCEPTED}"
         )
-    return module
+    built: nn.Module = module
+    return built
 
 
 def build_report(

@@ -59,3 +59,33 @@ def run(pytester: pytest.Pytester, *args: str, ctrl_c: bool = False) -> pytest.R
     for cache in pytester.path.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
     return pytester.runpytest(*args, no_reraise_ctrlc=ctrl_c)
+
+
+def walk_life_cycle(
+    pytester: pytest.Pytester,
+    *,
+    golden: Path,
+    change: dict[str, object],
+    drift_lines: list[str],
+    update: tuple[str, ...] = ("--paramform-update",),
+) -> None:
+    """The whole life of a golden, as a user lives it: a fresh suite fails and writes
+    nothing, an update writes the golden, the next run passes, a change to the model fails
+    with ``drift_lines``, an update accepts it, and the run after passes again."""
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"paramform: no golden for * at {golden}", "create it with: *"])
+    assert not (pytester.path / golden).exists(), "never written outside an update run"
+
+    run(pytester, *update).assert_outcomes(passed=1)
+    assert (pytester.path / golden).is_file()
+    run(pytester).assert_outcomes(passed=1)
+
+    write_suite(pytester, **change)  # type: ignore[arg-type]
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(drift_lines)
+    assert "Traceback" not in result.stdout.str()
+
+    run(pytester, *update).assert_outcomes(passed=1)
+    run(pytester).assert_outcomes(passed=1)

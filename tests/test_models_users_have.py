@@ -1,4 +1,4 @@
-"""Models as users really hold them: wrapped, compiled, parametrized, odd (DESIGN + issue 6).
+"""Models as users really hold them: wrapped, compiled, parametrized, odd (issue 6).
 
 The rule: the report shows the tensors the model trains and saves, under the names the
 unwrapped model gives them, so one architecture has one golden whichever wrapper holds it.

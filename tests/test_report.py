@@ -1,4 +1,4 @@
-"""The report's definitions (DESIGN.md section 1), checked without torch."""
+"""The report's definitions (docs/architecture.md, "What a report is"), checked without torch."""
 
 from __future__ import annotations
 

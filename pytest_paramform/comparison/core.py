@@ -10,6 +10,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from pytest_paramform.comparison.align import Step, align
 from pytest_paramform.comparison.drift import ROW_KINDS, Drift
@@ -18,7 +19,8 @@ from pytest_paramform.report import ALWAYS_SHOWN_RANKS, ParamFormReport, ParamRo
 
 CAPPED_KINDS = (*ROW_KINDS, "buffer")
 
-LEVELS = ("layers", "summary")
+Level = Literal["layers", "summary"]
+LEVELS: tuple[Level, ...] = ("layers", "summary")
 NAME_COLUMN_CAP = 60
 _GAP = "   "
 # Slack for float noise when a share delta equals its tolerance (97.23 - 97.14 != 0.09).
@@ -30,7 +32,7 @@ _MAX_DECIMALS = 8
 class CompareOptions:
     """How strict the check is: exact by default, looser only when asked for explicitly."""
 
-    level: str = "layers"
+    level: Level = "layers"
     tolerance: float = 0.0
     rel_tolerance: float = 0.0
 

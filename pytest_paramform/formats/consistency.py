@@ -8,7 +8,7 @@ must fail loudly instead of passing by accident.
 from __future__ import annotations
 
 from pytest_paramform.errors import GoldenError
-from pytest_paramform.report import SOURCES, Alias, ParamFormReport, ParamRow, form_rank
+from pytest_paramform.report import SOURCES, Alias, ParamFormReport, ParamRow, Source, form_rank
 
 # Percentages are stored with 2 decimals; allow their rounding and nothing more.
 PERCENT_SLACK = 0.005 + 1e-9
@@ -118,9 +118,10 @@ def check_shares(
             )
 
 
-def check_source(value: object, *, line: int | None, field: str) -> str:
-    if value not in SOURCES:
-        raise GoldenError(
-            f"source must be one of {', '.join(SOURCES)}, got {value!r}", line=line, field=field
-        )
-    return str(value)
+def check_source(value: object, *, line: int | None, field: str) -> Source:
+    for source in SOURCES:
+        if value == source:
+            return source
+    raise GoldenError(
+        f"source must be one of {', '.join(SOURCES)}, got {value!r}", line=line, field=field
+    )

@@ -21,7 +21,7 @@ from pytest_paramform.formats.consistency import (
     check_total,
     check_unique_names,
 )
-from pytest_paramform.report import Alias, ParamFormReport, ParamRow, short_count
+from pytest_paramform.report import Alias, ParamFormReport, ParamRow, Source, short_count
 
 TITLE_SUFFIX = " parameter information"
 LAYERS_LINE = "**Number of layers: [ {} ]**"
@@ -379,7 +379,7 @@ def _optional(cursor: _Lines, line: str) -> bool:
     return False
 
 
-def _source(cursor: _Lines) -> str:
+def _source(cursor: _Lines) -> Source:
     nxt = cursor.peek()
     match = re.fullmatch(r"\*\*Source: (.*)\*\*", nxt[1]) if nxt else None
     if match is None:
