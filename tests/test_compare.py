@@ -302,7 +302,7 @@ def test_summary_from_empty_is_drift() -> None:
 
 @pytest.mark.parametrize("level", ["Layers", "exact", ""])
 def test_options_reject_unknown_level(level: str) -> None:
-    with pytest.raises(ValueError, match=rf"level must be 'layers' or 'summary', got '{level}'"):
+    with pytest.raises(ValueError, match=rf"level must be one of layers, summary, got '{level}'"):
         CompareOptions(level=level)
 
 

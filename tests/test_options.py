@@ -61,3 +61,11 @@ def test_a_bad_ini_value_names_its_option(pytester: pytest.Pytester) -> None:
     result = run(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*ini option paramform_level: level must be one of*"])
+
+
+def test_pytest_fixtures_teaches_the_fixture(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--fixtures")
+    result.stdout.fnmatch_lines(
+        ["paramform_snapshot -- *", "*paramform_snapshot(torchvision.models.resnet50)*"]
+    )
+    result.stdout.fnmatch_lines(["*pytest*", "*--paramform-update*"])

@@ -38,8 +38,7 @@ class CompareOptions:
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
-            allowed = " or ".join(repr(level) for level in LEVELS)
-            raise ValueError(f"level must be {allowed}, got {self.level!r}")
+            raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {self.level!r}")
         _check_tolerance("tolerance", self.tolerance, "percentage points")
         _check_tolerance("rel_tolerance", self.rel_tolerance, "a fraction, 0.01 = 1%")
 

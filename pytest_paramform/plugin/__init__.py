@@ -98,19 +98,14 @@ def _ini_values(config: pytest.Config) -> dict[str, Any]:
 def paramform_snapshot(
     request: pytest.FixtureRequest, snapshot: SnapshotAssertion
 ) -> ParamFormSnapshot:
-    """Check a model's parameter architecture against its golden file.
-
-    Call it with a model, a factory (built without weights), a state dict, a checkpoint
-    path or a spec string; it fails the test with every changed, added or removed tensor::
-
-        def test_resnet(paramform_snapshot):
-            paramform_snapshot(torchvision.models.resnet50)      # a factory
-            paramform_snapshot(student, name="student")           # a second golden
-
-    The golden is ``__snapshots__/<module>/<test>.paramform.yaml``; create or refresh it
-    with ``pytest --paramform-update``. Keywords (also ini options ``paramform_<name>`` and
-    ``@pytest.mark.paramform(...)``): ``format`` (yaml, markdown), ``level`` (layers,
-    summary), ``tolerance``, ``rel_tolerance``, ``buffers``, ``dtype``. Returns the report.
+    """Check a model's parameter architecture against its golden file:
+    ``paramform_snapshot(torchvision.models.resnet50)`` (a model, a factory built without
+    weights, a state dict or a checkpoint path; ``name="student"`` for a second golden in
+    one test). It fails with every changed, added or removed tensor. The golden is
+    ``__snapshots__/<module>/<test>.paramform.yaml``: write or refresh it with ``pytest
+    --paramform-update``. Keywords, also ini options ``paramform_<name>`` and
+    ``@pytest.mark.paramform(...)``: format (yaml, markdown), level (layers, summary),
+    tolerance, rel_tolerance, buffers, dtype. Returns the report.
     """
     from pytest_paramform.plugin.fixture import ParamFormSnapshot
 
