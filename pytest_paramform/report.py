@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal
 
 Shape = tuple[int, ...]
@@ -28,6 +28,18 @@ _SHORT_UNITS = ("K", "M", "G", "T", "P", "E")
 def squeeze(shape: Shape) -> Shape:
     """The shape with every dimension of size 1 removed."""
     return tuple(d for d in shape if d != 1)
+
+
+@lru_cache(maxsize=4096)
+def _derived(shape: Shape) -> tuple[Shape, int]:
+    """Squeezed shape and numel, once per distinct shape: a large model repeats a few."""
+    return squeeze(shape), math.prod(shape)
+
+
+@lru_cache(maxsize=4096)
+def form_of(shape: Shape) -> str:
+    """The form of a tensor of this shape."""
+    return form_name(len(squeeze(shape)))
 
 
 def form_name(rank: int) -> str:
@@ -81,8 +93,22 @@ class ParamRow:
     numel: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "squeezed", squeeze(self.shape))
-        object.__setattr__(self, "numel", math.prod(self.shape))
+        squeezed, numel = _derived(tuple(self.shape))
+        object.__setattr__(self, "squeezed", squeezed)
+        object.__setattr__(self, "numel", numel)
+
+    @classmethod
+    def trusted(
+        cls, name: str, shape: Shape, frozen: bool = False, dtype: str | None = None
+    ) -> ParamRow:
+        """The same row as ``ParamRow(...)``, built without the frozen dataclass's
+        per-field checks: for readers that made 90,000 rows from values they checked."""
+        row = object.__new__(cls)
+        squeezed, numel = _derived(shape)
+        row.__dict__.update(
+            name=name, shape=shape, frozen=frozen, dtype=dtype, squeezed=squeezed, numel=numel
+        )
+        return row
 
     @property
     def rank(self) -> int:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,7 @@ from pytest_paramform.empty import empty_weights, no_downloads, skip_init
 from pytest_paramform.errors import SourceError
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow
+from pytest_paramform.sharded import FOLDER_FILES, checkpoint_in_folder, is_index_path, read_sharded
 from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 ACCEPTED = (
@@ -138,7 +138,9 @@ def report_of_tensors(
     :func:`unwrap` does for a live model.
     """
     tensors, ties = _strip_wrapper_prefix(tensors, ties)
-    rows = tuple(ParamRow(t.name, t.shape, dtype=t.dtype if dtype else None) for t in tensors)
+    rows = tuple(
+        ParamRow.trusted(t.name, t.shape, False, t.dtype if dtype else None) for t in tensors
+    )
     aliases = tuple(Alias(alias, target) for alias, target in ties)
     return ParamFormReport(name, rows, aliases, None, "checkpoint")
 
@@ -150,7 +152,7 @@ def _strip_wrapper_prefix(
     for prefix in WRAPPER_PREFIXES:
         if names and all(n.startswith(prefix) for n in names):
             cut = len(prefix)
-            tensors = [replace(t, name=t.name[cut:]) for t in tensors]
+            tensors = [t._replace(name=t.name[cut:]) for t in tensors]
             ties = [(a[cut:], b[cut:]) for a, b in ties]
             return _strip_wrapper_prefix(tensors, ties)
     return tensors, ties
@@ -160,11 +162,29 @@ def report_of_checkpoint(
     path: str | os.PathLike[str], name: str | None, *, dtype: bool
 ) -> ParamFormReport:
     """``.safetensors`` from its header alone; ``.pt``/``.pth``/``.bin`` with weights_only."""
-    label = name or Path(path).name.split(".")[0]
+    path = Path(path)
+    if path.is_dir():
+        inside = checkpoint_in_folder(path)
+        if inside is None:
+            raise SourceError(
+                f"is a folder without a checkpoint (looked for {', '.join(FOLDER_FILES)})",
+                path=str(path),
+            )
+        return report_of_checkpoint(inside, name or path.resolve().name, dtype=dtype)
+    if is_index_path(path):
+        tensors, ties = read_sharded(path)
+        label = name or path.resolve().parent.name
+        return report_of_tensors(tensors, ties, label, dtype=dtype)
+    label = name or path.name.split(".")[0]
     if str(path).lower().endswith(".safetensors"):
         return report_of_tensors(read_safetensors(path), [], label, dtype=dtype)
     tensors, ties = read_torch_checkpoint(path)
     return report_of_tensors(tensors, ties, label, dtype=dtype)
+
+
+def is_checkpoint_folder(source: object) -> bool:
+    """A path (not a spec string) that names an existing folder."""
+    return isinstance(source, str | os.PathLike) and Path(source).is_dir()
 
 
 def factory_name(factory: Any) -> str:
@@ -229,7 +249,7 @@ def build_report(
 
 
 def _build_report(source: Any, name: str | None, *, buffers: bool, dtype: bool) -> ParamFormReport:
-    if is_checkpoint_path(source):
+    if is_checkpoint_path(source) or is_checkpoint_folder(source):
         return report_of_checkpoint(source, name, dtype=dtype)
     torch = require("torch", "torch")
     if isinstance(source, Mapping):

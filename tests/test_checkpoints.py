@@ -108,7 +108,14 @@ def test_is_checkpoint_path(obj: object, expected: bool) -> None:
 
 def test_is_checkpoint_path_does_not_touch_the_disk(tmp_path: Path) -> None:
     assert is_checkpoint_path(tmp_path / "missing" / "model.safetensors")
-    assert set(CHECKPOINT_SUFFIXES) == {".safetensors", ".pt", ".pth", ".bin"}
+    assert set(CHECKPOINT_SUFFIXES) == {
+        ".safetensors",
+        ".pt",
+        ".pth",
+        ".bin",
+        ".safetensors.index.json",
+        ".bin.index.json",
+    }
 
 
 # --- safetensors -------------------------------------------------------------------

@@ -14,11 +14,12 @@ from pytest_paramform.sources import build_report
 
 
 def kind_of(spec: str) -> str:
-    """``golden``, ``checkpoint`` or ``model``, from the argument's form alone."""
+    """``checkpoint`` (a checkpoint file, an index, a ``save_pretrained`` folder),
+    ``golden`` or ``model``, from the argument's form."""
+    if is_checkpoint_path(spec) or Path(spec).is_dir():
+        return "checkpoint"
     if formats.for_file(spec) is not None:
         return "golden"
-    if is_checkpoint_path(spec):
-        return "checkpoint"
     return "model"
 
 

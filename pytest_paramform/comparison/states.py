@@ -168,11 +168,22 @@ def recording_drifts(expected: ParamFormReport, actual: ParamFormReport) -> list
     return drifts
 
 
-def state_drifts(expected: ParamFormReport, actual: ParamFormReport) -> list[Drift]:
+def state_drifts(
+    expected: ParamFormReport, actual: ParamFormReport, *, same_rows: bool = False
+) -> list[Drift]:
+    """Tying, recording, trainability, dtype and buffer changes. With ``same_rows`` (equal
+    names, shapes, frozen flags and dtypes, row by row) the per-row kinds cannot differ."""
+    per_row = (
+        []
+        if same_rows
+        else [
+            *trainability_drifts(expected, actual),
+            *dtype_drifts(expected, actual),
+        ]
+    )
     return [
         *recording_drifts(expected, actual),
         *tying_drifts(expected, actual),
-        *trainability_drifts(expected, actual),
-        *dtype_drifts(expected, actual),
+        *per_row,
         *buffer_drifts(expected, actual),
     ]

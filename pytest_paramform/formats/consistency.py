@@ -31,24 +31,24 @@ def check_row(
     form: str | None,
 ) -> None:
     """Compare the stored derived columns of one row with what its shape implies."""
-    where = f"parameter {row.name!r}"
     if squeezed is not None and squeezed != row.squeezed:
         raise GoldenError(
-            f"{where}: squeezed shape {squeezed} does not follow from shape {row.shape}"
-            f" (expected {row.squeezed})",
+            f"parameter {row.name!r}: squeezed shape {squeezed} does not follow from shape"
+            f" {row.shape} (expected {row.squeezed})",
             line=line,
             field="squeezed",
         )
     if numel is not None and numel != row.numel:
         raise GoldenError(
-            f"{where}: number of parameters {numel} does not match shape {row.shape}"
+            f"parameter {row.name!r}: number of parameters {numel} does not match shape {row.shape}"
             f" (expected {row.numel})",
             line=line,
             field="numel",
         )
     if form is not None and check_form_name(form, line=line, field="form") != row.rank:
         raise GoldenError(
-            f"{where}: form {form!r} does not match shape {row.shape} (expected {row.form!r})",
+            f"parameter {row.name!r}: form {form!r} does not match shape {row.shape}"
+            f" (expected {row.form!r})",
             line=line,
             field="form",
         )

@@ -31,7 +31,7 @@ from pytest_paramform.formats.yaml_fast import (
     NotCanonical,
     read_canonical,
 )
-from pytest_paramform.report import Alias, ParamFormReport, ParamRow
+from pytest_paramform.report import Alias, ParamFormReport, ParamRow, form_of
 
 T = TypeVar("T")
 FORMAT_VERSION = 1
@@ -177,12 +177,14 @@ def _lines_of(node: yaml.Node | None) -> Lines:
     return lines
 
 
-def _read(text: str) -> tuple[Any, Lines]:
+def _read(text: str) -> tuple[Any, Lines, bool]:
+    """The data, its line numbers, and whether the canonical reader (not PyYAML) read it;
+    the canonical reader hands back the parameter rows already built and checked."""
     try:
-        return read_canonical(text)
+        return (*read_canonical(text, _canonical_row), True)
     except NotCanonical:
         data, node = _load(text)
-        return data, _lines_of(node)
+        return data, _lines_of(node), False
 
 
 def _expect_keys(
@@ -281,6 +283,28 @@ def _parse_row(item: Any, line: int | None) -> ParamRow:
     return row
 
 
+def _canonical_row(
+    name: str,
+    shape: tuple[int, ...],
+    squeezed: tuple[int, ...],
+    numel: int,
+    form: str,
+    frozen: bool,
+    dtype: str | None,
+    line: int,
+) -> ParamRow:
+    """A row the canonical reader matched: its pattern already fixed every field's type
+    and the key set, so only the derived columns are left to check against the shape."""
+    row = ParamRow.trusted(name, shape, frozen, dtype)
+    if squeezed != row.squeezed or numel != row.numel or form != form_of(shape):
+        check_row(row, line=line, squeezed=squeezed, numel=numel, form=form)
+    return row
+
+
+def _row_or_parse(item: Any, line: int | None) -> ParamRow:
+    return item if isinstance(item, ParamRow) else _parse_row(item, line)
+
+
 def _parse_list(
     data: Any, where: Lines, key: str, parse: Callable[[Any, int | None], T]
 ) -> tuple[list[T], list[int | None]]:
@@ -340,7 +364,7 @@ def parse_yaml(text: str, path: str | None = None) -> ParamFormReport:
 
 
 def _parse(text: str) -> ParamFormReport:
-    data, where = _read(text)
+    data, where, canonical = _read(text)
     if data is None:
         raise GoldenError("the file is empty, not a paramform golden")
     version = data.get("paramform") if isinstance(data, dict) else None
@@ -351,7 +375,7 @@ def _parse(text: str) -> ParamFormReport:
             line=where.top,
         )
     top = _expect_keys(data, _TOP_KEYS, what="golden", line=where.top, optional=_TOP_OPTIONAL)
-    rows = _parse_tensors(top, where, "params", _parse_row)
+    rows = _parse_tensors(top, where, "params", _row_or_parse if canonical else _parse_row)
     aliases: list[Alias] = []
     if "aliases" in top:
         aliases, lines = _parse_list(top["aliases"], where, "aliases", _parse_alias)

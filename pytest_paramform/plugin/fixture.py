@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from syrupy.assertion import SnapshotAssertion
 from pytest_paramform.comparison.core import render_drift
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.files import relative
+from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.options import Settings
 from pytest_paramform.plugin import syrupy_compat
 from pytest_paramform.plugin.claims import claim
@@ -80,7 +82,8 @@ class ParamFormSnapshot:
         values |= {"rel_tolerance": rel_tolerance, "buffers": buffers, "dtype": dtype}
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
-            report = to_report(self._located(source), settings)
+            with gc_paused():
+                report = to_report(self._located(source), settings)
         except ParamFormError as exc:
             # `from None`: the message says it all; pytest would print it twice otherwise.
             raise pytest.fail.Exception(f"paramform: {exc}", pytrace=False) from None
@@ -94,19 +97,21 @@ class ParamFormSnapshot:
         extension.check, extension.outcome = Check(settings.compare, render), Outcome()
         if self._charts is not None:
             self._chart(report, golden, self._charts)
-        with syrupy_compat.relation_warnings_ignored():
+        with syrupy_compat.relation_warnings_ignored(), gc_paused():
             matched = assertion(name=name) == report
         if not matched:
             pytest.fail(self._failure(assertion, report, golden), pytrace=False)
         return report
 
     def _located(self, source: Any) -> Any:
-        """A relative checkpoint path is read from the rootdir, wherever pytest runs."""
+        """A relative checkpoint path or folder is read from the rootdir, wherever pytest
+        runs; a spec string that names no folder there is left as it is."""
         from pytest_paramform.checkpoints import is_checkpoint_path
 
-        if is_checkpoint_path(source) and not Path(source).is_absolute():
-            return self._rootpath / source
-        return source
+        if not isinstance(source, str | os.PathLike) or Path(source).is_absolute():
+            return source
+        at_root = self._rootpath / source
+        return at_root if is_checkpoint_path(source) or at_root.is_dir() else source
 
     def _chart(self, report: ParamFormReport, golden: str, charts: Path) -> None:
         """One chart per golden, for review as a CI artifact, named like the golden."""

@@ -1,0 +1,161 @@
+"""Sharded checkpoints as one checkpoint: an index (``model.safetensors.index.json``,
+``pytorch_model.bin.index.json``) or a folder written by ``save_pretrained``.
+
+Rows come in the index's ``weight_map`` order. Safetensors shards are read from their
+headers alone, without torch; ``.bin`` shards go through ``torch.load(weights_only=True,
+mmap=True)`` one at a time. The index and its shards must agree exactly, or the read is an
+error naming the file: never a partial report.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from pytest_paramform.checkpoints import (
+    INDEX_SUFFIXES,
+    TensorInfo,
+    read_safetensors_header,
+    read_torch_checkpoint,
+)
+from pytest_paramform.errors import SourceError
+
+# What save_pretrained writes, in the order a folder is read.
+FOLDER_FILES = (
+    "model.safetensors.index.json",
+    "model.safetensors",
+    "pytorch_model.bin.index.json",
+    "pytorch_model.bin",
+)
+# An index lists one line per tensor: 64 MiB is over half a million tensors.
+MAX_INDEX_BYTES = 64 * 1024 * 1024
+# Bytes per element of the dtypes torch.load gives, for a .bin index's total_size.
+_TORCH_WIDTHS = {
+    "float64": 8, "float32": 4, "float16": 2, "bfloat16": 2, "int64": 8, "int32": 4,
+    "int16": 2, "int8": 1, "uint8": 1, "bool": 1, "complex64": 8, "complex128": 16,
+    "float8_e4m3fn": 1, "float8_e5m2": 1, "uint16": 2, "uint32": 4, "uint64": 8,
+}  # fmt: skip
+
+
+def is_index_path(path: str | os.PathLike[str]) -> bool:
+    return os.fsdecode(os.fspath(path)).lower().endswith(INDEX_SUFFIXES)
+
+
+def checkpoint_in_folder(folder: Path) -> Path | None:
+    """The file a ``save_pretrained`` folder keeps its weights in, if it is one."""
+    return next((folder / name for name in FOLDER_FILES if (folder / name).is_file()), None)
+
+
+@dataclass(frozen=True)
+class Index:
+    path: Path
+    weight_map: dict[str, str]  # tensor name -> shard file name, in the index's order
+    total_size: int | None
+
+
+def read_index(path: Path) -> Index:
+    """The weight map of an index file, checked for shape, size and shard names."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_INDEX_BYTES:
+            raise SourceError(f"{size:,} bytes is too large for a checkpoint index")
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise SourceError("checkpoint index does not exist", path=str(path)) from None
+    except (OSError, UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise SourceError(f"is not a readable JSON index ({exc})", path=str(path)) from None
+    except SourceError as exc:
+        raise exc.at(str(path)) from None
+    weight_map = data.get("weight_map") if isinstance(data, dict) else None
+    if not isinstance(weight_map, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()
+    ):
+        raise SourceError("has no weight_map of tensor names to shard files", path=str(path))
+    for shard in dict.fromkeys(weight_map.values()):
+        _check_shard_name(shard, path)
+    total = (data.get("metadata") or {}).get("total_size")
+    if total is not None and (type(total) is not int or total < 0):
+        raise SourceError(
+            f"metadata.total_size is {total!r}, expected a byte count", path=str(path)
+        )
+    return Index(path, weight_map, total)
+
+
+def _check_shard_name(shard: str, index: Path) -> None:
+    """A shard is a file beside its index: no folders, no way out of the folder."""
+    if not shard or Path(shard).name != shard or shard in (".", ".."):
+        raise SourceError(
+            f"names the shard {shard!r}; shards must be files beside the index", path=str(index)
+        )
+
+
+def read_sharded(path: Path) -> tuple[list[TensorInfo], list[tuple[str, str]]]:
+    """Every tensor of every shard in the index's order, and the ties a shard holds."""
+    index = read_index(path)
+    found: dict[str, TensorInfo] = {}
+    ties: list[tuple[str, str]] = []
+    stored = 0
+    for shard, names in _shards(index):
+        tensors, shard_ties, covered = _read_shard(path.parent / shard, index)
+        held = [t.name for t in tensors] + [alias for alias, _ in shard_ties]
+        _check_agreement(path.parent / shard, names, held, index)
+        found.update((t.name, t) for t in tensors)
+        ties += shard_ties
+        stored += covered
+    if index.total_size is not None and index.total_size != stored:
+        raise SourceError(
+            f"declares metadata.total_size {index.total_size:,} but its shards hold "
+            f"{stored:,} bytes of tensors",
+            path=str(path),
+        )
+    return [found[name] for name in index.weight_map if name in found], ties
+
+
+def _shards(index: Index) -> Iterator[tuple[str, list[str]]]:
+    by_shard: dict[str, list[str]] = {}
+    for name, shard in index.weight_map.items():
+        by_shard.setdefault(shard, []).append(name)
+    yield from by_shard.items()
+
+
+def _read_shard(shard: Path, index: Index) -> tuple[list[TensorInfo], list[tuple[str, str]], int]:
+    if not shard.is_file():
+        raise SourceError(f"names the shard {shard.name}, which is missing", path=str(index.path))
+    if shard.name.lower().endswith(".safetensors"):
+        header = read_safetensors_header(shard)
+        if header.covered > header.data_size:
+            raise SourceError(
+                f"its tensors span {header.covered:,} bytes but the file holds "
+                f"{header.data_size:,}",
+                path=str(shard),
+            )
+        return header.tensors, [], header.covered
+    tensors, ties = read_torch_checkpoint(shard)
+    nbytes = sum(math.prod(t.shape) * _TORCH_WIDTHS.get(t.dtype, 0) for t in tensors)
+    return tensors, ties, nbytes
+
+
+def _check_agreement(shard: Path, names: list[str], held_names: list[str], index: Index) -> None:
+    """The index and the shard list the same tensors, or the checkpoint is broken."""
+    listed, held = set(names), set(held_names)
+    missing, extra = sorted(listed - held), sorted(held - listed)
+    if missing:
+        raise SourceError(
+            f"lists {_few(missing)} in {shard.name}, which does not hold "
+            f"{'it' if len(missing) == 1 else 'them'}",
+            path=str(index.path),
+        )
+    if extra:
+        raise SourceError(
+            f"holds {_few(extra)}, which the index {index.path.name} does not list for this shard",
+            path=str(shard),
+        )
+
+
+def _few(names: list[str]) -> str:
+    shown = ", ".join(repr(n) for n in names[:3])
+    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
