@@ -1,7 +1,7 @@
 """Performance figures of pytest-paramform, measured side by side in one run.
 
-    python benchmarks/run.py            # everything, 3 repeats (about 3 minutes)
-    python benchmarks/run.py --quick    # one repeat, no baseline (about 30 s)
+    python benchmarks/run.py            # everything, 3 repeats (about 4 minutes)
+    python benchmarks/run.py --quick    # one repeat, no baseline (about 45 s)
 
 Each figure is the median of the repeats, each in a fresh process (so torch's one-time
 costs count), with peak memory from the operating system. Targets are in the README
@@ -54,7 +54,7 @@ def zoo(repeats: int, baseline: bool) -> list[str]:
     suite = [PYTHON, "-m", "pytest", "examples/torchvision_zoo", "-q", "-p", "no:cacheprovider"]
     wall, rss = median_of(repeats, lambda: run(suite)[:2])
     lines = [
-        f"zoo: 80 torchvision classifiers checked against goldens (pytest, one process)",
+        "zoo: 80 torchvision classifiers checked against goldens (pytest, one process)",
         f"  wall {wall:.2f} s [target < 8 s: {verdict(wall < 8)}]"
         f"   peak RSS {rss:.0f} MB [target < 1024 MB: {verdict(rss < 1024)}]",
     ]
@@ -108,7 +108,13 @@ def scale_case(repeats: int, factory: str) -> dict[str, float]:
         return tuple(figures[k] for k in ("build", "total", "rss", "tensors", "parameters"))
 
     build, total, rss, tensors, parameters = median_of(repeats, once)
-    return {"build": build, "total": total, "rss": rss, "tensors": tensors, "parameters": parameters}
+    return {
+        "build": build,
+        "total": total,
+        "rss": rss,
+        "tensors": tensors,
+        "parameters": parameters,
+    }
 
 
 def scale(repeats: int) -> list[str]:
@@ -174,8 +180,76 @@ def diff(repeats: int) -> list[str]:
     seconds, lines = median_of(repeats, once)
     return [
         "diff: a 2,000-tensor golden against a model with 1,000 changed tensors",
-        f"  parse + compare + message in {seconds:.3f} s [target < 0.2 s: {verdict(seconds < 0.2)}],"
+        f"  parse + compare + message in {seconds:.3f} s"
+        f" [target < 0.2 s: {verdict(seconds < 0.2)}],"
         f" {lines:.0f} lines (capped at 40 tensor lines)",
+    ]
+
+
+SUITE = "def test_llm(paramform_snapshot):\n    paramform_snapshot({where!r})\n"
+
+
+def sharded(repeats: int) -> list[str]:
+    """A DeepSeek-V3-shaped index: paramform check against the check written by hand, in
+    alternating pairs, and an update run against a check run of the same pytest test."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        ckpt, golden = root / "ckpt", root / "golden.yaml"
+        run([PYTHON, str(HERE / "sharded.py"), "build", str(ckpt)])
+        paramform = [PYTHON, "-m", "pytest_paramform"]
+        run([*paramform, "report", str(ckpt), "--format", "yaml", "--output", str(golden)])
+        ours = [*paramform, "check", str(ckpt), str(golden)]
+        hand = [PYTHON, str(HERE / "sharded.py"), "by-hand", str(ckpt)]
+        pairs = [(*run(ours)[:2], *run(hand)[:2]) for _ in range(max(repeats, 3))]
+        wall, rss, hand_wall, hand_rss = (statistics.median(c) for c in zip(*pairs, strict=True))
+        ratio = statistics.median(h / o for o, _, h, _ in pairs)
+        (root / "test_llm.py").write_text(SUITE.format(where=str(ckpt)))
+        (root / "pytest.ini").write_text("[pytest]\n")
+        pytest = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root)]
+        update = statistics.median(
+            run([*pytest, "--paramform-update"], cwd=root)[0] for _ in range(3)
+        )
+        check = statistics.median(run(pytest, cwd=root)[0] for _ in range(3))
+    return [
+        "sharded: paramform check of a 163-shard, 89,395-tensor safetensors index vs a check"
+        " written by hand (safe_open every shard, compare with a JSON golden)",
+        f"  paramform {wall:.2f} s, {rss:.0f} MB [target < 300 MB: {verdict(rss < 300)}];"
+        f" by hand {hand_wall:.2f} s, {hand_rss:.0f} MB",
+        f"  ratio: {ratio:.1f}x faster [target >= 2x: {verdict(ratio >= 2)}]",
+        f"  pytest --paramform-update {update:.2f} s vs a check run {check:.2f} s:"
+        f" {update / check:.2f}x [target < 2x: {verdict(update / check < 2)}]",
+    ]
+
+
+MILLION = textwrap.dedent(
+    """
+    import json, resource, sys, tempfile, time
+    from pathlib import Path
+    from pytest_paramform import ParamFormReport, ParamRow, compare
+    from pytest_paramform.cli.inputs import load_golden
+    from pytest_paramform.files import write_text
+    start = time.perf_counter()
+    rows = tuple(ParamRow(f"blocks.{{i // 4}}.layer.{{i % 4}}.weight", (8, 8) if i % 2 else (8,))
+                 for i in range(1_000_000))
+    report = ParamFormReport("big", rows)
+    with tempfile.TemporaryDirectory() as folder:
+        golden = Path(folder) / "big.paramform.yaml"
+        write_text(golden, report.to_yaml())
+        size = golden.stat().st_size
+        assert compare(load_golden(golden), report) == []
+    print(json.dumps({{"seconds": time.perf_counter() - start, "mb": size / 1e6,
+                      "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+    """
+)
+
+
+def million() -> list[str]:
+    figures = json.loads(run([PYTHON, "-c", MILLION.format()])[2].splitlines()[-1])
+    seconds, rss = figures["seconds"], figures["rss"]
+    return [
+        "1,000,000 tensors: build the report, write the YAML golden, read it back, compare",
+        f"  {seconds:.1f} s [target < 60 s: {verdict(seconds < 60)}], golden"
+        f" {figures['mb']:.0f} MB, peak RSS {rss:.0f} MB [target < 2048 MB: {verdict(rss < 2048)}]",
     ]
 
 
@@ -203,8 +277,17 @@ def main() -> None:
     args = parser.parse_args()
     repeats = 1 if args.quick else args.repeats
     print(f"pytest-paramform benchmarks ({machine()}; medians of {repeats})")
-    for lines in (zoo(repeats, baseline=not args.quick), scale(repeats), plugin_load(repeats), diff(repeats)):
-        print("\n".join(lines), flush=True)
+    measures: list[Callable[[], list[str]]] = [
+        lambda: zoo(repeats, baseline=not args.quick),
+        lambda: scale(repeats),
+        lambda: plugin_load(repeats),
+        lambda: diff(repeats),
+        lambda: sharded(repeats),
+    ]
+    if not args.quick:
+        measures.append(million)
+    for measure in measures:  # printed as each finishes: the whole run takes minutes
+        print("\n".join(measure()), flush=True)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ WIDTH = {"F8_E4M3": 1, "BF16": 2, "F32": 4}
 
 def tensors() -> list[tuple[str, str, list[int]]]:
     """(name, dtype, shape) in the checkpoint's order."""
-    out: list[tuple[str, str, list[int]]] = [("model.embed_tokens.weight", "BF16", [129280, HIDDEN])]
+    out: list[tuple[str, str, list[int]]] = [
+        ("model.embed_tokens.weight", "BF16", [129280, HIDDEN])
+    ]
     for layer in range(LAYERS):
         base = f"model.layers.{layer}"
         out += [
@@ -59,7 +61,11 @@ def build(folder: Path) -> Path:
             size = WIDTH[dtype]
             for dim in shape:
                 size *= dim
-            header[tensor] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + size]}
+            header[tensor] = {
+                "dtype": dtype,
+                "shape": shape,
+                "data_offsets": [offset, offset + size],
+            }
             offset += size
             weight_map[tensor] = name
         raw = json.dumps(header, separators=(",", ":")).encode()

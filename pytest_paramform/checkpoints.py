@@ -129,6 +129,7 @@ def read_safetensors_header(path: str | os.PathLike[str]) -> SafetensorsHeader:
         tensors, covered = [], 0
         for name, entry in header.items():
             if name != "__metadata__":
+                check_name(name, "header")
                 tensors.append(_safetensors_entry(name, entry, data_size))
                 begin, end = entry["data_offsets"]
                 covered += end - begin

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 from pytest_paramform.errors import GoldenError
@@ -28,6 +29,9 @@ def write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
         os.chmod(tmp, mode)
         os.replace(tmp, path)
+    except OSError as exc:  # a full disk, an I/O error: say which file
+        Path(tmp).unlink(missing_ok=True)
+        raise GoldenError(f"cannot write: {exc.strerror or exc}", path=str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -50,9 +54,10 @@ def _mode_for(path: Path) -> int:
 
 
 def not_a_regular_file(path: Path) -> GoldenError | None:
-    """Why ``path`` cannot be a golden, if something other than a regular file is there."""
+    """Why ``path`` cannot be read as a golden, if something other than a regular file (or
+    a symlink to one) is there."""
     try:
-        info = os.lstat(path)
+        info = os.stat(path)
     except OSError:
         return None
     if stat.S_ISREG(info.st_mode):
@@ -91,8 +96,16 @@ def _remove_stale_temporaries(folder: Path) -> None:
     _SWEPT.add(folder)
     for leftover in folder.glob(f".*.{_TMP_TAG}*-*"):
         pid = leftover.name.rsplit(_TMP_TAG, 1)[1].split("-", 1)[0]
-        if pid.isdigit() and not _running(int(pid)):
+        if pid.isdigit() and not _running(int(pid)) and _older_than_an_hour(leftover):
             leftover.unlink(missing_ok=True)
+
+
+def _older_than_an_hour(path: Path) -> bool:
+    """A pid seen from another container or host may belong to a live writer: age decides."""
+    try:
+        return time.time() - path.stat().st_mtime > 3600
+    except OSError:
+        return False
 
 
 def _running(pid: int) -> bool:

@@ -1,4 +1,5 @@
-"""How a check is configured, declared once.
+"""How a check is configured, declared once (light to import: the plugin reads it at
+every pytest start; ``settings.Settings`` holds a check's resolved values).
 
 Each option is one row of ``OPTIONS`` (name, kind, default, help, allowed values). The ini
 options (``paramform_<name>``), the ``@pytest.mark.paramform`` marker text, the CLI flags
@@ -11,15 +12,16 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
 
 from pytest_paramform import formats
-from pytest_paramform.comparison import LEVELS, CompareOptions
 from pytest_paramform.errors import SettingsError
 
 Kind = Literal["choice", "number", "flag"]
+Level = Literal["layers", "summary"]
+LEVELS: tuple[Level, ...] = ("layers", "summary")
 _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
 
 
@@ -100,52 +102,6 @@ def add_cli_flags(
             parser.add_argument(
                 option.flag, choices=choices, default=default, help=f"default: {default}"
             )
-
-
-@dataclass(frozen=True)
-class Settings:
-    """The golden format and the strictness of one check."""
-
-    format: str = "yaml"
-    compare: CompareOptions = field(default_factory=CompareOptions)
-    buffers: bool = False
-    dtype: bool = False
-
-    def updated(self, values: Mapping[str, Any], *, source: str) -> Settings:
-        """These settings with ``values`` (None means unset) laid over them.
-
-        ``source`` names where the values came from, so an error says what to fix.
-        """
-        unknown = sorted(set(values) - set(BY_NAME))
-        if unknown:
-            raise SettingsError(
-                f"{source}: unknown option {', '.join(unknown)} (known: {', '.join(BY_NAME)})"
-            )
-        given = {
-            name: BY_NAME[name].parse(raw, source)
-            for name, raw in values.items()
-            if raw is not None
-        }
-        current = self.flat()
-        current.update(given)
-        level = next(level for level in LEVELS if level == current["level"])  # validated
-        return Settings(
-            str(current["format"]),
-            CompareOptions(level, float(current["tolerance"]), float(current["rel_tolerance"])),
-            buffers=bool(current["buffers"]),
-            dtype=bool(current["dtype"]),
-        )
-
-    def flat(self) -> dict[str, str | float | bool]:
-        """The settings as one value per option name."""
-        return {
-            "format": self.format,
-            "level": self.compare.level,
-            "tolerance": self.compare.tolerance,
-            "rel_tolerance": self.compare.rel_tolerance,
-            "buffers": self.buffers,
-            "dtype": self.dtype,
-        }
 
 
 def _flag(raw: object, key: str, source: str) -> bool:

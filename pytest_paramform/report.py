@@ -93,16 +93,16 @@ class ParamRow:
     numel: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        squeezed, numel = _derived(tuple(self.shape))
-        object.__setattr__(self, "squeezed", squeezed)
-        object.__setattr__(self, "numel", numel)
+        object.__setattr__(self, "squeezed", squeeze(self.shape))
+        object.__setattr__(self, "numel", math.prod(self.shape))
 
     @classmethod
     def trusted(
         cls, name: str, shape: Shape, frozen: bool = False, dtype: str | None = None
     ) -> ParamRow:
         """The same row as ``ParamRow(...)``, built without the frozen dataclass's
-        per-field checks: for readers that made 90,000 rows from values they checked."""
+        per-field checks: for readers that made 90,000 rows from values they checked.
+        ``shape`` must be a tuple of ints (its derived figures are cached by shape)."""
         row = object.__new__(cls)
         squeezed, numel = _derived(shape)
         row.__dict__.update(

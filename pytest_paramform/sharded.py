@@ -19,10 +19,11 @@ from pathlib import Path
 from pytest_paramform.checkpoints import (
     INDEX_SUFFIXES,
     TensorInfo,
+    check_name,
     read_safetensors_header,
     read_torch_checkpoint,
 )
-from pytest_paramform.errors import SourceError
+from pytest_paramform.errors import SourceError, in_file
 
 # What save_pretrained writes, in the order a folder is read.
 FOLDER_FILES = (
@@ -75,9 +76,17 @@ def read_index(path: Path) -> Index:
         isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()
     ):
         raise SourceError("has no weight_map of tensor names to shard files", path=str(path))
+    with in_file(str(path)):
+        for name in weight_map:
+            check_name(name, "weight_map")
     for shard in dict.fromkeys(weight_map.values()):
         _check_shard_name(shard, path)
-    total = (data.get("metadata") or {}).get("total_size")
+    metadata = data.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise SourceError(f"metadata is {metadata!r}, expected an object", path=str(path))
+    total = metadata.get("total_size")
+    if isinstance(total, float) and total.is_integer():
+        total = int(total)  # some writers store it as 1.0e10
     if total is not None and (type(total) is not int or total < 0):
         raise SourceError(
             f"metadata.total_size is {total!r}, expected a byte count", path=str(path)
@@ -98,15 +107,15 @@ def read_sharded(path: Path) -> tuple[list[TensorInfo], list[tuple[str, str]]]:
     index = read_index(path)
     found: dict[str, TensorInfo] = {}
     ties: list[tuple[str, str]] = []
-    stored = 0
+    stored: int | None = 0
     for shard, names in _shards(index):
         tensors, shard_ties, covered = _read_shard(path.parent / shard, index)
         held = [t.name for t in tensors] + [alias for alias, _ in shard_ties]
         _check_agreement(path.parent / shard, names, held, index)
         found.update((t.name, t) for t in tensors)
         ties += shard_ties
-        stored += covered
-    if index.total_size is not None and index.total_size != stored:
+        stored = None if stored is None or covered is None else stored + covered
+    if index.total_size is not None and stored is not None and index.total_size != stored:
         raise SourceError(
             f"declares metadata.total_size {index.total_size:,} but its shards hold "
             f"{stored:,} bytes of tensors",
@@ -122,7 +131,9 @@ def _shards(index: Index) -> Iterator[tuple[str, list[str]]]:
     yield from by_shard.items()
 
 
-def _read_shard(shard: Path, index: Index) -> tuple[list[TensorInfo], list[tuple[str, str]], int]:
+def _read_shard(
+    shard: Path, index: Index
+) -> tuple[list[TensorInfo], list[tuple[str, str]], int | None]:
     if not shard.is_file():
         raise SourceError(f"names the shard {shard.name}, which is missing", path=str(index.path))
     if shard.name.lower().endswith(".safetensors"):
@@ -135,8 +146,9 @@ def _read_shard(shard: Path, index: Index) -> tuple[list[TensorInfo], list[tuple
             )
         return header.tensors, [], header.covered
     tensors, ties = read_torch_checkpoint(shard)
-    nbytes = sum(math.prod(t.shape) * _TORCH_WIDTHS.get(t.dtype, 0) for t in tensors)
-    return tensors, ties, nbytes
+    if any(t.dtype not in _TORCH_WIDTHS for t in tensors):
+        return tensors, ties, None  # a width we do not know: total_size cannot be checked
+    return tensors, ties, sum(math.prod(t.shape) * _TORCH_WIDTHS[t.dtype] for t in tensors)
 
 
 def _check_agreement(shard: Path, names: list[str], held_names: list[str], index: Index) -> None:

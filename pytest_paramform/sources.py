@@ -170,10 +170,10 @@ def report_of_checkpoint(
                 f"is a folder without a checkpoint (looked for {', '.join(FOLDER_FILES)})",
                 path=str(path),
             )
-        return report_of_checkpoint(inside, name or path.resolve().name, dtype=dtype)
+        return report_of_checkpoint(inside, name or path.absolute().name, dtype=dtype)
     if is_index_path(path):
         tensors, ties = read_sharded(path)
-        label = name or path.resolve().parent.name
+        label = name or path.absolute().parent.name
         return report_of_tensors(tensors, ties, label, dtype=dtype)
     label = name or path.name.split(".")[0]
     if str(path).lower().endswith(".safetensors"):

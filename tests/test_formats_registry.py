@@ -10,7 +10,7 @@ import pytest
 
 from pytest_paramform import ParamFormReport, ParamRow, formats
 from pytest_paramform.cli import main
-from pytest_paramform.options import Settings
+from pytest_paramform.settings import Settings
 
 from suites import run, write_suite
 

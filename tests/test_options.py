@@ -7,8 +7,9 @@ import inspect
 import pytest
 
 from pytest_paramform.cli import _parser
-from pytest_paramform.options import OPTIONS, Settings, marker_line
+from pytest_paramform.options import OPTIONS, marker_line
 from pytest_paramform.plugin.fixture import ParamFormSnapshot
+from pytest_paramform.settings import Settings
 
 from suites import run, write_suite
 

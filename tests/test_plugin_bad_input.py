@@ -85,3 +85,18 @@ def test_torch_warnings_do_not_fail_a_check_under_w_error_but_the_users_do(
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*DeprecationWarning: this factory is deprecated*"])
     run(pytester, "-W", "error", "-k", "not noisy").assert_outcomes(passed=2, deselected=1)
+
+
+def test_a_golden_kept_as_a_symlink_is_read_but_never_replaced(pytester: pytest.Pytester) -> None:
+    write_suite(pytester)
+    run(pytester, "--paramform-update").assert_outcomes(passed=1)
+    golden = pytester.path / GOLDEN
+    real = pytester.path / "shared.paramform.yaml"
+    golden.rename(real)
+    golden.symlink_to(real)
+    run(pytester).assert_outcomes(passed=1)
+    write_suite(pytester, hidden=5)
+    result = run(pytester, "--paramform-update")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"paramform: {GOLDEN}: is a symbolic link; *only regular files"])
+    assert golden.is_symlink()

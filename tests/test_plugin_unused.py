@@ -40,8 +40,9 @@ def accept(pytester: pytest.Pytester, tests: str, passed: int) -> list[str]:
         ["--deselect", "test_arch.py::test_backbones"],
         ["test_arch.py::test_resnet"],
         ["--collect-only"],
+        ["--setup-only"],
     ],
-    ids=["-k", "-m", "--deselect", "node-id", "--collect-only"],
+    ids=["-k", "-m", "--deselect", "node-id", "--collect-only", "--setup-only"],
 )
 def test_a_selection_keeps_the_goldens_of_tests_it_left_out(
     pytester: pytest.Pytester, update: str, selection: list[str]
@@ -180,3 +181,19 @@ def test_stepwise_keeps_the_goldens_of_the_tests_it_skips(pytester: pytest.Pytes
     result = pytester.runpytest(*with_cache, "--paramform-update")
     result.assert_outcomes(passed=2, deselected=1)
     assert goldens(pytester) == before
+
+
+def test_a_test_that_no_longer_makes_a_check_keeps_that_golden_and_says_so(
+    pytester: pytest.Pytester,
+) -> None:
+    before = accept(pytester, BACKBONES, passed=3)
+    write_suite(
+        pytester,
+        tests=BACKBONES.replace("    paramform_snapshot(nn.Linear(3, 3), name='vit')\n", ""),
+    )
+    result = run(pytester, "--paramform-update")
+    result.assert_outcomes(passed=3)
+    assert goldens(pytester) == before
+    result.stdout.fnmatch_lines(
+        [f"  {FOLDER}/test_backbones[[]vit[]].paramform.yaml: its test still exists; *"]
+    )

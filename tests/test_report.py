@@ -96,3 +96,13 @@ def test_reports_with_the_same_rows_are_equal_and_figures_follow_rows() -> None:
     a, b = report((3, 4), (4,)), report((3, 4), (4,))
     assert a == b
     assert a != report((4, 3), (4,))
+
+
+def test_rows_are_derived_from_their_own_shape_whatever_came_before() -> None:
+    from pytest_paramform import ParamRow
+
+    odd = ParamRow("a", (2.0, 3))  # type: ignore[arg-type]
+    row = ParamRow("b", (2, 3))
+    assert (type(row.numel), row.squeezed) == (int, (2, 3))
+    assert ParamRow.trusted("c", (2, 3)) == ParamRow("c", (2, 3))
+    assert odd.numel == 6

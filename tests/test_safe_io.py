@@ -13,6 +13,7 @@ import re
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -97,12 +98,17 @@ def test_temporary_files_of_a_killed_writer_are_swept_by_the_next_write(tmp_path
     ).stdout.strip()
     stale = tmp_path / f".g.paramform.yaml.paramform-tmp-{dead}-abc123"
     live = tmp_path / f".h.paramform.yaml.paramform-tmp-{os.getpid()}-def456"
-    stale.write_text("half a golden")
-    live.write_text("a write in progress")
+    young = tmp_path / f".i.paramform.yaml.paramform-tmp-{dead}-ghi789"
+    for path in (stale, live, young):
+        path.write_text("half a golden")
+    two_hours_ago = time.time() - 7200
+    for path in (stale, live):
+        os.utime(path, (two_hours_ago, two_hours_ago))
     files._SWEPT.discard(tmp_path)
     write_text(tmp_path / "g.paramform.yaml", REPORT.to_yaml())
     assert not stale.exists()
     assert live.exists(), "a running writer's temporary file is left alone"
+    assert young.exists(), "a recent one may be a writer's in another container"
 
 
 def test_an_update_never_writes_what_the_next_run_would_refuse(
@@ -133,12 +139,13 @@ def test_a_golden_with_a_byte_order_mark_reads_like_one_without(
     ("header", "message"),
     [
         ("[" * 200_000 + "]" * 200_000, "nests deeper than any safetensors header"),
+        ('{"a\\ud800": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}}', "lone surrogate"),
         (
             '{"w": {"dtype": "F32", "shape": [' + "9" * 5000 + '], "data_offsets": [0, 0]}}',
             "cannot be read as JSON",
         ),
     ],
-    ids=["deep", "long-integer"],
+    ids=["deep", "surrogate-name", "long-integer"],
 )
 def test_a_hostile_safetensors_header_is_one_clean_error(
     tmp_path: Path, header: str, message: str
@@ -254,3 +261,17 @@ def test_output_refuses_what_is_not_a_regular_file(tmp_path: Path, kind: str) ->
     assert done.returncode == 2
     assert done.stderr.endswith("paramform replaces only regular files\n")
     assert done.stdout == ""
+
+
+def test_a_failed_write_names_the_file_and_leaves_no_temporary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    target = tmp_path / "out.yaml"
+    with pytest.raises(GoldenError, match="cannot write: No space left on device") as info:
+        write_text(target, "x")
+    assert info.value.path == str(target)
+    assert list(tmp_path.iterdir()) == []

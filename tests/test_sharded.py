@@ -118,11 +118,12 @@ def edit_index(index: Path, change: object) -> None:
         (lambda i: edit_index(i, lambda d: d["weight_map"].update({"x": "../model.safetensors"})),
          "shards must be files beside the index", INDEX),
         (lambda i: i.write_text("{not json"), "is not a readable JSON index", INDEX),
+        (lambda i: edit_index(i, lambda d: d.update(metadata="x")), "metadata is 'x'", INDEX),
         (lambda i: _truncate(i.parent / "model-00001-of-00003.safetensors"),
          "it is truncated", "00001-of-00003"),
     ],
     ids=["listed-not-held", "held-not-listed", "missing-shard", "total-size", "no-weight-map",
-         "escaping-shard", "not-json", "truncated-shard"],
+         "escaping-shard", "not-json", "metadata", "truncated-shard"],
 )  # fmt: skip
 def test_a_broken_index_is_one_error_naming_the_file(
     tmp_path: Path, breakage: object, message: str, names: str
@@ -189,3 +190,15 @@ def test_a_model_saved_with_save_model_round_trips(tmp_path: Path) -> None:
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     index = write_sharded(tmp_path / "m", [state])
     assert [r.name for r in build_report(str(index)).rows] == list(state)
+
+
+def test_an_index_as_written_by_other_tools_and_behind_a_symlink(tmp_path: Path) -> None:
+    index = write_sharded(tmp_path / "blobs", SHARDS)
+    edit_index(index, lambda d: d["metadata"].update(total_size=float(232)))
+    (tmp_path / "llama").mkdir()
+    (tmp_path / "llama" / INDEX).symlink_to(index)
+    for shard in index.parent.glob("*.safetensors"):
+        (tmp_path / "llama" / shard.name).symlink_to(shard)
+    report = build_report(str(tmp_path / "llama" / INDEX))
+    assert report.name == "llama", "named after the folder the user named, not the blob store"
+    assert [row.name for row in report.rows] == NAMES

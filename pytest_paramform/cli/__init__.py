@@ -17,7 +17,6 @@ from pytest_paramform.cli.specs import FORMS
 from pytest_paramform.comparison import CompareOptions, compare, render_drift
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.files import relative, write_text
-from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.options import add_cli_flags
 from pytest_paramform.report import ParamFormReport
 
@@ -199,8 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if sys.stdout is None:
             raise ParamFormError("standard output is closed")
-        with gc_paused():
-            code = COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
         sys.stdout.flush()
         return code
     except ParamFormError as exc:

@@ -9,6 +9,7 @@ from pytest_paramform.checkpoints import is_checkpoint_path
 from pytest_paramform.cli.specs import resolve
 from pytest_paramform.errors import SourceError
 from pytest_paramform.files import read_text
+from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.sources import build_report
 
@@ -28,7 +29,8 @@ def load_golden(path: Path) -> ParamFormReport:
     if not path.is_file():
         raise SourceError("no such golden file", path=str(path))
     fmt = formats.for_file(path.name) or formats.get("yaml")
-    return fmt.parse(read_text(path), path=str(path))
+    with gc_paused():
+        return fmt.parse(read_text(path), path=str(path))
 
 
 def load_report(spec: str, *, buffers: bool = False, dtype: bool = False) -> ParamFormReport:
@@ -37,6 +39,7 @@ def load_report(spec: str, *, buffers: bool = False, dtype: bool = False) -> Par
     if kind == "golden":
         return load_golden(Path(spec))
     if kind == "checkpoint":
-        return build_report(spec, dtype=dtype)
+        with gc_paused():  # no user code runs while a checkpoint is read
+            return build_report(spec, dtype=dtype)
     source, name = resolve(spec)
     return build_report(source, name=name, buffers=buffers, dtype=dtype)

@@ -8,7 +8,8 @@ calls ``diff`` and the plugin calls a drift.
 
 from __future__ import annotations
 
-from pytest_paramform.comparison.core import LEVELS, CompareOptions, compare, render_drift
+from pytest_paramform.comparison.core import CompareOptions, compare, render_drift
 from pytest_paramform.comparison.drift import Drift
+from pytest_paramform.options import LEVELS
 
 __all__ = ["LEVELS", "CompareOptions", "Drift", "compare", "render_drift"]

@@ -10,17 +10,15 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
 
 from pytest_paramform.comparison.align import Step, align
 from pytest_paramform.comparison.drift import ROW_KINDS, Drift
 from pytest_paramform.comparison.states import state_drifts
+from pytest_paramform.options import LEVELS, Level
 from pytest_paramform.report import ALWAYS_SHOWN_RANKS, ParamFormReport, ParamRow, form_name
 
 CAPPED_KINDS = (*ROW_KINDS, "buffer")
 
-Level = Literal["layers", "summary"]
-LEVELS: tuple[Level, ...] = ("layers", "summary")
 NAME_COLUMN_CAP = 60
 _GAP = "   "
 # Slack for float noise when a share delta equals its tolerance (97.23 - 97.14 != 0.09).

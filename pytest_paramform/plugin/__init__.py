@@ -12,10 +12,10 @@ import pytest
 if TYPE_CHECKING:
     from syrupy.assertion import SnapshotAssertion
 
-    from pytest_paramform.options import Settings
     from pytest_paramform.plugin.deletion import Verdicts
     from pytest_paramform.plugin.fixture import ParamFormSnapshot
     from pytest_paramform.plugin.update_guard import UpdateGuard
+    from pytest_paramform.settings import Settings
 
 SETTINGS_KEY = pytest.StashKey["Settings"]()
 CLAIMS_KEY = pytest.StashKey[dict[str, str]]()
@@ -75,7 +75,8 @@ def _updating(config: pytest.Config) -> bool:
 def _settings(config: pytest.Config) -> Settings:
     """The ini settings, read once; a bad value is a usage error naming the option."""
     if SETTINGS_KEY not in config.stash:
-        from pytest_paramform.options import OPTIONS, Settings
+        from pytest_paramform.options import OPTIONS
+        from pytest_paramform.settings import Settings
 
         settings = Settings()
         try:

@@ -21,10 +21,15 @@ def remove_unused_goldens(session: pytest.Session, verdicts: Verdicts) -> list[s
     """Delete the unused paramform goldens this run proves unused; keep the others."""
     report = syrupy_compat.finished_report(session.config)
     ours = [loc for loc in syrupy_compat.unused_locations(report) if is_golden(loc)]
-    removed = [loc for loc in ours if verdicts.may_delete(loc)]
-    for location in removed:
+    removed = []
+    for location in (loc for loc in ours if verdicts.may_delete(loc)):
         path = Path(location)
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            verdicts.kept[location] = f"it could not be deleted ({exc.strerror})"
+            continue
+        removed.append(location)
         with contextlib.suppress(OSError):  # the folder still holds other goldens
             path.parent.rmdir()
     return removed

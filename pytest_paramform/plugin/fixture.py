@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,6 @@ from pytest_paramform.comparison.core import render_drift
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.files import relative
 from pytest_paramform.gc_pause import gc_paused
-from pytest_paramform.options import Settings
 from pytest_paramform.plugin import syrupy_compat
 from pytest_paramform.plugin.claims import claim
 from pytest_paramform.plugin.extensions import (
@@ -23,6 +23,7 @@ from pytest_paramform.plugin.extensions import (
     extension_for,
 )
 from pytest_paramform.report import ParamFormReport
+from pytest_paramform.settings import Settings
 
 UPDATE_FLAG = "--paramform-update"
 SYRUPY_UPDATE_FLAG = "--snapshot-update"
@@ -32,9 +33,13 @@ def to_report(source: Any, settings: Settings) -> ParamFormReport:
     """A report as it is, or one built from any source (torch is imported here)."""
     if isinstance(source, ParamFormReport):
         return source
-    from pytest_paramform.sources import build_report
+    from pytest_paramform.checkpoints import is_checkpoint_path
+    from pytest_paramform.sources import build_report, is_checkpoint_folder
 
-    return build_report(source, buffers=settings.buffers, dtype=settings.dtype)
+    # Reading a checkpoint runs no user code and makes one object per tensor.
+    reading = is_checkpoint_path(source) or is_checkpoint_folder(source)
+    with gc_paused() if reading else contextlib.nullcontext():
+        return build_report(source, buffers=settings.buffers, dtype=settings.dtype)
 
 
 class ParamFormSnapshot:
@@ -82,8 +87,7 @@ class ParamFormSnapshot:
         values |= {"rel_tolerance": rel_tolerance, "buffers": buffers, "dtype": dtype}
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
-            with gc_paused():
-                report = to_report(self._located(source), settings)
+            report = to_report(self._located(source), settings)
         except ParamFormError as exc:
             # `from None`: the message says it all; pytest would print it twice otherwise.
             raise pytest.fail.Exception(f"paramform: {exc}", pytrace=False) from None

@@ -97,3 +97,15 @@ def relation_warnings_ignored() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"\s*Can not relate snapshot", module="syrupy")
         yield
+
+
+def first_golden_stem(item: pytest.Item) -> str:
+    """The file stem syrupy gives a test's first single-file snapshot (``test_x[a]``, with
+    the characters it strips removed and cut at its length limit)."""
+    from syrupy.location import PyTestLocation
+
+    from pytest_paramform.plugin.extensions import ParamFormYamlExtension
+
+    if not isinstance(item, pytest.Function):
+        return item.name
+    return ParamFormYamlExtension.get_snapshot_name(test_location=PyTestLocation(item))

@@ -13,16 +13,17 @@ from typing import Any
 
 import pytest
 
-from pytest_paramform.plugin.deletion import CollectedTest, RunRecord, Verdicts, name_key
+from pytest_paramform.plugin.deletion import CollectedTest, RunRecord, Verdicts
 
 WORKEROUTPUT_KEY = "paramform_run"
 _OUTCOMES = ("passed", "failed", "skipped")
 
 
 def _test_key(item: pytest.Item) -> str:
-    """syrupy's snapshot name of the test: its classes and its name, dotted."""
-    classes = item.nodeid.split("::")[1:-1]
-    return name_key(".".join([*classes, item.name]))
+    """The stem of the test's first golden, as syrupy names and cleans it."""
+    from pytest_paramform.plugin.syrupy_compat import first_golden_stem
+
+    return first_golden_stem(item)
 
 
 class UpdateGuard:
@@ -54,7 +55,8 @@ class UpdateGuard:
             self.record.modules.add(str((self.config.rootpath / report.nodeid).resolve()))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.outcome in _OUTCOMES:
+        """A test passed only when its body ran; a failure or skip in any phase counts."""
+        if report.outcome in _OUTCOMES and (report.when == "call" or report.outcome != "passed"):
             self.record.add_outcome(report.nodeid, report.outcome)
 
     @pytest.hookimpl(optionalhook=True)
@@ -88,6 +90,8 @@ class UpdateGuard:
             problems.append("the run was interrupted")
         if config.getoption("collectonly"):
             problems.append("--collect-only ran no test")
+        if config.getoption("setuponly", False) or config.getoption("setupplan", False):
+            problems.append("--setup-only/--setup-plan ran no test body")
         if session.testsfailed:
             problems.append(f"{session.testsfailed} test(s) failed or did not collect")
         if len(self._worker_records) < self._workers_up:

@@ -1,0 +1,57 @@
+"""One check's resolved settings: the option table's values laid over each other."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pytest_paramform.comparison import CompareOptions
+from pytest_paramform.errors import SettingsError
+from pytest_paramform.options import BY_NAME, LEVELS
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The golden format and the strictness of one check."""
+
+    format: str = "yaml"
+    compare: CompareOptions = field(default_factory=CompareOptions)
+    buffers: bool = False
+    dtype: bool = False
+
+    def updated(self, values: Mapping[str, Any], *, source: str) -> Settings:
+        """These settings with ``values`` (None means unset) laid over them.
+
+        ``source`` names where the values came from, so an error says what to fix.
+        """
+        unknown = sorted(set(values) - set(BY_NAME))
+        if unknown:
+            raise SettingsError(
+                f"{source}: unknown option {', '.join(unknown)} (known: {', '.join(BY_NAME)})"
+            )
+        given = {
+            name: BY_NAME[name].parse(raw, source)
+            for name, raw in values.items()
+            if raw is not None
+        }
+        current = self.flat()
+        current.update(given)
+        level = next(level for level in LEVELS if level == current["level"])  # validated
+        return Settings(
+            str(current["format"]),
+            CompareOptions(level, float(current["tolerance"]), float(current["rel_tolerance"])),
+            buffers=bool(current["buffers"]),
+            dtype=bool(current["dtype"]),
+        )
+
+    def flat(self) -> dict[str, str | float | bool]:
+        """The settings as one value per option name."""
+        return {
+            "format": self.format,
+            "level": self.compare.level,
+            "tolerance": self.compare.tolerance,
+            "rel_tolerance": self.compare.rel_tolerance,
+            "buffers": self.buffers,
+            "dtype": self.dtype,
+        }
