@@ -11,6 +11,7 @@ costs count), with peak memory from the operating system. Targets are in the REA
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import platform
@@ -262,12 +263,11 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    import torch
-
-    return (
-        f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()},"
-        f" torch {torch.__version__}"
-    )
+    # Read from the metadata, never imported: a parent that holds torch (500 MB) would be
+    # counted in every child's peak memory (Linux charges a child the memory its parent
+    # had when it started).
+    torch = importlib.metadata.version("torch")
+    return f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}, torch {torch}"
 
 
 def main() -> None:

@@ -24,6 +24,13 @@ def goldens(pytester: pytest.Pytester) -> list[str]:
     return sorted(p.name for p in pytester.path.rglob("*.paramform.*"))
 
 
+def numbered_tests(count: int) -> str:
+    return "".join(
+        f"def test_net{i}(paramform_snapshot):\n    paramform_snapshot(Net)\n\n"
+        for i in range(count)
+    )
+
+
 def accept(pytester: pytest.Pytester, tests: str, passed: int) -> list[str]:
     write_suite(pytester, tests=tests)
     pytester.makeini("[pytest]\nmarkers =\n    slow: a slow test\n")
@@ -72,9 +79,7 @@ def test_a_conftest_that_drops_tests_keeps_their_goldens(
 def test_an_interrupted_update_keeps_the_goldens_of_tests_not_yet_run(
     pytester: pytest.Pytester, update: str
 ) -> None:
-    tests = "".join(
-        f"def test_net{i}(paramform_snapshot):\n    paramform_snapshot(Net)\n\n" for i in range(5)
-    )
+    tests = numbered_tests(5)
     before = accept(pytester, tests, passed=5)
     interrupted = tests.replace(
         "def test_net2(paramform_snapshot):\n    paramform_snapshot(Net)\n",
@@ -97,9 +102,7 @@ def test_an_interrupted_update_keeps_the_goldens_of_tests_not_yet_run(
 def test_an_early_stop_on_failure_keeps_every_golden(
     pytester: pytest.Pytester, update: str
 ) -> None:
-    tests = "".join(
-        f"def test_net{i}(paramform_snapshot):\n    paramform_snapshot(Net)\n\n" for i in range(4)
-    )
+    tests = numbered_tests(4)
     before = accept(pytester, tests, passed=4)
     failing = (
         "def test_net0(paramform_snapshot):\n    assert False, 'broken'\n\n"
