@@ -62,7 +62,8 @@ def not_a_regular_file(path: Path) -> GoldenError | None:
         return None
     if stat.S_ISREG(info.st_mode):
         return None
-    return GoldenError(_not_regular(info.st_mode), path=str(path))
+    kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+    return GoldenError(f"is {kind}, not a golden file", path=str(path))
 
 
 def _not_regular(st_mode: int) -> str:

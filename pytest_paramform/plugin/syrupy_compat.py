@@ -108,4 +108,7 @@ def first_golden_stem(item: pytest.Item) -> str:
 
     if not isinstance(item, pytest.Function):
         return item.name
-    return ParamFormYamlExtension.get_snapshot_name(test_location=PyTestLocation(item))
+    try:
+        return ParamFormYamlExtension.get_snapshot_name(test_location=PyTestLocation(item))
+    except Exception:  # an item syrupy cannot place: its name still relates its goldens
+        return item.name
