@@ -17,11 +17,14 @@ import zipfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any, NamedTuple, TypeGuard
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeGuard
 
 from pytest_paramform.errors import SourceError, in_file
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.torch_warnings import all_warnings_ignored
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", *INDEX_SUFFIXES)
@@ -386,7 +389,7 @@ def check_name(name: str, where: str) -> None:
             ) from None
 
 
-def _storage_mark(tensor: Any) -> list[tuple[object, ...]]:
+def _storage_mark(tensor: Tensor) -> list[tuple[object, ...]]:
     """Where ``tensor`` lives: its storage and its offset, shape, stride and dtype.
 
     The storage is named by its C++ object (``_cdata``), not its data pointer, because
@@ -400,5 +403,5 @@ def _storage_mark(tensor: Any) -> list[tuple[object, ...]]:
     return [("storage", storage, *layout, tensor.dtype)]
 
 
-def dtype_name(tensor: Any) -> str:
+def dtype_name(tensor: Tensor) -> str:
     return str(tensor.dtype).removeprefix("torch.")

@@ -11,16 +11,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_paramform.errors import SourceError
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.torch_warnings import internal_warnings_ignored
 
+if TYPE_CHECKING:
+    from torch.nn import Module, Parameter
+
 _DOWNLOADERS = ("load_state_dict_from_url", "download_url_to_file", "load")
 
 
-def _on_meta(param: Any) -> Any:
+def _on_meta(param: Parameter | None) -> Parameter | None:
     """The same parameter on ``meta``; one already there is kept, which keeps ties intact."""
     torch = require("torch", "torch")
     if param is None or param.device.type == "meta":
@@ -101,7 +104,7 @@ def empty_weights() -> Iterator[None]:
     module_cls = torch.nn.Module
     register = module_cls.register_parameter
 
-    def register_on_meta(self: Any, name: str, param: Any) -> None:
+    def register_on_meta(self: Module, name: str, param: Parameter | None) -> None:
         register(self, name, _on_meta(param))
 
     with ExitStack() as stack:
