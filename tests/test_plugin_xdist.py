@@ -62,6 +62,11 @@ def test_two_ids_on_one_golden_are_found_across_xdist_workers(
     own_temp.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(own_temp))
     monkeypatch.setenv("TMPDIR", str(own_temp))
+    from pytest_paramform.plugin import claims
+
+    made: list[str] = []
+    make_folder = claims.make_folder
+    monkeypatch.setattr(claims, "make_folder", lambda: made.append(make_folder()) or made[-1])
     tests = (
         "@pytest.mark.parametrize('variant', [\n"
         "    pytest.param('a/b', marks=pytest.mark.xdist_group('one')),\n"
@@ -88,4 +93,6 @@ def test_two_ids_on_one_golden_are_found_across_xdist_workers(
     result.stdout.fnmatch_lines(
         ["*map to the same golden __snapshots__/test_arch/test_net[[]ab[]]*"]
     )
-    assert not list(own_temp.glob("paramform-claims-*")), "the claims folder is removed"
+    assert len(made) == 1, "one claims folder for the whole run"
+    assert Path(made[0]).parent == own_temp
+    assert not Path(made[0]).exists(), "the claims folder is removed"
