@@ -3,6 +3,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Properties here assert behaviour, never time: a shared CI machine can stall one example
+# past hypothesis's default 200 ms deadline (seen once in the oldest-versions run).
+settings.register_profile("paramform", deadline=None)
+settings.load_profile("paramform")
 
 DATA = Path(__file__).parent / "data"
 SEED_CHART_LINE = '<img src="../figs/mobilenet_v2_pie_chart.png" alt="pie_chart" width="500"/>\n\n'
