@@ -2,26 +2,24 @@
 
 ``with torch.device("meta")`` breaks models that do tensor math while they are built
 (torchvision's regnets compute widths with tensors and call ``.tolist()``). Instead each
-parameter is put on ``meta`` as it is registered, and all other tensor math runs as usual.
-Initialisers are skipped meanwhile: on ``meta`` tensors they are wasted work.
+parameter is put on ``meta`` as it is registered, a fresh tensor too big to be such math
+is made on ``meta`` from the start (see :mod:`pytest_paramform.torch_modes`), and all other
+tensor math runs as usual. Initialisers are skipped meanwhile: on ``meta`` tensors they are
+wasted work.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
-from pytest_paramform.errors import SourceError
 from pytest_paramform.heavy_imports import require
+from pytest_paramform.hub_guard import hub_refused
 from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 if TYPE_CHECKING:
     from torch.nn import Module, Parameter
-
-_DOWNLOADERS = ("load_state_dict_from_url", "download_url_to_file", "load")
-
 
 def _on_meta(param: Parameter | None) -> Parameter | None:
     """The same parameter on ``meta``; one already there is kept, which keeps ties intact."""
@@ -38,13 +36,6 @@ def _on_meta(param: Parameter | None) -> Parameter | None:
     return type(param)(meta, **kwargs)
 
 
-def _refuse_download(*args: Any, **kwargs: Any) -> Any:
-    raise SourceError(
-        "the model tried to download weights while it was built; pytest-paramform never "
-        "downloads: build it with weights=None (and weights_backbone=None)"
-    )
-
-
 def _noop_init(tensor: Any, *args: Any, **kwargs: Any) -> Any:
     return tensor
 
@@ -59,26 +50,12 @@ def _patched(owner: Any, name: str, replacement: Callable[..., Any]) -> Iterator
         setattr(owner, name, original)
 
 
-# torchvision binds torch.hub's loader under its own names at import time; a cached file
-# would load through them without touching torch.hub's attributes.
-_BOUND_LOADERS = (
-    ("torchvision.models._api", "load_state_dict_from_url"),
-    ("torchvision._internally_replaced_utils", "load_state_dict_from_url"),
-)
-
-
 @contextmanager
 def no_downloads() -> Iterator[None]:
-    """Within this block, loading weights from a URL fails instead of going online or
-    reading a cached download."""
-    torch = require("torch", "torch")
-    with ExitStack() as stack:
-        for name in _DOWNLOADERS:
-            stack.enter_context(_patched(torch.hub, name, _refuse_download))
-        for module_name, name in _BOUND_LOADERS:
-            module = sys.modules.get(module_name)
-            if module is not None and hasattr(module, name):
-                stack.enter_context(_patched(module, name, _refuse_download))
+    """Within this block, fetching or loading pretrained weights (torch.hub, the Hugging
+    Face Hub, timm, transformers' ``from_pretrained``) fails at once instead of going
+    online or reading a cached download."""
+    with hub_refused():
         yield
 
 
@@ -95,12 +72,15 @@ def skip_init() -> Iterator[None]:
 
 @contextmanager
 def empty_weights() -> Iterator[None]:
-    """Within this block, modules get their parameters on ``meta`` and nothing downloads.
+    """Within this block, modules get their parameters on ``meta``, fresh tensors above
+    ``BIG_NUMEL`` elements are made there too, and nothing downloads.
 
     Warnings torch and torchvision raise about their own internals meanwhile are ignored
     (a suite run with warnings as errors must not fail on them); the caller's own code
     still answers to the caller's filters."""
     torch = require("torch", "torch")
+    from pytest_paramform.torch_modes import BigTensorsOnMeta  # subclasses a torch class
+
     module_cls = torch.nn.Module
     register = module_cls.register_parameter
 
@@ -112,4 +92,5 @@ def empty_weights() -> Iterator[None]:
         stack.enter_context(skip_init())
         stack.enter_context(no_downloads())
         stack.enter_context(internal_warnings_ignored())
+        stack.enter_context(BigTensorsOnMeta())
         yield

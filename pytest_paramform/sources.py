@@ -6,6 +6,7 @@ loading the plugin costs nothing for test suites that never take a snapshot.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from collections.abc import Iterator, Mapping
@@ -26,9 +27,10 @@ from pytest_paramform.checkpoints import (
 if TYPE_CHECKING:
     from torch import Tensor, nn
 
-from pytest_paramform.empty import empty_weights, no_downloads, skip_init
+from pytest_paramform.building import call_without_weights
 from pytest_paramform.errors import SourceError
 from pytest_paramform.heavy_imports import require
+from pytest_paramform.quantized import module_order, packed_tensors
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow
 from pytest_paramform.sharded import FOLDER_FILES, checkpoint_in_folder, is_index_path, read_sharded
 from pytest_paramform.torch_warnings import internal_warnings_ignored
@@ -113,8 +115,22 @@ def report_of_module(
         first[id(param)] = pname
         shape = tuple(int(d) for d in param.shape)
         rows.append(ParamRow(pname, shape, not param.requires_grad, _dtype(param, dtype)))
+    rows = _with_packed_weights(module, rows, dtype)
     recorded = _persistent_buffers(torch, module, dtype) if buffers else None
     return ParamFormReport(name, tuple(rows), tuple(aliases), recorded)
+
+
+def _with_packed_weights(module: nn.Module, rows: list[ParamRow], dtype: bool) -> list[ParamRow]:
+    """Rows with a quantized layer's packed weight and bias put in module order; they are
+    not parameters, so they are frozen."""
+    packed = packed_tensors(module)
+    if not packed:
+        return rows
+    extra = [ParamRow(n, tuple(int(d) for d in t.shape), True, _dtype(t, dtype)) for n, t in packed]
+    order = module_order(module)
+    owner = [order.get(row.name.rpartition(".")[0], -1) for row in [*rows, *extra]]
+    ranked = sorted(zip(owner, range(len(owner)), [*rows, *extra], strict=True))
+    return [row for _, _, row in ranked]
 
 
 def _persistent_buffers(torch: Any, module: nn.Module, dtype: bool) -> tuple[ParamRow, ...]:
@@ -188,24 +204,15 @@ def is_checkpoint_folder(source: object) -> bool:
 
 
 def factory_name(factory: Any) -> str:
-    """A factory's own name (``mobilenet_v2``), looking through ``functools.partial``."""
-    inner = getattr(factory, "func", factory)
-    name = getattr(inner, "__name__", None)
+    """A factory's own name (``mobilenet_v2``), looking through ``functools.partial``; a
+    partial of a generic builder given the model's name first
+    (``partial(timm.create_model, "resnet50")``) is named after that model."""
+    if isinstance(factory, functools.partial):
+        if factory.args and isinstance(factory.args[0], str) and factory.args[0].strip():
+            return factory.args[0].strip().rsplit("/", 1)[-1]
+        return factory_name(factory.func)
+    name = getattr(factory, "__name__", None)
     return name if isinstance(name, str) and name != "<lambda>" else "model"
-
-
-def _call(factory: Any) -> Any:
-    """Build on ``meta``; a factory that runs its own layers while building (torchvision's
-    SSDlite probes its backbone with a sample image) is built again with real but
-    uninitialised weights, still without downloads."""
-    try:
-        with empty_weights():
-            return factory()
-    except (RuntimeError, NotImplementedError) as exc:
-        if not ("meta" in str(exc) and "device" in str(exc)):
-            raise
-    with skip_init(), no_downloads():
-        return factory()
 
 
 def _check_callable_without_arguments(factory: Any) -> None:
@@ -226,7 +233,8 @@ def build_module(factory: Any) -> nn.Module:
     """Call ``factory`` without weights and check that it gave a module."""
     torch = require("torch", "torch")
     _check_callable_without_arguments(factory)
-    module = _call(factory)  # an error inside the model's own code is the user's to see
+    # an error inside the model's own code is the user's to see
+    module = call_without_weights(factory, factory_name(factory))
     if not isinstance(module, torch.nn.Module):
         raise SourceError(
             f"{_describe(factory)} returned {_describe(module)}, not an nn.Module; "

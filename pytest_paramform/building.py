@@ -1,0 +1,72 @@
+"""Call a model factory without weights, and only with real memory when it must.
+
+First the build runs under :func:`~pytest_paramform.empty.empty_weights`: parameters and
+big fresh tensors on ``meta``, nothing initialised, nothing downloaded. Some builds read a
+value while they build (``resize_token_embeddings`` averages the old embeddings,
+``quantize_dynamic`` measures each weight's range, torchvision's SSDlite runs its backbone
+once); on ``meta`` there is no value to read. Such a failure is recognised by where it
+happened (a torch call on a ``meta`` tensor), not by torch's wording, and the build runs
+again with real, uninitialised memory, under a budget: past it, the build stops before
+allocating, with a message, rather than let the CI machine swap or be OOM-killed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from pytest_paramform.empty import empty_weights, no_downloads, skip_init
+from pytest_paramform.errors import SourceError
+from pytest_paramform.hub_guard import refusal_behind
+
+# Tensors a retried build may make, in bytes, counted as they are made (an upper bound of
+# what it holds at once).
+BUILD_MEMORY_BUDGET = 2 * 1024**3
+
+_META_WORDING = re.compile(r"\bmeta\b", re.IGNORECASE)
+
+
+def _read_a_value(exc: BaseException) -> bool:
+    from pytest_paramform.torch_modes import caused_by_meta
+
+    return caused_by_meta(exc) or bool(_META_WORDING.search(str(exc)))
+
+
+def _gib(size: int) -> str:
+    return f"{size / 1024**3:.1f} GiB"
+
+
+def call_without_weights(factory: Callable[[], Any], label: str) -> Any:
+    """``factory()`` on ``meta``; built again with bounded real memory if it read a value."""
+    try:
+        with empty_weights():
+            return factory()
+    except Exception as exc:  # the model's own code: anything may come out of it
+        refused = refusal_behind(exc)
+        if refused is not None:
+            raise refused from None
+        if not _read_a_value(exc):
+            raise
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return _call_with_memory(factory, label, reason, BUILD_MEMORY_BUDGET)
+
+
+def _call_with_memory(factory: Callable[[], Any], label: str, reason: str, budget: int) -> Any:
+    from pytest_paramform.torch_modes import AllocationBudget, BudgetExceeded
+
+    try:
+        with skip_init(), no_downloads(), AllocationBudget(budget):
+            return factory()
+    except Exception as exc:
+        refused = refusal_behind(exc)
+        if refused is not None:
+            raise refused from None
+        raise
+    except BudgetExceeded as exc:
+        raise SourceError(
+            f"{label} reads weight values while it is built ({reason}), so it must be "
+            f"built with real memory, and that would take more than {_gib(exc.budget)}; "
+            "build it yourself inside `with pytest_paramform.empty_weights():`, leaving "
+            "out the step that reads values, and pass the module"
+        ) from None

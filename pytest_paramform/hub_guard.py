@@ -1,0 +1,140 @@
+"""Refuse every way a model build can fetch or read pretrained weights.
+
+Builders reach weights through torch.hub, ``huggingface_hub`` (timm, transformers), or
+transformers' ``from_pretrained``, which reads a populated local cache without touching the
+network. Each is replaced, for the length of a build, by a function that fails at once
+with one line naming what was refused. Libraries bind these functions under their own
+names at import time (``from torch.hub import load_state_dict_from_url``), so every loaded
+module that holds one of them is patched, not only the module that defines it.
+
+This never imports transformers, timm or huggingface_hub. When one of them is imported
+already, the modules of it that hold the loaders are imported too (they are lazy in
+transformers), so that a factory reaching ``transformers.AutoModel`` for the first time
+still finds the refusals in place. Reading a ``config.json`` from a local folder stays
+allowed: it is not a weight.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+
+from pytest_paramform.errors import SourceError
+
+HOW = (
+    "build it without weights: torchvision weights=None (and weights_backbone=None), "
+    "timm pretrained=False, transformers AutoModel.from_config(config) or the hf:FOLDER spec"
+)
+
+# (defining module, function): what downloads, reads a download cache, or opens a
+# connection to a model hub.
+FUNCTIONS = (
+    ("torch.hub", "load_state_dict_from_url"),
+    ("torch.hub", "download_url_to_file"),
+    ("torch.hub", "load"),
+    ("huggingface_hub.file_download", "hf_hub_download"),
+    ("huggingface_hub.file_download", "_hf_hub_download_to_cache_dir"),
+    ("huggingface_hub.file_download", "_hf_hub_download_to_local_dir"),
+    ("huggingface_hub.file_download", "try_to_load_from_cache"),
+    ("huggingface_hub.file_download", "get_hf_file_metadata"),
+    ("huggingface_hub._snapshot_download", "snapshot_download"),
+    ("huggingface_hub.utils._http", "get_session"),
+    ("huggingface_hub.utils._http", "http_backoff"),
+    ("timm.models._builder", "load_pretrained"),
+    ("timm.models._hub", "load_state_dict_from_hf"),
+    ("timm.models._hub", "download_cached_file"),
+)
+# (defining module, class, classmethod): loaders of weights whatever their source.
+CLASSMETHODS = (
+    ("transformers.modeling_utils", "PreTrainedModel", "from_pretrained"),
+    ("transformers.models.auto.auto_factory", "_BaseAutoModelClass", "from_pretrained"),
+)
+
+
+def refusal(what: str) -> Callable[..., Any]:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise SourceError(
+            f"the model tried to reach a model hub or load pretrained weights ({what}) "
+            f"while it was built; pytest-paramform never downloads or reads weights: {HOW}"
+        )
+
+    return refuse
+
+
+def _loaded(module_name: str) -> ModuleType | None:
+    """The module, imported now if its top-level package is imported already."""
+    module = sys.modules.get(module_name)
+    if module is None and module_name.split(".")[0] in sys.modules:
+        try:
+            module = importlib.import_module(module_name)
+        except Exception:  # another release laid out differently: nothing to refuse there
+            return None
+    return module
+
+
+def _originals() -> dict[int, tuple[Any, Callable[..., Any]]]:
+    """``id(original) -> (original, replacement)`` for the targets that are loaded."""
+    found: dict[int, tuple[Any, Callable[..., Any]]] = {}
+    for module_name, name in FUNCTIONS:
+        module = _loaded(module_name)
+        original = getattr(module, name, None) if module is not None else None
+        if original is not None:
+            found[id(original)] = (original, refusal(f"{module_name}.{name}"))
+    return found
+
+
+def _holders(names: set[str], originals: dict[int, tuple[Any, Callable[..., Any]]]) -> Iterator[
+    tuple[ModuleType, str, Any]
+]:
+    """Every (module, name, original) where a loaded module binds one of the targets."""
+    for module in list(sys.modules.values()):
+        try:
+            namespace = vars(module)
+        except TypeError:
+            continue
+        for name in names:
+            value = namespace.get(name)
+            if value is not None and id(value) in originals and originals[id(value)][0] is value:
+                yield module, name, value
+
+
+@contextmanager
+def hub_refused() -> Iterator[None]:
+    """Within this block, the functions above fail with a :class:`SourceError`."""
+    originals = _originals()
+    names = {name for _, name in FUNCTIONS}
+    patched: list[tuple[Any, str, Any]] = [
+        (module, name, value) for module, name, value in _holders(names, originals)
+    ]
+    for module_name, class_name, method in CLASSMETHODS:
+        owner = getattr(_loaded(module_name), class_name, None)
+        if owner is not None and method in vars(owner):
+            patched.append((owner, method, vars(owner)[method]))
+    try:
+        for owner, name, original in patched:
+            if isinstance(owner, type):
+                what = f"{owner.__name__}.{name}"
+                setattr(owner, name, classmethod(refusal(what)))
+            else:
+                setattr(owner, name, originals[id(original)][1])
+        yield
+    finally:
+        for owner, name, original in reversed(patched):
+            setattr(owner, name, original)
+
+
+def refusal_behind(exc: BaseException) -> SourceError | None:
+    """Our refusal, when a library caught it and raised its own error instead
+    (transformers turns any failure to fetch a config into an ``OSError``)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, SourceError) and "never downloads" in current.problem:
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

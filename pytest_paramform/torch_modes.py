@@ -1,0 +1,192 @@
+"""Two views of every torch call made while a model is built for a report.
+
+:class:`BigTensorsOnMeta` keeps a build from allocating what it would throw away: a fresh
+tensor above :data:`BIG_NUMEL` elements (a fused ``num_experts x ...`` expert weight, a
+``torch.zeros(16, 5120, 16384)`` buffer) is made on ``meta`` instead, while the small
+tensor math some builders do (regnet widths, swin's relative position tables) stays real.
+It also marks any error raised by a call that had a ``meta`` tensor among its arguments,
+which is how a build that *read a value* is told apart from a build that is simply broken,
+whatever torch's wording.
+
+:class:`AllocationBudget` is for the other case, a build that must run with real memory:
+it adds up the bytes of the tensors the build makes and stops it, before allocating, once
+they would pass a budget, so that a CI machine is never pushed into swap or OOM-killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from pytest_paramform.heavy_imports import require
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+# 2**20 elements: 4 MiB of float32. Larger fresh tensors are never needed for their values
+# while a model is built; smaller ones may be (widths, tables, masks computed from config).
+BIG_NUMEL = 1 << 20
+
+_CONSTRUCTORS = (
+    "empty",
+    "empty_strided",
+    "zeros",
+    "ones",
+    "full",
+    "rand",
+    "randn",
+    "randint",
+    "randperm",
+    "arange",
+    "linspace",
+    "logspace",
+    "eye",
+)
+_TENSOR_CONSTRUCTORS = ("new_empty", "new_zeros", "new_ones", "new_full")
+_LIKE = ("empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like")
+
+_META_MARK = "_paramform_meta_failure"
+
+
+def _constructors(torch: Any, names: Iterable[str], owner: Any) -> frozenset[Callable[..., Any]]:
+    return frozenset(getattr(owner, n) for n in names if hasattr(owner, n))
+
+
+def _tensors(torch: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list[Tensor]:
+    leaves, _ = torch.utils._pytree.tree_flatten((args, dict(kwargs)))
+    return [leaf for leaf in leaves if isinstance(leaf, torch.Tensor)]
+
+
+def caused_by_meta(exc: BaseException) -> bool:
+    """Whether ``exc`` (or an error it was raised from) came out of a torch call on a
+    ``meta`` tensor while :class:`BigTensorsOnMeta` watched."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if getattr(current, _META_MARK, False):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _mark_meta_failure(torch: Any, exc: BaseException, args: Any, kwargs: Any) -> None:
+    try:
+        on_meta = any(t.device.type == "meta" for t in _tensors(torch, args, kwargs))
+    except Exception:  # an argument torch itself cannot flatten: leave the error as it is
+        return
+    if on_meta:
+        with contextlib.suppress(AttributeError):  # an exception type with __slots__
+            setattr(exc, _META_MARK, True)
+
+
+def _on_host(kwargs: Mapping[str, Any]) -> bool:
+    """No device asked for, or the CPU: where the build would allocate real memory."""
+    device = kwargs.get("device")
+    return device is None or str(device).split(":")[0] == "cpu"
+
+
+def _base_mode() -> type:
+    torch = require("torch", "torch")
+    mode: type = torch.overrides.TorchFunctionMode
+    return mode
+
+
+class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
+    """See the module docstring. Enter it with ``with BigTensorsOnMeta():``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch = require("torch", "torch")
+        self._torch = torch
+        self._fresh = _constructors(torch, _CONSTRUCTORS, torch) | _constructors(
+            torch, _TENSOR_CONSTRUCTORS, torch.Tensor
+        )
+
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        try:
+            if func in self._fresh and "out" not in kwargs and _on_host(kwargs):
+                probe = _meta_probe(func, args, kwargs)
+                if probe is not None and probe.numel() > BIG_NUMEL:
+                    return probe
+            return func(*args, **kwargs)
+        except Exception as exc:
+            _mark_meta_failure(self._torch, exc, args, kwargs)
+            raise
+
+
+def _meta_probe(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The same call on ``meta`` (no memory, no values), or None when it cannot be made
+    there (a CPU generator, an argument only the CPU takes)."""
+    try:
+        return func(*args, **{**kwargs, "device": "meta"})
+    except Exception:
+        return None
+
+
+class BudgetExceeded(BaseException):
+    """A build with real memory would pass its budget; raised before the allocation.
+
+    A BaseException, like KeyboardInterrupt, so that a model's own ``except Exception``
+    cannot swallow it and build on."""
+
+    def __init__(self, used: int, budget: int) -> None:
+        self.used, self.budget = used, budget
+        super().__init__(f"{used} bytes of {budget}")
+
+
+def nbytes(tensor: Tensor) -> int:
+    return int(tensor.numel()) * int(tensor.element_size())
+
+
+class AllocationBudget(_base_mode()):  # type: ignore[misc]
+    """See the module docstring. Fresh tensors (constructors, ``*_like``, ``new_*``) are
+    measured on ``meta`` before they are made; any other call's new, non-view results
+    are counted after it returns. Memory freed meanwhile is not subtracted: the count is
+    an upper bound, so the budget errs on the side of the machine."""
+
+    def __init__(self, budget: int) -> None:
+        super().__init__()
+        torch = require("torch", "torch")
+        self._torch = torch
+        self.budget = budget
+        self.used = 0
+        self._fresh = (
+            _constructors(torch, _CONSTRUCTORS, torch)
+            | _constructors(torch, _LIKE, torch)
+            | _constructors(torch, _TENSOR_CONSTRUCTORS, torch.Tensor)
+        )
+
+    def _spend(self, amount: int) -> None:
+        if self.used + amount > self.budget:
+            raise BudgetExceeded(self.used + amount, self.budget)
+        self.used += amount
+
+    def __torch_function__(
+        self,
+        func: Callable[..., Any],
+        types: Any,
+        args: tuple[Any, ...] = (),
+        kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        kwargs = kwargs or {}
+        torch = self._torch
+        if func in self._fresh and "out" not in kwargs and _on_host(kwargs):
+            probe = _meta_probe(func, args, kwargs)
+            if probe is not None:
+                self._spend(nbytes(probe))
+            return func(*args, **kwargs)
+        result = func(*args, **kwargs)
+        if isinstance(result, torch.Tensor) and result.device.type != "meta":
+            inputs = _tensors(torch, args, kwargs)
+            if not any(result is t for t in inputs) and not result._is_view():
+                self._spend(nbytes(result))
+        return result
