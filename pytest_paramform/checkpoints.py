@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeGuard
 
 from pytest_paramform.errors import SourceError, in_file
 from pytest_paramform.heavy_imports import require
+from pytest_paramform.quantized import unpacked_items
 from pytest_paramform.torch_warnings import all_warnings_ignored
 
 if TYPE_CHECKING:
@@ -355,7 +356,7 @@ def tensors_of_mapping(
     ties: list[tuple[str, str]] = []
     first_of: dict[tuple[object, ...], str] = {}
     kept: list[object] = []  # holds every value so that no id() is reused while we look
-    for key, value in mapping.items():
+    for key, value in _items(torch, mapping):
         check_item(torch, key, value, where)
         kept.append(value)
         marks = [("object", id(value)), *_storage_mark(value)]
@@ -366,6 +367,17 @@ def tensors_of_mapping(
         else:
             ties.append((key, target))
     return infos, ties
+
+
+def _items(torch: Any, mapping: Mapping[str, Any]) -> Iterator[tuple[Any, Any]]:
+    """The mapping's entries, a quantized layer's packed weights unpacked."""
+    for key, value in mapping.items():
+        if not isinstance(key, str) or (
+            isinstance(value, torch.Tensor) and "_packed_params" not in key
+        ):
+            yield key, value
+        else:
+            yield from unpacked_items(torch, key, value)
 
 
 def check_item(torch: Any, key: object, value: object, where: str) -> None:

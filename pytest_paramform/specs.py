@@ -1,4 +1,5 @@
-"""Command-line model specs: ``torchvision:NAME`` and ``package.module:callable``."""
+"""Model specs, the strings the CLI and the fixture accept for a model: ``torchvision:NAME``,
+``hf:PATH`` (a transformers config) and ``package.module:callable``."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
+from pytest_paramform import hf_configs
 from pytest_paramform.errors import SourceError
 from pytest_paramform.heavy_imports import require
 
 TORCHVISION = "torchvision"
-FORMS = "torchvision:NAME or package.module:callable"
+FORMS = "torchvision:NAME, hf:PATH (a config.json or its folder) or package.module:callable"
 
 
 def _closest(name: str, known: list[str]) -> str:
@@ -61,4 +63,6 @@ def resolve(spec: str) -> tuple[Any, str]:
         raise SourceError(f"cannot read model spec {spec!r}: expected {FORMS}")
     if module_name == TORCHVISION:
         return torchvision_factory(attr_path), attr_path
+    if module_name == hf_configs.PREFIX:
+        return hf_configs.hf_factory(attr_path)
     return _import_attr(module_name, attr_path, spec), attr_path.rsplit(".", 1)[-1]

@@ -49,7 +49,7 @@ def test_package_module_callable_spec_and_name(capsys: pytest.CaptureFixture[str
     ("spec", "message"),
     [
         ("torchvision:resnet5", "unknown torchvision model 'resnet5'; did you mean resnet50"),
-        ("resnet50", "expected torchvision:NAME or package.module:callable"),
+        ("resnet50", "expected torchvision:NAME, hf:PATH"),
         ("no_such_module_xyz:f", "cannot import 'no_such_module_xyz'"),
         ("toy_models:Scalar", "has no attribute 'Scalar'; did you mean Scalars"),
         ("toy_models:NoParameters.act", "has no attribute 'act'"),

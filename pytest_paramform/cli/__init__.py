@@ -13,12 +13,12 @@ from pathlib import Path
 
 from pytest_paramform import formats
 from pytest_paramform.cli.inputs import kind_of, load_golden, load_report
-from pytest_paramform.cli.specs import FORMS
 from pytest_paramform.comparison import CompareOptions, compare, render_drift
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.files import relative, write_text
 from pytest_paramform.options import add_cli_flags
 from pytest_paramform.report import ParamFormReport
+from pytest_paramform.specs import FORMS
 
 EXIT_DRIFT = 1
 EXIT_BAD_INPUT = 2

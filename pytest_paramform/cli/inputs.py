@@ -6,12 +6,12 @@ from pathlib import Path
 
 from pytest_paramform import formats
 from pytest_paramform.checkpoints import is_checkpoint_path
-from pytest_paramform.cli.specs import resolve
 from pytest_paramform.errors import SourceError
 from pytest_paramform.files import read_text
 from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.sources import build_report
+from pytest_paramform.specs import resolve
 
 
 def kind_of(spec: str) -> str:

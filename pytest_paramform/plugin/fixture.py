@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,17 +30,25 @@ UPDATE_FLAG = "--paramform-update"
 SYRUPY_UPDATE_FLAG = "--snapshot-update"
 
 
-def to_report(source: Any, settings: Settings) -> ParamFormReport:
-    """A report as it is, or one built from any source (torch is imported here)."""
+def to_report(source: Any, settings: Settings, name: str | None = None) -> ParamFormReport:
+    """A report as it is, or one built from any source (torch is imported here): a
+    module, a factory, a state_dict, a checkpoint path, or a spec string as the CLI takes
+    (``torchvision:NAME``, ``hf:PATH``, ``package.module:callable``). ``name`` names the
+    model in the report."""
     if isinstance(source, ParamFormReport):
-        return source
+        return source if name is None else replace(source, name=name)
     from pytest_paramform.checkpoints import is_checkpoint_path
     from pytest_paramform.sources import build_report, is_checkpoint_folder
 
     # Reading a checkpoint runs no user code and makes one object per tensor.
     reading = is_checkpoint_path(source) or is_checkpoint_folder(source)
+    if isinstance(source, str) and not reading:
+        from pytest_paramform.specs import resolve
+
+        source, default = resolve(source)
+        name = name or default
     with gc_paused() if reading else contextlib.nullcontext():
-        return build_report(source, buffers=settings.buffers, dtype=settings.dtype)
+        return build_report(source, name, buffers=settings.buffers, dtype=settings.dtype)
 
 
 class ParamFormSnapshot:
@@ -87,7 +96,7 @@ class ParamFormSnapshot:
         values |= {"rel_tolerance": rel_tolerance, "buffers": buffers, "dtype": dtype}
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
-            report = to_report(self._located(source), settings)
+            report = to_report(self._located(source), settings, name)
         except ParamFormError as exc:
             # `from None`: the message says it all; pytest would print it twice otherwise.
             raise pytest.fail.Exception(f"paramform: {exc}", pytrace=False) from None
@@ -108,10 +117,16 @@ class ParamFormSnapshot:
         return report
 
     def _located(self, source: Any) -> Any:
-        """A relative checkpoint path or folder is read from the rootdir, wherever pytest
-        runs; a spec string that names no folder there is left as it is."""
+        """A relative checkpoint path, folder or ``hf:`` config is read from the rootdir,
+        wherever pytest runs; a spec string that names no folder there is left as it is."""
         from pytest_paramform.checkpoints import is_checkpoint_path
+        from pytest_paramform.hf_configs import PREFIX
 
+        if isinstance(source, str) and source.startswith(f"{PREFIX}:"):
+            path = source.removeprefix(f"{PREFIX}:")
+            if not Path(path).is_absolute() and (self._rootpath / path).exists():
+                return f"{PREFIX}:{self._rootpath / path}"
+            return source
         if not isinstance(source, str | os.PathLike) or Path(source).is_absolute():
             return source
         at_root = self._rootpath / source

@@ -1,0 +1,113 @@
+"""``hf:PATH``: a Hugging Face transformers model built from its ``config.json`` alone.
+
+PATH is a folder as ``save_pretrained`` writes it, or the JSON file itself. The class is
+the one the config's ``architectures`` names, else the ``AutoModel`` for its
+``model_type``; it is built as ``AutoModel.from_config`` builds it (the config's dtype,
+weights tied as transformers ties them), without weights and offline. Code shipped beside
+a config (``auto_map``, ``trust_remote_code``) is never run.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pytest_paramform.errors import SourceError
+from pytest_paramform.heavy_imports import require
+
+PREFIX = "hf"
+CONFIG = "config.json"
+MAX_CONFIG_BYTES = 16 * 1024**2
+
+
+def config_file(path: Path) -> Path:
+    """The config file PATH names: ``PATH/config.json`` for a folder."""
+    file = path / CONFIG if path.is_dir() else path
+    if not file.is_file():
+        where = f"a folder without {CONFIG}" if path.is_dir() else "no such config file"
+        raise SourceError(f"{where} (hf:PATH wants a folder holding {CONFIG}, or the file)",
+                          path=str(path))
+    if file.stat().st_size > MAX_CONFIG_BYTES:
+        raise SourceError(f"is larger than {MAX_CONFIG_BYTES} bytes, not a model config",
+                          path=str(file))
+    return file
+
+
+def model_name(path: Path) -> str:
+    """``llama-7b`` for ``configs/llama-7b``, ``configs/llama-7b/config.json`` and
+    ``configs/llama-7b.json``."""
+    absolute = path.absolute()
+    if absolute.is_dir():
+        return absolute.name
+    return absolute.parent.name if absolute.name == CONFIG else absolute.name.split(".")[0]
+
+
+def _read_json(file: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SourceError(f"is not a JSON model config ({exc})", path=str(file)) from None
+    if not isinstance(data, dict):
+        raise SourceError(f"holds a JSON {type(data).__name__}, not a model config",
+                          path=str(file))
+    return data
+
+
+def _load_config(transformers: Any, file: Path) -> Any:
+    data = _read_json(file)
+    if "model_type" not in data:
+        raise SourceError("has no model_type, so transformers cannot tell which model it is",
+                          path=str(file))
+    try:
+        return transformers.AutoConfig.from_pretrained(
+            str(file), local_files_only=True, trust_remote_code=False
+        )
+    except (ValueError, KeyError, OSError, TypeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SourceError(
+            f"transformers {transformers.__version__} cannot read this config: {reason}",
+            path=str(file),
+        ) from None
+
+
+def _model_class(transformers: Any, config: Any, file: Path) -> Any:
+    """The class ``architectures`` names, or the ``AutoModel`` class for the config."""
+    names = list(getattr(config, "architectures", None) or [])
+    if names:
+        cls = getattr(transformers, names[0], None)
+        if cls is None:
+            raise SourceError(
+                f"names architecture {names[0]!r}, which transformers "
+                f"{transformers.__version__} does not have (code shipped beside a config "
+                "is never run)",
+                path=str(file),
+            )
+        return cls
+    try:
+        return transformers.AutoModel._model_mapping[type(config)]
+    except KeyError:
+        raise SourceError(
+            f"has no architectures and transformers has no AutoModel for model_type "
+            f"{config.model_type!r}",
+            path=str(file),
+        ) from None
+
+
+def hf_factory(spec_path: str) -> tuple[Callable[[], Any], str]:
+    """A factory building the model a config describes, and the model's default name."""
+    path = Path(spec_path)
+    file = config_file(path)
+    transformers = require("transformers", "hf")
+    config = _load_config(transformers, file)
+    cls = _model_class(transformers, config, file)
+
+    def build() -> Any:
+        fresh = copy.deepcopy(config)  # transformers writes the dtype it used back into it
+        from_config = getattr(cls, "_from_config", None)
+        return from_config(fresh) if from_config is not None else cls(fresh)
+
+    build.__name__ = model_name(path)
+    return build, model_name(path)

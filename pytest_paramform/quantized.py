@@ -1,0 +1,92 @@
+"""Quantized layers: weights that ``named_parameters()`` does not yield.
+
+A quantized ``Linear`` (``torch.ao.quantization.quantize_dynamic``) keeps its weight and
+bias packed in a ``_packed_params`` object, not as parameters; its ``state_dict`` saves
+them as one ``(weight, bias)`` tuple under ``<layer>._packed_params._packed_params``, next
+to ``<layer>._packed_params.dtype``. Reported as they are, such a model would lose every
+Linear layer. Here they are unpacked under the names a user knows from the float model,
+``<layer>.weight`` and ``<layer>.bias``, with their shapes and quantized dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from torch import Tensor, nn
+
+_QUANTIZED_MODULES = "torch.ao.nn.quantized"
+PACKED_TUPLE = "_packed_params._packed_params"
+PACKED_WEIGHT = "_packed_params._packed_weight"  # quantized Embedding / EmbeddingBag
+PACKED_DTYPE = "_packed_params.dtype"
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _is_packed(module: nn.Module) -> bool:
+    """A quantized layer whose weight is a method that unpacks it."""
+    return type(module).__module__.startswith(_QUANTIZED_MODULES) and callable(
+        getattr(type(module), "weight", None)
+    )
+
+
+def packed_tensors(model: nn.Module) -> list[tuple[str, Tensor]]:
+    """``(name, tensor)`` for every packed weight and bias, in module order."""
+    found: list[tuple[str, Tensor]] = []
+    for prefix, module in model.named_modules(remove_duplicate=False):
+        if not _is_packed(module):
+            continue
+        found.append((_join(prefix, "weight"), module.weight()))
+        bias = getattr(module, "bias", None)
+        value = bias() if callable(bias) else None
+        if value is not None:
+            found.append((_join(prefix, "bias"), value))
+    return found
+
+
+def module_order(model: nn.Module) -> dict[str, int]:
+    """Each module path's place in ``named_modules()``, the order parameters come in."""
+    order: dict[str, int] = {}
+    for index, (prefix, _) in enumerate(model.named_modules(remove_duplicate=False)):
+        order.setdefault(prefix, index)
+    return order
+
+
+def unpacked_items(torch: Any, key: str, value: Any) -> Iterator[tuple[str, Any]]:
+    """A state_dict entry as the tensors a user would name: a packed ``(weight, bias)``
+    tuple becomes ``<layer>.weight`` and ``<layer>.bias``; the packed dtype entry is not a
+    tensor and goes; everything else is left as it is."""
+    is_dtype_entry = key == PACKED_DTYPE or key.endswith("." + PACKED_DTYPE)
+    if is_dtype_entry and isinstance(value, torch.dtype):
+        return
+    layer = _layer_of(key)
+    if layer is not None and key.endswith(PACKED_TUPLE) and _weight_bias(torch, value):
+        yield _join(layer, "weight"), value[0]
+        if value[1] is not None:
+            yield _join(layer, "bias"), value[1]
+        return
+    if layer is not None and key.endswith(PACKED_WEIGHT) and isinstance(value, torch.Tensor):
+        yield _join(layer, "weight"), value
+        return
+    yield key, value
+
+
+def _layer_of(key: str) -> str | None:
+    for suffix in (PACKED_TUPLE, PACKED_WEIGHT):
+        if key == suffix:
+            return ""
+        if key.endswith("." + suffix):
+            return key[: -len(suffix) - 1]
+    return None
+
+
+def _weight_bias(torch: Any, value: Any) -> bool:
+    return (
+        isinstance(value, tuple)
+        and len(value) == 2
+        and isinstance(value[0], torch.Tensor)
+        and (value[1] is None or isinstance(value[1], torch.Tensor))
+    )
