@@ -33,8 +33,8 @@ def _read_a_value(exc: BaseException) -> bool:
     return caused_by_meta(exc) or bool(_META_WORDING.search(str(exc)))
 
 
-def _gib(size: int) -> str:
-    return f"{size / 1024**3:.1f} GiB"
+def _size(size: int) -> str:
+    return f"{size / 1024**3:.1f} GiB" if size >= 1024**3 else f"{size // 1024**2} MiB"
 
 
 def call_without_weights(factory: Callable[[], Any], label: str) -> Any:
@@ -66,7 +66,7 @@ def _call_with_memory(factory: Callable[[], Any], label: str, reason: str, budge
     except BudgetExceeded as exc:
         raise SourceError(
             f"{label} reads weight values while it is built ({reason}), so it must be "
-            f"built with real memory, and that would take more than {_gib(exc.budget)}; "
+            f"built with real memory, and that would take more than {_size(exc.budget)}; "
             "build it yourself inside `with pytest_paramform.empty_weights():`, leaving "
             "out the step that reads values, and pass the module"
         ) from None

@@ -1,0 +1,93 @@
+"""No weights from any hub, ever: every loader fails at once, without touching the network
+or a download cache, and is back in place after the build."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import huggingface_hub
+import pytest
+import timm
+import torch
+import transformers
+from torch import nn
+
+from pytest_paramform import SourceError, build_report
+
+REFUSED = "never downloads or reads weights"
+TINY_GPT2 = {"n_layer": 1, "n_embd": 32, "n_head": 2, "vocab_size": 100, "n_positions": 16,
+             "bos_token_id": 0, "eos_token_id": 0}
+
+
+def test_timm_pretrained_is_refused_and_says_how_to_build_without_weights() -> None:
+    with pytest.raises(SourceError) as info:
+        build_report(functools.partial(timm.create_model, "resnet18", pretrained=True))
+    message = str(info.value)
+    assert "timm.models._builder.load_pretrained" in message
+    assert REFUSED in message
+    assert "pretrained=False" in message
+
+
+def test_from_pretrained_is_refused_even_when_the_weights_are_on_disk(tmp_path: Path) -> None:
+    """A populated cache or a local folder: from_pretrained reads weights either way."""
+    saved = tmp_path / "gpt2-saved"
+    transformers.GPT2LMHeadModel(transformers.GPT2Config(**TINY_GPT2)).save_pretrained(saved)
+    assert any(saved.glob("*.safetensors"))
+    with pytest.raises(SourceError, match=r"PreTrainedModel\.from_pretrained.*from_config"):
+        build_report(lambda: transformers.GPT2LMHeadModel.from_pretrained(saved))
+    with pytest.raises(SourceError, match=r"\.from_pretrained\) while it was built"):
+        build_report(lambda: transformers.AutoModelForCausalLM.from_pretrained(saved))
+
+
+@pytest.mark.parametrize(
+    "fetch",
+    [
+        lambda: huggingface_hub.hf_hub_download("openai-community/gpt2", "model.safetensors"),
+        lambda: huggingface_hub.hf_hub_download(
+            "openai-community/gpt2", "config.json", local_files_only=True
+        ),
+        lambda: huggingface_hub.snapshot_download("openai-community/gpt2"),
+        lambda: transformers.AutoConfig.from_pretrained("openai-community/gpt2"),
+        lambda: torch.hub.load_state_dict_from_url("https://example.invalid/w.pth"),
+    ],
+    ids=["download", "cache", "snapshot", "hub-config", "torch-hub"],
+)
+def test_every_hub_access_fails_at_once_with_one_clear_line(fetch: object) -> None:
+    def factory() -> nn.Module:
+        fetch()  # type: ignore[operator]
+        return nn.Linear(2, 2)
+
+    with pytest.raises(SourceError) as info:
+        build_report(factory)
+    assert REFUSED in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_config_read_from_a_local_folder_is_allowed(tmp_path: Path) -> None:
+    transformers.GPT2Config(**TINY_GPT2).save_pretrained(tmp_path)
+
+    def from_local_config() -> nn.Module:
+        config = transformers.AutoConfig.from_pretrained(tmp_path)
+        return transformers.AutoModelForCausalLM.from_config(config)
+
+    assert build_report(from_local_config).num_layers == 16
+
+
+def test_the_loaders_are_restored_after_the_build() -> None:
+    originals = (
+        huggingface_hub.hf_hub_download,
+        huggingface_hub.file_download.hf_hub_download,
+        transformers.modeling_utils.PreTrainedModel.__dict__["from_pretrained"],
+        timm.models._builder.load_pretrained,
+        torch.hub.load_state_dict_from_url,
+    )
+    with pytest.raises(SourceError):
+        build_report(functools.partial(timm.create_model, "resnet18", pretrained=True))
+    assert originals == (
+        huggingface_hub.hf_hub_download,
+        huggingface_hub.file_download.hf_hub_download,
+        transformers.modeling_utils.PreTrainedModel.__dict__["from_pretrained"],
+        timm.models._builder.load_pretrained,
+        torch.hub.load_state_dict_from_url,
+    )

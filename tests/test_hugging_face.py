@@ -1,0 +1,209 @@
+"""Hugging Face transformers models from their config.json: `hf:PATH`, in the CLI, through
+the fixture, and against a real build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import transformers
+
+from pytest_paramform import ParamFormReport, SourceError, build_report
+from pytest_paramform.cli import main
+from pytest_paramform.specs import resolve
+
+from suites import run
+
+pytest_plugins = ["pytester"]
+
+# The published base models' totals, as a real build counts them (tied weights once).
+ROBERTA_BASE = {"max_position_embeddings": 514, "type_vocab_size": 1}
+TOTALS = {
+    "gpt2": (transformers.GPT2Config, {}, "GPT2LMHeadModel", 124_439_808),
+    "bert": (transformers.BertConfig, {}, None, 109_482_240),
+    "roberta": (transformers.RobertaConfig, ROBERTA_BASE, None, 124_645_632),
+    "distilbert": (transformers.DistilBertConfig, {}, None, 66_362_880),
+}
+
+
+def save_config(folder: Path, config: transformers.PretrainedConfig) -> Path:
+    config.save_pretrained(str(folder))
+    return folder
+
+
+def gpt2_config(**changes: object) -> transformers.GPT2Config:
+    config = transformers.GPT2Config(**changes)
+    config.architectures = ["GPT2LMHeadModel"]
+    return config
+
+
+def from_spec(spec: str) -> ParamFormReport:
+    factory, name = resolve(spec)
+    return build_report(factory, name)
+
+
+def real_build(config: transformers.PretrainedConfig, cls: type) -> ParamFormReport:
+    """The report of the model built for real: allocated and initialised."""
+    return build_report(cls(config))
+
+
+@pytest.mark.parametrize("model", sorted(TOTALS))
+def test_a_config_folder_reports_the_total_a_real_build_has(model: str, tmp_path: Path) -> None:
+    config_cls, changes, architecture, total = TOTALS[model]
+    config = config_cls(**changes)
+    config.architectures = [architecture] if architecture else None
+    report = from_spec(f"hf:{save_config(tmp_path / model, config)}")
+    assert report.name == model
+    assert report.num_parameters == total
+
+
+def test_gpt2_from_its_folder_equals_a_real_build_names_shapes_and_ties(tmp_path: Path) -> None:
+    folder = save_config(tmp_path / "gpt2", gpt2_config(n_layer=2))
+    report = from_spec(f"hf:{folder}")
+    real = real_build(gpt2_config(n_layer=2), transformers.GPT2LMHeadModel)
+    assert report.rows == real.rows
+    tie = ("lm_head.weight", "transformer.wte.weight")
+    assert [(a.name, a.target) for a in report.aliases] == [tie]
+    assert report.aliases == real.aliases
+
+
+def test_without_architectures_the_automodel_for_the_model_type_is_built(tmp_path: Path) -> None:
+    config = transformers.BertConfig(num_hidden_layers=1)
+    folder = save_config(tmp_path / "tiny-bert", config)
+    report = from_spec(f"hf:{folder}")
+    assert report.rows == real_build(config, transformers.BertModel).rows
+
+
+def test_the_config_file_itself_is_a_spec_too_and_names_the_model_after_its_folder(
+    tmp_path: Path,
+) -> None:
+    folder = save_config(tmp_path / "llama-tiny", transformers.LlamaConfig(num_hidden_layers=1))
+    by_folder = from_spec(f"hf:{folder}")
+    by_file = from_spec(f"hf:{folder / 'config.json'}")
+    assert by_file == by_folder
+    assert by_file.name == "llama-tiny"
+    renamed = tmp_path / "llama-small.json"
+    renamed.write_text((folder / "config.json").read_text())
+    assert from_spec(f"hf:{renamed}").name == "llama-small"
+
+
+def test_bad_config_paths_and_contents_name_the_problem_and_the_file(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match="no such config file"):
+        from_spec(f"hf:{tmp_path / 'missing'}")
+    with pytest.raises(SourceError, match=r"a folder without config\.json"):
+        from_spec(f"hf:{tmp_path}")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"model_type": "gpt2",')
+    with pytest.raises(SourceError, match=r"broken\.json: is not a JSON model config"):
+        from_spec(f"hf:{broken}")
+    untyped = tmp_path / "untyped.json"
+    untyped.write_text('{"hidden_size": 8}')
+    with pytest.raises(SourceError, match=r"untyped\.json: has no model_type"):
+        from_spec(f"hf:{untyped}")
+    unknown = tmp_path / "unknown.json"
+    unknown.write_text('{"model_type": "no-such-model-type"}')
+    with pytest.raises(SourceError, match=r"unknown\.json: transformers .* cannot read this"):
+        from_spec(f"hf:{unknown}")
+
+
+def test_code_shipped_beside_a_config_is_never_run(tmp_path: Path) -> None:
+    folder = tmp_path / "custom"
+    folder.mkdir()
+    ran = tmp_path / "ran"
+    (folder / "modeling_custom.py").write_text(f"open({str(ran)!r}, 'w').write('ran')\n")
+    config = {
+        "model_type": "gpt2",
+        "architectures": ["CustomForCausalLM"],
+        "auto_map": {"AutoModelForCausalLM": "modeling_custom.CustomForCausalLM"},
+    }
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SourceError, match=r"'CustomForCausalLM'.*never run"):
+        from_spec(f"hf:{folder}")
+    assert not ran.exists()
+
+
+def test_the_cli_reports_a_config_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = save_config(tmp_path / "gpt2", gpt2_config(n_layer=1))
+    assert main(["report", f"hf:{folder}", "--format", "yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "model: gpt2\n" in out
+    assert "- {name: lm_head.weight, target: transformer.wte.weight}\n" in out
+
+
+def test_a_missing_config_is_a_clean_cli_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", f"hf:{tmp_path / 'nope'}"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("paramform: error: ")
+    assert "no such config file" in err
+
+
+GUARD_FOLDER = """
+import pytest
+
+CONFIGS = sorted(p.name for p in __import__("pathlib").Path("configs").iterdir())
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_config(paramform_snapshot, name):
+    paramform_snapshot(f"hf:configs/{name}")
+"""
+
+
+def test_a_folder_of_configs_is_guarded_by_one_parametrized_test(
+    pytester: pytest.Pytester,
+) -> None:
+    """Written, passing, then failing on untied embeddings with the right message."""
+    save_config(pytester.path / "configs" / "gpt2-tiny", gpt2_config(n_layer=1))
+    bert = transformers.BertConfig(num_hidden_layers=1)
+    save_config(pytester.path / "configs" / "bert-tiny", bert)
+    pytester.makepyfile(test_configs=GUARD_FOLDER)
+    run(pytester, "--paramform-update").assert_outcomes(passed=2)
+    golden = pytester.path / "__snapshots__/test_configs/test_config[gpt2-tiny].paramform.yaml"
+    assert "model: gpt2-tiny\n" in golden.read_text()
+    run(pytester).assert_outcomes(passed=2)
+
+    untied = gpt2_config(n_layer=1, tie_word_embeddings=False)
+    save_config(pytester.path / "configs" / "gpt2-tiny", untied)
+    result = run(pytester)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "paramform: gpt2-tiny differs from *test_config?gpt2-tiny?.paramform.yaml",
+            "  tying broken: lm_head.weight no longer shares transformer.wte.weight "
+            "(+38,597,376 parameters)",
+            "  totals: layers 16 -> 17, parameters 46,473,216 -> 85,070,592 *",
+        ]
+    )
+
+
+SPECS = """
+def test_torchvision(paramform_snapshot):
+    paramform_snapshot("torchvision:resnet18")
+
+def test_own(paramform_snapshot):
+    paramform_snapshot("test_specs:Net", name="tiny")
+
+import torch
+
+class Net(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(3, 2)
+"""
+
+
+def test_the_fixture_takes_the_spec_strings_the_cli_takes_and_name_names_the_model(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_specs=SPECS)
+    run(pytester, "--paramform-update", "-p", "no:randomly").assert_outcomes(passed=2)
+    snapshots = pytester.path / "__snapshots__/test_specs"
+    assert "model: resnet18\n" in (snapshots / "test_torchvision.paramform.yaml").read_text()
+    own = snapshots / "test_own[tiny].paramform.yaml"
+    assert "model: tiny\n" in own.read_text()
+    run(pytester).assert_outcomes(passed=2)
