@@ -4,6 +4,7 @@
 tensor above :data:`BIG_NUMEL` elements (a fused ``num_experts x ...`` expert weight, a
 ``torch.zeros(16, 5120, 16384)`` buffer) is made on ``meta`` instead, while the small
 tensor math some builders do (regnet widths, swin's relative position tables) stays real.
+A write of a ``meta`` result into a real tensor is skipped (there is no value to write).
 It also marks any error raised by a call that had a ``meta`` tensor among its arguments,
 which is how a build that *read a value* is told apart from a build that is simply broken,
 whatever torch's wording.
@@ -46,6 +47,11 @@ _CONSTRUCTORS = (
 _TENSOR_CONSTRUCTORS = ("new_empty", "new_zeros", "new_ones", "new_full")
 _LIKE = ("empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like")
 
+# Writing a tensor computed from meta parameters into a real buffer (swin's relative
+# position tables are filled from ``logit_scale.device``): there is no value to write, and
+# the build only needs the buffer's shape, so the write is skipped.
+_FILLS = ("copy_", "__setitem__")
+
 _META_MARK = "_paramform_meta_failure"
 
 
@@ -81,6 +87,14 @@ def _mark_meta_failure(torch: Any, exc: BaseException, args: Any, kwargs: Any) -
             setattr(exc, _META_MARK, True)
 
 
+def _fills_from_meta(torch: Any, args: tuple[Any, ...]) -> bool:
+    """``real.copy_(meta)`` or ``real[...] = meta``."""
+    if len(args) < 2 or not isinstance(args[0], torch.Tensor) or args[0].device.type == "meta":
+        return False
+    source = args[-1]
+    return isinstance(source, torch.Tensor) and source.device.type == "meta"
+
+
 def _on_host(kwargs: Mapping[str, Any]) -> bool:
     """No device asked for, or the CPU: where the build would allocate real memory."""
     device = kwargs.get("device")
@@ -103,6 +117,7 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
         self._fresh = _constructors(torch, _CONSTRUCTORS, torch) | _constructors(
             torch, _TENSOR_CONSTRUCTORS, torch.Tensor
         )
+        self._fills = _constructors(torch, _FILLS, torch.Tensor)
 
     def __torch_function__(
         self,
@@ -117,6 +132,8 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
                 probe = _meta_probe(func, args, kwargs)
                 if probe is not None and probe.numel() > BIG_NUMEL:
                     return probe
+            if func in self._fills and _fills_from_meta(self._torch, args):
+                return args[0]
             return func(*args, **kwargs)
         except Exception as exc:
             _mark_meta_failure(self._torch, exc, args, kwargs)
