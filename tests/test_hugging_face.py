@@ -17,6 +17,10 @@ from suites import run
 
 pytest_plugins = ["pytester"]
 
+# pytester's in-process runs drop the modules first imported inside them, and transformers'
+# lazy modules break when imported twice: the classes the inner suites build load here.
+LOADED_HERE = (transformers.GPT2LMHeadModel, transformers.BertModel)
+
 # The published base models' totals, as a real build counts them (tied weights once).
 ROBERTA_BASE = {"max_position_embeddings": 514, "type_vocab_size": 1}
 TOTALS = {
@@ -157,26 +161,28 @@ def test_config(paramform_snapshot, name):
 def test_a_folder_of_configs_is_guarded_by_one_parametrized_test(
     pytester: pytest.Pytester,
 ) -> None:
-    """Written, passing, then failing on untied embeddings with the right message."""
-    save_config(pytester.path / "configs" / "gpt2-tiny", gpt2_config(n_layer=1))
-    bert = transformers.BertConfig(num_hidden_layers=1)
-    save_config(pytester.path / "configs" / "bert-tiny", bert)
+    """GPT-2 and BERT at full size through the fixture: written with their real totals,
+    passing, then failing on untied embeddings with the right message."""
+    save_config(pytester.path / "configs" / "gpt2", gpt2_config())
+    save_config(pytester.path / "configs" / "bert", transformers.BertConfig())
     pytester.makepyfile(test_configs=GUARD_FOLDER)
     run(pytester, "--paramform-update").assert_outcomes(passed=2)
-    golden = pytester.path / "__snapshots__/test_configs/test_config[gpt2-tiny].paramform.yaml"
-    assert "model: gpt2-tiny\n" in golden.read_text()
+    snapshots = pytester.path / "__snapshots__/test_configs"
+    gpt2 = (snapshots / "test_config[gpt2].paramform.yaml").read_text()
+    bert = (snapshots / "test_config[bert].paramform.yaml").read_text()
+    assert "model: gpt2\nlayers: 148\nparameters: 124439808\n" in gpt2
+    assert "model: bert\nlayers: 199\nparameters: 109482240\n" in bert
     run(pytester).assert_outcomes(passed=2)
 
-    untied = gpt2_config(n_layer=1, tie_word_embeddings=False)
-    save_config(pytester.path / "configs" / "gpt2-tiny", untied)
+    save_config(pytester.path / "configs" / "gpt2", gpt2_config(tie_word_embeddings=False))
     result = run(pytester)
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "paramform: gpt2-tiny differs from *test_config?gpt2-tiny?.paramform.yaml",
+            "paramform: gpt2 differs from __snapshots__/test_configs/test_config?gpt2?.*",
             "  tying broken: lm_head.weight no longer shares transformer.wte.weight "
             "(+38,597,376 parameters)",
-            "  totals: layers 16 -> 17, parameters 46,473,216 -> 85,070,592 *",
+            "  totals: layers 148 -> 149, parameters 124,439,808 -> 163,037,184 *",
         ]
     )
 
