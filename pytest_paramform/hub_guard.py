@@ -96,9 +96,9 @@ def _holders(names: set[str], originals: dict[int, tuple[Any, Callable[..., Any]
             namespace = vars(module)
         except TypeError:
             continue
-        for name in names:
-            value = namespace.get(name)
-            if value is not None and id(value) in originals and originals[id(value)][0] is value:
+        for name in names & namespace.keys():
+            value = namespace[name]
+            if id(value) in originals and originals[id(value)][0] is value:
                 yield module, name, value
 
 
