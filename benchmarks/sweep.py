@@ -45,6 +45,8 @@ def transformers_architectures() -> Iterator[tuple[str, Callable[[], Any]]]:
     import transformers
     from transformers.models.auto import modeling_auto
 
+    transformers.logging.set_verbosity_error()  # one line per model about its config
+
     pairs: dict[tuple[str, str], None] = {}
     for attr in sorted(vars(modeling_auto)):
         table = getattr(modeling_auto, attr)
