@@ -4,7 +4,9 @@
 tensor above :data:`BIG_NUMEL` elements (a fused ``num_experts x ...`` expert weight, a
 ``torch.zeros(16, 5120, 16384)`` buffer) is made on ``meta`` instead, while the small
 tensor math some builders do (regnet widths, swin's relative position tables) stays real.
-A write of a ``meta`` result into a real tensor is skipped (there is no value to write).
+``torch.empty`` goes to ``meta`` at any size: its values are undefined until written, and
+the writes a build makes (initialisers) are skipped. A write of a ``meta`` result into a real
+tensor is skipped too (there is no value to write).
 It also marks any error raised by a call that had a ``meta`` tensor among its arguments,
 which is how a build that *read a value* is told apart from a build that is simply broken,
 whatever torch's wording.
@@ -45,6 +47,14 @@ _CONSTRUCTORS = (
     "eye",
 )
 _TENSOR_CONSTRUCTORS = ("new_empty", "new_zeros", "new_ones", "new_full")
+# What these return has no values to read until something is written into it, and what a
+# build writes into a fresh tensor is an initialiser's work, skipped anyway: on ``meta`` at
+# any size. (``nn.Linear`` and friends make their weights this way.)
+_UNINITIALISED = ("empty", "empty_strided")
+_UNINITIALISED_METHODS = ("new_empty",)
+# Constructors whose positional arguments are the size (``zeros(2, 3)``, ``full((2, 3), x)``),
+# so the size is read without making anything.
+_SIZED = ("zeros", "ones", "full", "rand", "randn")
 _LIKE = ("empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like")
 
 # Writing a tensor computed from meta parameters into a real buffer (swin's relative
@@ -118,6 +128,13 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
             torch, _TENSOR_CONSTRUCTORS, torch.Tensor
         )
         self._fills = _constructors(torch, _FILLS, torch.Tensor)
+        self._uninitialised = _constructors(torch, _UNINITIALISED, torch) | _constructors(
+            torch, _UNINITIALISED_METHODS, torch.Tensor
+        )
+        self._methods = _constructors(torch, _TENSOR_CONSTRUCTORS, torch.Tensor)
+        self._sized = _constructors(torch, _SIZED, torch) | _constructors(
+            torch, _TENSOR_CONSTRUCTORS, torch.Tensor
+        )
 
     def __torch_function__(
         self,
@@ -129,15 +146,37 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
         kwargs = kwargs or {}
         try:
             if func in self._fresh and "out" not in kwargs and _on_host(kwargs):
-                probe = _meta_probe(func, args, kwargs)
-                if probe is not None and probe.numel() > BIG_NUMEL:
-                    return probe
+                if func in self._uninitialised:
+                    return func(*args, **{**kwargs, "device": "meta"})
+                sized = func in self._sized
+                numel = _requested_numel(func in self._methods, args) if sized else None
+                if numel is None or numel > BIG_NUMEL:
+                    probe = _meta_probe(func, args, kwargs)
+                    if probe is not None and probe.numel() > BIG_NUMEL:
+                        return probe
             if func in self._fills and _fills_from_meta(self._torch, args):
                 return args[0]
             return func(*args, **kwargs)
         except Exception as exc:
             _mark_meta_failure(self._torch, exc, args, kwargs)
             raise
+
+
+def _requested_numel(method: bool, args: tuple[Any, ...]) -> int | None:
+    """Elements asked for by ``torch.zeros(2, 3)``, ``torch.ones((2, 3))``,
+    ``t.new_zeros((2, 3))``, read from the arguments; None when they do not say it plainly
+    (then the call is measured on ``meta``)."""
+    size = args[1:] if method else args
+    if len(size) == 1 and isinstance(size[0], tuple | list):
+        size = tuple(size[0])
+    elif size and not all(type(d) is int for d in size) and isinstance(size[0], tuple | list):
+        size = tuple(size[0])  # torch.full((2, 3), fill_value)
+    if not size or not all(type(d) is int for d in size):
+        return None
+    numel = 1
+    for d in size:
+        numel *= d
+    return numel
 
 
 def _meta_probe(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
