@@ -124,8 +124,8 @@ def test_check_against_a_golden(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["check", "torchvision:mobilenet_v2", str(golden)]) == 0
     assert main(["check", "torchvision:mobilenet_v3_small", str(golden)]) == 1
     out = capsys.readouterr().out
-    accept = "accept with: paramform report torchvision:mobilenet_v3_small --format yaml"
-    assert f"{accept} --output {golden}" in out
+    accept = "paramform report torchvision:mobilenet_v3_small --format yaml"
+    assert f"\naccept with:\n  {accept} --output {golden}\n" in out
     assert (
         main(
             [

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -181,7 +182,9 @@ def _diff(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     options = _options(args)
     fmt = (formats.for_file(args.golden.name) or formats.get("yaml")).name
-    create = f"paramform report {args.spec} --format {fmt} --output {args.golden}"
+    create = shlex.join(
+        ["paramform", "report", args.spec, "--format", fmt, "--output", str(args.golden)]
+    )
     if not args.golden.is_file():
         raise ParamFormError(f"no golden at {args.golden}; create it with: {create}")
     expected = load_golden(args.golden)

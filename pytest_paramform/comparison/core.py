@@ -272,7 +272,9 @@ def _percent(value: float, places: int | None) -> str:
 def render_drift(
     drifts: list[Drift], *, model: str, golden: str, accept: str | None, limit: int = 40
 ) -> str:
-    """The whole failure message: at most ``limit`` tensor lines, then the overall effect."""
+    """The whole failure message: at most ``limit`` tensor lines, then the overall effect,
+    then ``accept``, the command that accepts the change, alone on its line so that the
+    line pastes into a shell as it is."""
     if limit < 0:
         raise ValueError(f"limit must be >= 0 tensor lines, got {limit!r}")
     rows = [d for d in drifts if d.kind in CAPPED_KINDS]
@@ -283,7 +285,7 @@ def render_drift(
         lines.append(f"  {_hidden_summary(rows[limit:])}")
     lines += [f"  {d.text}" for d in overall]
     if accept is not None:
-        lines.append(f"accept with: {accept}")
+        lines += ["accept with:", f"  {accept}"]
     return "\n".join(lines)
 
 

@@ -27,6 +27,7 @@ from pytest_paramform.settings import Settings
 
 UPDATE_FLAG = "--paramform-update"
 SYRUPY_UPDATE_FLAG = "--snapshot-update"
+SYRUPY_NOTE = f"or with syrupy's {SYRUPY_UPDATE_FLAG} (which updates every snapshot)"
 
 
 def to_report(source: Any, settings: Settings) -> ParamFormReport:
@@ -167,13 +168,23 @@ class ParamFormSnapshot:
             return f"paramform: {error.at(golden)}"
         if error is not None:
             return f"paramform: checking {golden} failed: {type(error).__name__}: {error}"
-        accept = f"pytest {UPDATE_FLAG} '{self._snapshot.test_location.nodeid}'"
-        accept += f"   (or syrupy's {SYRUPY_UPDATE_FLAG})"
+        accept = accept_command(self._snapshot.test_location.nodeid)
         if outcome.problem is not None:
             return (
                 f"paramform: cannot use the golden: {outcome.problem.at(golden)}\n"
-                f"fix the file, or write it anew with: {accept}"
+                f"fix the file, or write it anew with:\n  {accept}\n{SYRUPY_NOTE}"
             )
         if outcome.expected is None:
-            return f"paramform: no golden for {report.name} at {golden}\ncreate it with: {accept}"
-        return render_drift(outcome.drifts, model=report.name, golden=golden, accept=accept)
+            return (
+                f"paramform: no golden for {report.name} at {golden}\n"
+                f"create it with:\n  {accept}\n{SYRUPY_NOTE}"
+            )
+        drift = render_drift(outcome.drifts, model=report.name, golden=golden, accept=accept)
+        return f"{drift}\n{SYRUPY_NOTE}"
+
+
+def accept_command(nodeid: str) -> str:
+    """The update command for one test, quoted for a POSIX shell (ids hold ``[]``, spaces
+    and quotes), so the line it stands on can be pasted as it is."""
+    quoted = "'" + nodeid.replace("'", "'\\''") + "'"
+    return f"pytest {UPDATE_FLAG} {quoted}"
