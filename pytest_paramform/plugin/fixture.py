@@ -99,7 +99,8 @@ class ParamFormSnapshot:
         render = self._update or (
             self._snapshot.update_new_snapshots_only and not (self._rootpath / golden).exists()
         )
-        extension.check, extension.outcome = Check(settings.compare, render), Outcome()
+        check = Check(settings.compare, render, refresh=self._update)
+        extension.check, extension.outcome = check, Outcome()
         if self._charts is not None:
             self._chart(report, golden, self._charts)
         with syrupy_compat.relation_warnings_ignored(), gc_paused():
