@@ -18,6 +18,7 @@ from pytest_paramform import __version__, formats
 from pytest_paramform.cli.inputs import kind_of, load_golden, load_report
 from pytest_paramform.cli.specs import FORMS
 from pytest_paramform.comparison import CompareOptions, compare, render_drift
+from pytest_paramform.comparison.markdown import render_diff
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.files import relative, write_text
 from pytest_paramform.options import add_cli_flags
@@ -72,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("expected", metavar="A", help=SPEC_HELP)
     diff.add_argument("actual", metavar="B", help=SPEC_HELP)
     add_cli_flags(diff, STRICTNESS)
+    diff.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        default="text",
+        help="markdown: a block to paste into a pull request comment (default: text)",
+    )
     check = commands.add_parser(
         "check",
         help="check a model or checkpoint against a golden file (exit 1 on drift)",
@@ -192,19 +199,24 @@ def _verdict(
     *,
     label: str,
     accept: str | None,
+    markdown: bool = False,
 ) -> int:
     drifts = compare(expected, actual, options)
     if not drifts:
         print(f"paramform: {actual.name} matches {label}")
         return 0
-    print(render_drift(drifts, model=actual.name, golden=label, accept=accept))
+    message = render_drift(drifts, model=actual.name, golden=label, accept=accept)
+    if markdown:
+        message = render_diff(expected, actual, label=label, message=message).rstrip("\n")
+    print(message)
     return EXIT_DRIFT
 
 
 def _diff(args: argparse.Namespace) -> int:
     options = _options(args)
     expected, actual = _pair(args.expected, args.actual, args)
-    return _verdict(expected, actual, options, label=args.expected, accept=None)
+    markdown = args.format == "markdown"
+    return _verdict(expected, actual, options, label=args.expected, accept=None, markdown=markdown)
 
 
 def _check(args: argparse.Namespace) -> int:

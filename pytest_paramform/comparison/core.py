@@ -223,13 +223,32 @@ def _share_group(
     tolerance: float | None,
 ) -> str:
     """One clause such as ``Vector 1.00% -> 0.97%, Matrix ... of parameters``."""
+    entries = _share_entries(forms, before, after, tolerance)
+    return f"{', '.join(entries)} of {what}" if entries else ""
+
+
+def _share_entries(
+    forms: list[str], before: dict[str, float], after: dict[str, float], tolerance: float | None
+) -> list[str]:
     pairs = [(form, before.get(form, 0.0), after.get(form, 0.0)) for form in forms]
-    entries = [
+    return [
         _share_entry(form, old, new, tolerance)
         for form, old, new in pairs
         if _share_moved(old, new, tolerance)
     ]
-    return f"{', '.join(entries)} of {what}" if entries else ""
+
+
+def share_change(expected: ParamFormReport, actual: ParamFormReport) -> str:
+    """How each form's share of the parameters moved: ``Matrix 97.14% -> 97.23%``
+    (empty when none did), as the ``forms:`` line of a drift words it."""
+    forms = _all_forms(expected, actual)
+    shares = (expected.parameter_shares, actual.parameter_shares)
+    return ", ".join(_share_entries(forms, *shares, None))
+
+
+def parameters_change(before: int, after: int) -> str:
+    """``3,504,872 -> 3,607,272 (+102,400, +2.92%)``."""
+    return f"{before:,} -> {after:,} ({after - before:+,}, {_relative(before, after)})"
 
 
 def _all_forms(expected: ParamFormReport, actual: ParamFormReport) -> list[str]:
