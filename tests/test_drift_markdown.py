@@ -13,6 +13,7 @@ from pytest_paramform.comparison import compare, render_drift
 from pytest_paramform.comparison.markdown import (
     GoldenRow,
     cell,
+    code,
     details,
     figures,
     render_diff,
@@ -63,7 +64,7 @@ def test_summary_has_a_row_per_golden_that_did_not_pass_and_counts_the_rest() ->
     assert len(cells) == 4, "header, separator and two rows"
     assert cells[2][0].strip() == "drifted"
     assert cells[2][4].strip() == "36 -> 54 (+18, +50.00%)"
-    assert cells[3][:2] == [" new ", r" tests/test\_arch.py::test\_new "]
+    assert cells[3][:2] == [" new ", " `tests/test_arch.py::test_new` "]
     assert text.count("<details>") == 1, "only a drift has a message to unfold"
     assert "~ fc.weight   shape (4, 8) -> (6, 8)" in text
     assert text.endswith("3 goldens passed.\n")
@@ -89,12 +90,25 @@ def test_cells_are_escaped_and_readable(raw: str, escaped: str) -> None:
     assert cell(raw) == escaped
 
 
+@pytest.mark.parametrize(
+    ("raw", "span"),
+    [
+        ("tests/test_a.py::test_x[a|b]", r"`tests/test_a.py::test_x[a\|b]`"),
+        ("test_x[`]", "``test_x[`]``"),
+        ("`edge`", "`` `edge` ``"),
+        ("two\nlines", "`two lines`"),
+    ],
+)
+def test_test_ids_are_code_spans(raw: str, span: str) -> None:
+    assert code(raw) == span
+
+
 @given(st.text())
 def test_no_text_breaks_a_table_row(text: str) -> None:
-    rendered = table(("A", "B"), [(text, "x")])
+    rendered = table(("A", "B", "C"), [(cell(text), code(text), "x")])
     lines = rendered.splitlines()
     assert len(lines) == 3
-    assert len(_table_cells(rendered)[2]) == 2
+    assert len(_table_cells(rendered)[2]) == 3
 
 
 def test_a_message_holding_backticks_keeps_its_code_block() -> None:

@@ -30,28 +30,41 @@ def cell(text: str) -> str:
     return "<br>".join(_SPECIAL.sub(r"\\\1", text).splitlines())
 
 
+def code(text: str) -> str:
+    """``text`` as a code span in a table cell: literal, monospace, on one line."""
+    body = " ".join(text.splitlines()).replace("|", "\\|")
+    ticks = "`" * (_longest_backticks(body) + 1)
+    pad = " " if body[:1] == "`" or body[-1:] == "`" else ""
+    return f"{ticks}{pad}{body}{pad}{ticks}"
+
+
+def _longest_backticks(text: str) -> int:
+    return max((len(run) for run in re.findall(r"`+", text)), default=0)
+
+
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
-    """A Markdown table; every cell is escaped here."""
+    """A Markdown table of cells already made with ``cell`` or ``code``."""
     lines = [_row(headers), "| " + " | ".join("---" for _ in headers) + " |"]
     lines += [_row(row) for row in rows]
     return "\n".join(lines) + "\n"
 
 
 def _row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(cell(text) for text in cells) + " |"
+    return "| " + " | ".join(cells) + " |"
 
 
 def details(summary: str, message: str) -> str:
     """``message`` verbatim in a code block that opens when ``summary`` is clicked."""
-    longest = max((len(run) for run in re.findall(r"`+", message)), default=0)
-    fence = "`" * max(3, longest + 1)
+    fence = "`" * max(3, _longest_backticks(message) + 1)
     return (
         f"<details><summary>{html.escape(' '.join(summary.split()))}</summary>\n\n"
         f"{fence}text\n{message}\n{fence}\n\n</details>\n"
     )
 
 
-def figures(expected: ParamFormReport | None, actual: ParamFormReport | None) -> tuple[str, ...]:
+def figures(
+    expected: ParamFormReport | None, actual: ParamFormReport | None
+) -> tuple[str, str, str]:
     """Layers, parameters and form shares: ``before -> after`` when there are two sides,
     the one side's figures when there is one (a new golden, an unused one)."""
     if expected is not None and actual is not None:
@@ -76,6 +89,7 @@ class GoldenRow:
     parameters: str
     shares: str
     message: str = ""  # the full message, shown in a <details> block when there is one
+    golden: str = ""  # the golden's path, for the terminal
 
 
 def render_summary(rows: Sequence[GoldenRow], passed: int) -> str:
@@ -93,7 +107,8 @@ def render_summary(rows: Sequence[GoldenRow], passed: int) -> str:
 
 
 def _cells(row: GoldenRow) -> tuple[str, ...]:
-    return (row.status, row.test, row.model, row.layers, row.parameters, row.shares)
+    figures = (row.layers, row.parameters, row.shares)
+    return (row.status, code(row.test), cell(row.model), *(cell(text) for text in figures))
 
 
 def render_diff(
@@ -102,5 +117,5 @@ def render_diff(
     """``paramform diff --format markdown``: the figures as a table, the whole drift
     message (``render_drift``'s) in the same ``<details>`` block as the job summary's."""
     heading = f"### paramform: {cell(actual.name)} differs from {cell(label)}\n"
-    figures_table = table(COLUMNS, [figures(expected, actual)])
+    figures_table = table(COLUMNS, [[cell(text) for text in figures(expected, actual)]])
     return "\n".join([heading, figures_table, details("every change", message)])

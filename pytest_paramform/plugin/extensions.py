@@ -51,6 +51,7 @@ class Outcome:
     expected: ParamFormReport | None = None
     drifts: list[Drift] = field(default_factory=list)
     problem: GoldenError | None = None
+    refreshed: bool = False  # an update rewrote a golden that matched (within tolerance)
 
 
 class ParamFormExtension(SingleFileSnapshotExtension):
@@ -87,7 +88,8 @@ class ParamFormExtension(SingleFileSnapshotExtension):
         outcome.drifts = compare(outcome.expected, outcome.actual, self.check.options)
         if outcome.drifts:
             return False
-        return not (self.check.refresh and serialized_data != snapshot_data)
+        outcome.refreshed = self.check.refresh and serialized_data != snapshot_data
+        return not outcome.refreshed
 
     @classmethod
     def matches_test_location(cls, *, test_location: Any, snapshot_location: str) -> bool:

@@ -22,6 +22,7 @@ from pytest_paramform.plugin.extensions import (
     ParamFormExtension,
     extension_for,
 )
+from pytest_paramform.plugin.summary import RunSummary
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.settings import Settings
 
@@ -56,6 +57,7 @@ class ParamFormSnapshot:
         claims: dict[str, str],
         charts: Path | None = None,
         shared_claims: str | None = None,
+        summary: RunSummary | None = None,
     ) -> None:
         self._snapshot = snapshot
         self._update = update or snapshot.update_snapshots
@@ -64,6 +66,7 @@ class ParamFormSnapshot:
         self._claims = claims
         self._charts = charts
         self._shared_claims = shared_claims
+        self._summary = summary
         self._assertions: dict[str, SnapshotAssertion] = {}
         self._mine: set[str] = set()
 
@@ -105,8 +108,19 @@ class ParamFormSnapshot:
             self._chart(report, golden, self._charts)
         with syrupy_compat.relation_warnings_ignored(), gc_paused():
             matched = assertion(name=name) == report
-        if not matched:
-            pytest.fail(self._failure(assertion, report, golden), pytrace=False)
+        failure = None if matched else self._failure(assertion, report, golden)
+        if self._summary is not None:
+            test = self._snapshot.test_location.nodeid
+            self._summary.record(
+                test=test,
+                golden=golden,
+                report=report,
+                outcome=extension.outcome,
+                update=self._update,
+                failure=failure,
+            )
+        if failure is not None:
+            pytest.fail(failure, pytrace=False)
         return report
 
     def _located(self, source: Any) -> Any:
