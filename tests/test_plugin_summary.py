@@ -66,6 +66,13 @@ def test_an_update_run_summarises_what_it_wrote(pytester: pytest.Pytester) -> No
     assert [row.split(" | ")[0] for row in _rows(text)] == ["| updated", "| created"]
     result.stdout.fnmatch_lines(["1 updated, 1 created, 1 passed"])
 
+    write_suite(pytester, hidden=5, tests=AFTER.replace("def test_pass", "def test_renamed"))
+    result = run(pytester, "--paramform-update", "--paramform-summary", "s2.md")
+    result.assert_outcomes(passed=3)
+    text = (pytester.path / "s2.md").read_text(encoding="utf-8")
+    assert "### paramform: 1 created, 1 deleted, 2 passed\n" in text
+    assert _rows(text)[1].startswith(f"| deleted | `{GOLDEN.parent}/test_pass.paramform.yaml` |")
+
 
 def test_github_step_summary_is_appended_to(
     pytester: pytest.Pytester, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
