@@ -4,6 +4,7 @@ report machinery load inside the fixture, only in tests that take a snapshot."""
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,8 @@ REMOVED_KEY = pytest.StashKey[list[str]]()
 GUARD_KEY = pytest.StashKey["UpdateGuard"]()
 CLAIMS_FOLDER_KEY = pytest.StashKey[str]()
 SUMMARY_KEY = pytest.StashKey["RunSummary"]()
+SUMMARY_WORKEROUTPUT = "paramform_checks"
+GITHUB_SUMMARY = "GITHUB_STEP_SUMMARY"  # the job summary file GitHub Actions appends
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -173,9 +176,7 @@ def _charts_dir(config: pytest.Config) -> Path | None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist controller: a worker's checks join the run's summary."""
-    from pytest_paramform.plugin.summary import WORKEROUTPUT_KEY
-
-    sent = getattr(node, "workeroutput", {}).get(WORKEROUTPUT_KEY)
+    sent = getattr(node, "workeroutput", {}).get(SUMMARY_WORKEROUTPUT)
     if sent is not None:
         _run_summary(node.config).merge(sent)
 
@@ -187,9 +188,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
     config = session.config
     workeroutput = getattr(config, "workeroutput", None)
     if workeroutput is not None and SUMMARY_KEY in config.stash:
-        from pytest_paramform.plugin.summary import WORKEROUTPUT_KEY
-
-        workeroutput[WORKEROUTPUT_KEY] = config.stash[SUMMARY_KEY].dump()
+        workeroutput[SUMMARY_WORKEROUTPUT] = config.stash[SUMMARY_KEY].dump()
     guard = _guard(config)
     verdicts = guard.finish(session, exitstatus) if guard is not None else None
     if workeroutput is not None:  # an xdist worker: the controller decides and writes
@@ -213,10 +212,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
 
 
 def _summary_wanted(config: pytest.Config) -> bool:
-    import os
-
-    from pytest_paramform.plugin.summary import GITHUB_SUMMARY
-
     return bool(config.getoption("paramform_summary") or os.environ.get(GITHUB_SUMMARY))
 
 
@@ -234,17 +229,18 @@ def _unused_goldens(config: pytest.Config) -> list[str]:
 def _write_summary(config: pytest.Config, unused: list[str]) -> None:
     """Append the Markdown summary where it was asked for; a run that checked nothing
     adds nothing to a CI job summary."""
-    if not _summary_wanted(config):
+    asked = config.getoption("paramform_summary")
+    job_summary = os.environ.get(GITHUB_SUMMARY)
+    checked = SUMMARY_KEY in config.stash or bool(unused)  # a check ran, or a golden idles
+    if not asked and not (job_summary and checked):
         return
     from pytest_paramform.plugin import summary as summaries
 
-    asked = config.getoption("paramform_summary")
-
     run = _run_summary(config)
     run.unused = summaries.unused_rows(unused, config.rootpath)
-    anything = bool(run.rows or run.passed or run.unused)
     text = run.markdown()
-    for path in summaries.targets(asked, config.invocation_params.dir, anything=anything):
+    where = config.invocation_params.dir
+    for path in summaries.targets(asked, job_summary if checked else None, where):
         problem = summaries.append(path, text)
         if problem is not None:
             run.problems.append(problem)

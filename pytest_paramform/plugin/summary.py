@@ -9,7 +9,6 @@ xdist controller, or pytest itself without xdist.
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,6 @@ from pytest_paramform.files import read_text, relative
 from pytest_paramform.plugin.extensions import Outcome
 from pytest_paramform.report import ParamFormReport
 
-WORKEROUTPUT_KEY = "paramform_checks"
-GITHUB_SUMMARY = "GITHUB_STEP_SUMMARY"
 TERMINAL_ROWS = 20  # the terminal section stays short; the Markdown summary lists all
 
 
@@ -138,15 +135,10 @@ def _read(path: Path) -> ParamFormReport | None:
         return None
 
 
-def targets(option: str | None, invocation_dir: Path, *, anything: bool) -> list[Path]:
-    """Where the summary goes: ``--paramform-summary PATH`` always, the job summary only
-    when the run checked or found a golden (every step of a GitHub job has one)."""
-    found = []
-    if option:
-        found.append(Path(invocation_dir, option))
-    env = os.environ.get(GITHUB_SUMMARY)
-    if env and anything:
-        found.append(Path(invocation_dir, env))
+def targets(option: str | None, job_summary: str | None, invocation_dir: Path) -> list[Path]:
+    """Where the summary goes (``--paramform-summary PATH``, the CI job summary), each
+    file once even when both name it."""
+    found = [Path(invocation_dir, p) for p in (option, job_summary) if p]
     return list({path.resolve(): path for path in found}.values())
 
 
