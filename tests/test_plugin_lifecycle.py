@@ -220,16 +220,15 @@ def test_loading_the_plugin_does_not_import_torch(pytester: pytest.Pytester) -> 
     assert "torch loaded: False" in done.stdout
 
 
-@pytest.mark.parametrize(
-    "tests",
-    [
-        "def test_net(paramform_snapshot):\n    paramform_snapshot(Net)\n",
-        "@pytest.mark.parametrize('variant', [\"it's a [b]\"])\n"
-        "def test_net(paramform_snapshot, variant):\n    paramform_snapshot(Net)\n",
-    ],
-    ids=["plain", "quote-space-brackets"],
+# A test id with a quote, a space and brackets: each breaks an unquoted or naively quoted line.
+QUOTED_ID_TESTS = (
+    "@pytest.mark.parametrize('variant', [\"it's a [b]\"])\n"
+    "def test_net(paramform_snapshot, variant):\n    paramform_snapshot(Net)\n"
 )
-def test_the_accept_line_pastes_into_a_shell(pytester: pytest.Pytester, tests: str) -> None:
+
+
+def test_the_accept_line_pastes_into_a_shell(pytester: pytest.Pytester) -> None:
+    tests = QUOTED_ID_TESTS
     write_suite(pytester, tests=tests)
     for expect_header in ("create it with:", "accept with:"):
         result = run(pytester)

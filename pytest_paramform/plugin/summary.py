@@ -9,6 +9,7 @@ xdist controller, or pytest itself without xdist.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -56,17 +57,19 @@ class RunSummary:
         self.rows.extend(GoldenRow(**row) for row in sent["rows"])
         self.passed += int(sent["passed"])
 
+    def ordered(self) -> list[GoldenRow]:
+        """The rows by test id: the same order whichever xdist worker ran which test."""
+        return sorted(self.rows, key=lambda row: row.test)
+
     def markdown(self) -> str:
-        return render_summary([*self.rows, *self.unused], self.passed)
+        return render_summary([*self.ordered(), *self.unused], self.passed)
 
     def terminal_lines(self) -> list[str]:
         """The goldens that did not pass, one a line; nothing when every check passed."""
         if not self.rows:
             return self.problems
-        rows = self.rows
-        tally = [
-            f"{sum(r.status == s for r in rows)} {s}" for s in dict.fromkeys(r.status for r in rows)
-        ]
+        rows = self.ordered()
+        tally = [f"{n} {status}" for status, n in Counter(r.status for r in rows).items()]
         width = max(len(row.status) for row in rows)
         lines = [f"{', '.join(tally)}, {self.passed} passed"]
         shown = rows[:TERMINAL_ROWS]
