@@ -87,9 +87,14 @@ def marker_line() -> str:
 
 
 def add_cli_flags(
-    parser: argparse.ArgumentParser, names: tuple[str, ...], **defaults: object
+    parser: argparse.ArgumentParser,
+    names: tuple[str, ...],
+    *,
+    helps: dict[str, str] | None = None,
+    **defaults: object,
 ) -> None:
-    """The options ``names`` as command-line flags; ``defaults`` override the table's."""
+    """The options ``names`` as command-line flags; ``defaults`` override the table's
+    (None: the command decides, and ``helps`` says how)."""
     for name in names:
         option = BY_NAME[name]
         default = defaults.get(name, option.default)
@@ -99,9 +104,8 @@ def add_cli_flags(
             parser.add_argument(option.flag, type=float, default=default, help=option.help)
         else:
             choices = option.choices() if option.choices else ()
-            parser.add_argument(
-                option.flag, choices=choices, default=default, help=f"default: {default}"
-            )
+            text = (helps or {}).get(name, f"default: {default}")
+            parser.add_argument(option.flag, choices=choices, default=default, help=text)
 
 
 def _flag(raw: object, key: str, source: str) -> bool:

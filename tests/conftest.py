@@ -31,3 +31,10 @@ def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     """When this suite itself runs under -n, the inner pytester sessions must not think
     they are xdist workers (syrupy skips unused detection on workers)."""
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_ci_job_summary(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When this suite runs on GitHub Actions, the inner pytester sessions must not append
+    to the real job summary; tests that want one point the variable at tmp_path."""
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)

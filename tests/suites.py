@@ -34,7 +34,8 @@ class Net(nn.Module):
 """
 
 GOLDEN = Path("__snapshots__/test_arch/test_net.paramform.yaml")
-ACCEPT = "pytest --paramform-update 'test_arch.py::test_net'   (or syrupy's --snapshot-update)"
+ACCEPT = "pytest --paramform-update 'test_arch.py::test_net'"
+SYRUPY_NOTE = "or with syrupy's --snapshot-update (which updates every snapshot)"
 
 
 def write_suite(
@@ -74,7 +75,9 @@ def walk_life_cycle(
     with ``drift_lines``, an update accepts it, and the run after passes again."""
     result = run(pytester)
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([f"paramform: no golden for * at {golden}", "create it with: *"])
+    result.stdout.fnmatch_lines(
+        [f"paramform: no golden for * at {golden}", "create it with:", "  pytest *"]
+    )
     assert not (pytester.path / golden).exists(), "never written outside an update run"
 
     run(pytester, *update).assert_outcomes(passed=1)

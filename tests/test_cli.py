@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -124,8 +125,8 @@ def test_check_against_a_golden(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert main(["check", "torchvision:mobilenet_v2", str(golden)]) == 0
     assert main(["check", "torchvision:mobilenet_v3_small", str(golden)]) == 1
     out = capsys.readouterr().out
-    accept = "accept with: paramform report torchvision:mobilenet_v3_small --format yaml"
-    assert f"{accept} --output {golden}" in out
+    accept = "paramform report torchvision:mobilenet_v3_small --format yaml"
+    assert f"\naccept with:\n  {accept} --output {golden}\n" in out
     assert (
         main(
             [
@@ -223,3 +224,88 @@ def test_name_applies_with_output_dir_and_unwritable_output_exits_2(
     blocked.write_text("")
     assert main(["report", "torchvision:alexnet", "--output", str(blocked / "x.md")]) == 2
     assert "paramform: error: " in capsys.readouterr().err
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import pytest_paramform
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"paramform {pytest_paramform.__version__}\n"
+
+
+@pytest.mark.parametrize("command", ["report", "diff", "check"])
+def test_every_command_describes_itself(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    usage, _, rest = capsys.readouterr().out.partition("\n\n")
+    description = rest.split("\n\n")[0]
+    assert usage.startswith(f"usage: paramform {command}")
+    assert not description.startswith(("positional arguments", "options")), description
+
+
+@pytest.mark.parametrize(
+    ("name", "fmt", "starts"),
+    [
+        ("net.yaml", None, "# pytest-paramform golden"),
+        ("net.yml", None, "# pytest-paramform"),
+        ("net.md", None, "# Scalars parameter information"),
+        ("net.txt", None, "# Scalars parameter information"),
+        ("net.txt", "yaml", "# pytest-paramform golden"),
+        ("net.yaml", "yaml", "# pytest-paramform golden"),
+    ],
+)
+def test_output_suffix_picks_the_format(
+    tmp_path: Path, name: str, fmt: str | None, starts: str
+) -> None:
+    out = tmp_path / name
+    argv = ["report", "toy_models:Scalars", "--output", str(out)]
+    assert main([*argv, *(["--format", fmt] if fmt else [])]) == 0
+    assert out.read_text().startswith(starts)
+
+
+def test_an_explicit_format_that_the_output_suffix_contradicts_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "net.yaml"
+    assert main(["report", "toy_models:Scalars", "--format", "markdown", "--output", str(out)]) == 2
+    assert "--format markdown does not match --output" in capsys.readouterr().err
+    assert not out.exists()
+
+
+MYMODELS = """
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, {out})
+"""
+
+
+def test_the_console_script_imports_specs_from_the_current_folder(tmp_path: Path) -> None:
+    (tmp_path / "mymodels.py").write_text(MYMODELS.format(out=3))
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop("PYTHONPATH", None)
+
+    def paramform(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["paramform", *args], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+
+    done = paramform("report", "mymodels:Net", "--output", "net.yaml")
+    assert done.returncode == 0, done.stderr
+    report = ParamFormReport.from_yaml((tmp_path / "net.yaml").read_text())
+    assert (report.name, report.num_parameters) == ("Net", 15)
+    assert paramform("check", "mymodels:Net", "net.yaml").returncode == 0
+
+    (tmp_path / "mymodels.py").write_text(MYMODELS.format(out=5))
+    done = paramform("check", "mymodels:Net", "net.yaml")
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    accept = lines[lines.index("accept with:") + 1]
+    pasted = subprocess.run(accept, shell=True, cwd=tmp_path, env=env, capture_output=True)
+    assert pasted.returncode == 0, pasted.stderr
+    assert paramform("check", "mymodels:Net", "net.yaml").returncode == 0

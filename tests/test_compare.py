@@ -346,7 +346,8 @@ def test_render_full_message() -> None:
             "  totals: layers 4 -> 4, parameters 314 -> 402 (+88, +28.03%)",
             "  forms:  Vector 5.73% -> 6.47%, Matrix 25.48% -> 39.80%,"
             " Tensor rank 4 68.79% -> 53.73% of parameters",
-            "accept with: pytest --paramform-update",
+            "accept with:",
+            "  pytest --paramform-update",
         ]
     )
 
@@ -358,9 +359,9 @@ def test_render_caps_long_diffs_and_keeps_the_overall_effect() -> None:
     lines = message.splitlines()
     assert sum(line.startswith("  ~ ") for line in lines) == 10
     assert "  ... and 92 more (90 changed, 1 added, 1 removed)" in lines
-    assert lines[-3].startswith("  totals: layers 101 -> 101")
-    assert lines[-2].startswith("  forms:  ")
-    assert lines[-1] == "accept with: a"
+    assert lines[-4].startswith("  totals: layers 101 -> 101")
+    assert lines[-3].startswith("  forms:  ")
+    assert lines[-2:] == ["accept with:", "  a"]
 
 
 def test_render_at_the_limit_has_no_ellipsis() -> None:

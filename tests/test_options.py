@@ -37,7 +37,7 @@ def test_the_cli_flags_come_from_the_table() -> None:
         n: option.default for option in OPTIONS for n in [option.name] if n != "format"
     }
     report = _parser().parse_args(["report", "x"])
-    assert report.format == "markdown", "the CLI prints the seed's document by default"
+    assert report.format is None, "the --output suffix decides, else the seed's Markdown"
 
 
 @pytest.mark.parametrize(
@@ -56,12 +56,24 @@ def test_one_validation_with_one_wording(values: dict[str, object], message: str
         Settings().updated(values, source="where")
 
 
-def test_a_bad_ini_value_names_its_option(pytester: pytest.Pytester) -> None:
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("paramform_level = everything", "paramform_level: level must be one of *"),
+        ("paramform_format = json", "paramform_format: format must be one of *"),
+        ("paramform_tolerance = lots", "paramform_tolerance: tolerance must be a number*"),
+        ("paramform_rel_tolerance = -1", "paramform_rel_tolerance: rel_tolerance must be *"),
+        ("paramform_dtype = maybe", "paramform_dtype: dtype must be true or false*"),
+    ],
+)
+def test_a_bad_ini_value_names_its_option(
+    pytester: pytest.Pytester, line: str, message: str
+) -> None:
     write_suite(pytester)
-    pytester.makeini("[pytest]\nparamform_level = everything\n")
+    pytester.makeini(f"[pytest]\n{line}\n")
     result = run(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*ini option paramform_level: level must be one of*"])
+    result.stderr.fnmatch_lines([f"ERROR: ini option {message}"])
 
 
 def test_pytest_fixtures_teaches_the_fixture(pytester: pytest.Pytester) -> None:

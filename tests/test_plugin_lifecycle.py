@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
-from suites import ACCEPT, GOLDEN, run, walk_life_cycle, write_suite
+from suites import ACCEPT, GOLDEN, SYRUPY_NOTE, run, walk_life_cycle, write_suite
 
 pytest_plugins = ["pytester"]
 
@@ -17,7 +19,12 @@ def test_life_cycle_create_pass_change_fail_update_pass(pytester: pytest.Pyteste
     write_suite(pytester)
     result = run(pytester)
     result.stdout.fnmatch_lines(
-        [f"paramform: no golden for Net at {GOLDEN}", f"create it with: {ACCEPT}"]
+        [
+            f"paramform: no golden for Net at {GOLDEN}",
+            "create it with:",
+            f"  {ACCEPT}",
+            SYRUPY_NOTE,
+        ]
     )
     drift = [
         f"paramform: Net differs from {GOLDEN}",
@@ -28,7 +35,9 @@ def test_life_cycle_create_pass_change_fail_update_pass(pytester: pytest.Pyteste
         "  ~ head.weight   shape (2, 4) -> (2, 6)   numel 8 -> 12",
         "  totals: layers 6 -> 6, parameters 194 -> 398 (+204, +105.15%)",
         "  forms:  *",
-        f"accept with: {ACCEPT}",
+        "accept with:",
+        f"  {ACCEPT}",
+        SYRUPY_NOTE,
     ]
     walk_life_cycle(pytester, golden=GOLDEN, change={"hidden": 6}, drift_lines=drift)
     assert (pytester.path / GOLDEN).read_text().count("\n- {name: ") == 6
@@ -209,3 +218,33 @@ def test_loading_the_plugin_does_not_import_torch(pytester: pytest.Pytester) -> 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "plugin loaded: True" in done.stdout
     assert "torch loaded: False" in done.stdout
+
+
+# A test id with a quote, a space and brackets: each breaks an unquoted or naively quoted line.
+QUOTED_ID_TESTS = (
+    "@pytest.mark.parametrize('variant', [\"it's a [b]\"])\n"
+    "def test_net(paramform_snapshot, variant):\n    paramform_snapshot(Net)\n"
+)
+
+
+def test_the_accept_line_pastes_into_a_shell(pytester: pytest.Pytester) -> None:
+    tests = QUOTED_ID_TESTS
+    write_suite(pytester, tests=tests)
+    for expect_header in ("create it with:", "accept with:"):
+        result = run(pytester)
+        result.assert_outcomes(failed=1)
+        lines = result.stdout.lines
+        command = lines[lines.index(expect_header) + 1]
+        assert lines[lines.index(expect_header) + 2] == SYRUPY_NOTE
+        # The whole line, as a user selects it, run by a shell with this environment's pytest.
+        env = {
+            **os.environ,
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        }
+        done = subprocess.run(
+            command, shell=True, cwd=pytester.path, env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "1 passed" in done.stdout
+        run(pytester).assert_outcomes(passed=1)
+        write_suite(pytester, tests=tests, hidden=5)

@@ -69,6 +69,35 @@ def test_summary_level_passes_inside_the_tolerance_and_fails_outside(
     result.stdout.fnmatch_lines(["  forms:  * of parameters* (tolerance 0 pp)"])
 
 
+def test_an_update_refreshes_a_golden_that_passes_only_within_tolerance(
+    pytester: pytest.Pytester,
+) -> None:
+    _accept(pytester)
+    pytester.makeini(
+        "[pytest]\nparamform_level = summary\n"
+        "paramform_tolerance = 5\nparamform_rel_tolerance = 0.10\n"
+    )
+    pytester.makepyfile(  # 194 -> 199 parameters: inside both tolerances
+        test_arch=MODEL.format(hidden=4, extra_block=False, bias=True).replace(
+            "nn.Linear(HIDDEN, 2, bias=BIAS)", "nn.Linear(HIDDEN, 3, bias=BIAS)"
+        )
+        + "\n\ndef test_net(paramform_snapshot):\n    paramform_snapshot(Net)\n"
+    )
+    golden = pytester.path / GOLDEN
+    stale = golden.read_text()
+    run(pytester).assert_outcomes(passed=1)
+    assert golden.read_text() == stale, "a check run writes nothing"
+
+    result = run(pytester, "--paramform-update")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*1 snapshot updated*"])
+    assert "parameters: 199\n" in golden.read_text(), "the model as it is now"
+    refreshed = golden.read_text()
+    run(pytester, "--paramform-update").assert_outcomes(passed=1)
+    assert golden.read_text() == refreshed
+    run(pytester).assert_outcomes(passed=1)
+
+
 def test_turning_buffers_on_fails_until_the_golden_records_them(pytester: pytest.Pytester) -> None:
     _accept(pytester)
     pytester.makeini("[pytest]\nparamform_buffers = true\n")

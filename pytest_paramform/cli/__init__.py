@@ -4,16 +4,20 @@ functions the pytest plugin uses."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
+import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from pytest_paramform import formats
+from pytest_paramform import __version__, formats
 from pytest_paramform.cli.inputs import kind_of, load_golden, load_report
 from pytest_paramform.comparison import CompareOptions, compare, render_drift
+from pytest_paramform.comparison.markdown import render_diff
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.files import relative, write_text
 from pytest_paramform.options import add_cli_flags
@@ -27,6 +31,8 @@ SPEC_HELP = f"{FORMS}, a checkpoint (.safetensors, .pt, .pth, .bin) or a golden 
 
 
 STRICTNESS = ("level", "tolerance", "rel_tolerance", "buffers", "dtype")
+DEFAULT_FORMAT = "markdown"  # the seed's document
+FORMAT_HELP = "default: the format --output's suffix names (.yaml, .md), else markdown"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="paramform",
         description="Parameter form reports of PyTorch models, built without weights.",
     )
+    parser.add_argument("--version", action="version", version=f"paramform {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     report = commands.add_parser(
         "report",
@@ -41,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Print or write reports; models are built without weights or downloads.",
     )
     report.add_argument("specs", nargs="+", metavar="SPEC", help=SPEC_HELP)
-    add_cli_flags(report, ("format",), format="markdown")
+    add_cli_flags(report, ("format",), format=None, helps={"format": FORMAT_HELP})
     where = report.add_mutually_exclusive_group()
     where.add_argument("--output", metavar="PATH", type=Path, help="write here (one SPEC)")
     where.add_argument(
@@ -58,13 +65,26 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--name", help="the model name in the report (one SPEC)")
     add_cli_flags(report, ("buffers", "dtype"))
     diff = commands.add_parser(
-        "diff", help="the semantic diff of two models, checkpoints or goldens (exit 1 on drift)"
+        "diff",
+        help="the semantic diff of two models, checkpoints or goldens (exit 1 on drift)",
+        description="Print what changed from A to B, tensor by tensor, with the totals and "
+        "form shares. Exit 0 when nothing drifted, 1 on drift, 2 on bad input.",
     )
     diff.add_argument("expected", metavar="A", help=SPEC_HELP)
     diff.add_argument("actual", metavar="B", help=SPEC_HELP)
     add_cli_flags(diff, STRICTNESS)
+    diff.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        default="text",
+        help="markdown: a block to paste into a pull request comment (default: text)",
+    )
     check = commands.add_parser(
-        "check", help="check a model or checkpoint against a golden file (exit 1 on drift)"
+        "check",
+        help="check a model or checkpoint against a golden file (exit 1 on drift)",
+        description="Check SPEC against a golden written by paramform report (or by the "
+        "pytest plugin), for CI jobs that do not run pytest. Exit 0 when it matches, 1 on "
+        "drift (with the command that accepts it), 2 on bad input.",
     )
     check.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     check.add_argument("golden", metavar="GOLDEN", type=Path, help="a .yaml or .md golden")
@@ -92,9 +112,24 @@ def _named(report: ParamFormReport, name: str | None) -> ParamFormReport:
     return replace(report, name=name) if name else report
 
 
+def _output_format(fmt: str | None, output: Path | None) -> str:
+    """``--format``, else the format ``--output``'s suffix names, else Markdown; an explicit
+    ``--format`` that the suffix contradicts is an error, not a mislabelled file."""
+    named = formats.for_file(output.name) if output is not None else None
+    if fmt is None:
+        return named.name if named is not None else DEFAULT_FORMAT
+    if named is not None and named.name != fmt:
+        raise ParamFormError(
+            f"--format {fmt} does not match --output {output}, a {named.name} file name; "
+            f"drop --format or name the file *{formats.get(fmt).file_suffixes[0]}"
+        )
+    return fmt
+
+
 def _write_one(args: argparse.Namespace) -> None:
     if args.chart == "":
         raise ParamFormError("--chart needs a PATH unless --output-dir is given")
+    fmt = _output_format(args.format, args.output)
     report = _named(load_report(args.specs[0], buffers=args.buffers, dtype=args.dtype), args.name)
     link = None
     if args.chart is not None:
@@ -102,7 +137,7 @@ def _write_one(args: argparse.Namespace) -> None:
         _chart(report, chart)
         base = args.output.parent if args.output is not None else Path.cwd()
         link = Path(relative(chart.resolve(), base.resolve())).as_posix()
-    text = _render(report, args.format, link)
+    text = _render(report, fmt, link)
     if args.output is None:
         sys.stdout.write(text)
     else:
@@ -112,7 +147,8 @@ def _write_one(args: argparse.Namespace) -> None:
 def _write_many(args: argparse.Namespace) -> None:
     if args.chart:
         raise ParamFormError("with --output-dir, --chart takes no PATH: DIR/figs/ holds them")
-    suffix = formats.get(args.format).file_suffixes[0]
+    fmt = args.format or DEFAULT_FORMAT
+    suffix = formats.get(fmt).file_suffixes[0]
     out: Path = args.output_dir
     for spec in args.specs:
         report = _named(load_report(spec, buffers=args.buffers, dtype=args.dtype), args.name)
@@ -121,7 +157,7 @@ def _write_many(args: argparse.Namespace) -> None:
         if args.chart is not None:
             link = f"figs/{stem}_pie_chart.png"
             _chart(report, out / link)
-        write_text(out / f"{stem}{suffix}", _render(report, args.format, link))
+        write_text(out / f"{stem}{suffix}", _render(report, fmt, link))
         print(out / f"{stem}{suffix}")
 
 
@@ -163,25 +199,32 @@ def _verdict(
     *,
     label: str,
     accept: str | None,
+    markdown: bool = False,
 ) -> int:
     drifts = compare(expected, actual, options)
     if not drifts:
         print(f"paramform: {actual.name} matches {label}")
         return 0
-    print(render_drift(drifts, model=actual.name, golden=label, accept=accept))
+    message = render_drift(drifts, model=actual.name, golden=label, accept=accept)
+    if markdown:
+        message = render_diff(expected, actual, label=label, message=message).rstrip("\n")
+    print(message)
     return EXIT_DRIFT
 
 
 def _diff(args: argparse.Namespace) -> int:
     options = _options(args)
     expected, actual = _pair(args.expected, args.actual, args)
-    return _verdict(expected, actual, options, label=args.expected, accept=None)
+    markdown = args.format == "markdown"
+    return _verdict(expected, actual, options, label=args.expected, accept=None, markdown=markdown)
 
 
 def _check(args: argparse.Namespace) -> int:
     options = _options(args)
     fmt = (formats.for_file(args.golden.name) or formats.get("yaml")).name
-    create = f"paramform report {args.spec} --format {fmt} --output {args.golden}"
+    create = shlex.join(
+        ["paramform", "report", args.spec, "--format", fmt, "--output", str(args.golden)]
+    )
     if not args.golden.is_file():
         raise ParamFormError(f"no golden at {args.golden}; create it with: {create}")
     expected = load_golden(args.golden)
@@ -198,7 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if sys.stdout is None:
             raise ParamFormError("standard output is closed")
-        code = COMMANDS[args.command](args)
+        with _importable_from_cwd():
+            code = COMMANDS[args.command](args)
         sys.stdout.flush()
         return code
     except ParamFormError as exc:
@@ -220,3 +264,23 @@ def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+@contextmanager
+def _importable_from_cwd() -> Iterator[None]:
+    """``package.module:callable`` specs import from the current folder, as they do under
+    ``python -m pytest_paramform`` (which puts it first on ``sys.path``); the console
+    script's ``sys.path`` starts at its own bin folder instead."""
+    try:
+        here = os.getcwd()
+    except OSError:  # the folder was removed under us: nothing to import from it
+        here = ""
+    if not here or sys.path[:1] in ([""], [here]):
+        yield
+        return
+    sys.path.insert(0, here)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(here)

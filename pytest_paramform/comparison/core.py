@@ -223,13 +223,32 @@ def _share_group(
     tolerance: float | None,
 ) -> str:
     """One clause such as ``Vector 1.00% -> 0.97%, Matrix ... of parameters``."""
+    entries = _share_entries(forms, before, after, tolerance)
+    return f"{', '.join(entries)} of {what}" if entries else ""
+
+
+def _share_entries(
+    forms: list[str], before: dict[str, float], after: dict[str, float], tolerance: float | None
+) -> list[str]:
     pairs = [(form, before.get(form, 0.0), after.get(form, 0.0)) for form in forms]
-    entries = [
+    return [
         _share_entry(form, old, new, tolerance)
         for form, old, new in pairs
         if _share_moved(old, new, tolerance)
     ]
-    return f"{', '.join(entries)} of {what}" if entries else ""
+
+
+def share_change(expected: ParamFormReport, actual: ParamFormReport) -> str:
+    """How each form's share of the parameters moved: ``Matrix 97.14% -> 97.23%``
+    (empty when none did), as the ``forms:`` line of a drift words it."""
+    forms = _all_forms(expected, actual)
+    shares = (expected.parameter_shares, actual.parameter_shares)
+    return ", ".join(_share_entries(forms, *shares, None))
+
+
+def parameters_change(before: int, after: int) -> str:
+    """``3,504,872 -> 3,607,272 (+102,400, +2.92%)``."""
+    return f"{before:,} -> {after:,} ({after - before:+,}, {_relative(before, after)})"
 
 
 def _all_forms(expected: ParamFormReport, actual: ParamFormReport) -> list[str]:
@@ -272,7 +291,9 @@ def _percent(value: float, places: int | None) -> str:
 def render_drift(
     drifts: list[Drift], *, model: str, golden: str, accept: str | None, limit: int = 40
 ) -> str:
-    """The whole failure message: at most ``limit`` tensor lines, then the overall effect."""
+    """The whole failure message: at most ``limit`` tensor lines, then the overall effect,
+    then ``accept``, the command that accepts the change, alone on its line so that the
+    line pastes into a shell as it is."""
     if limit < 0:
         raise ValueError(f"limit must be >= 0 tensor lines, got {limit!r}")
     rows = [d for d in drifts if d.kind in CAPPED_KINDS]
@@ -283,7 +304,7 @@ def render_drift(
         lines.append(f"  {_hidden_summary(rows[limit:])}")
     lines += [f"  {d.text}" for d in overall]
     if accept is not None:
-        lines.append(f"accept with: {accept}")
+        lines += ["accept with:", f"  {accept}"]
     return "\n".join(lines)
 
 

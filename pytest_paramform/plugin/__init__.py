@@ -4,6 +4,7 @@ report machinery load inside the fixture, only in tests that take a snapshot."""
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 
     from pytest_paramform.plugin.deletion import Verdicts
     from pytest_paramform.plugin.fixture import ParamFormSnapshot
+    from pytest_paramform.plugin.summary import RunSummary
     from pytest_paramform.plugin.update_guard import UpdateGuard
     from pytest_paramform.settings import Settings
 
@@ -22,6 +24,9 @@ CLAIMS_KEY = pytest.StashKey[dict[str, str]]()
 REMOVED_KEY = pytest.StashKey[list[str]]()
 GUARD_KEY = pytest.StashKey["UpdateGuard"]()
 CLAIMS_FOLDER_KEY = pytest.StashKey[str]()
+SUMMARY_KEY = pytest.StashKey["RunSummary"]()
+SUMMARY_WORKEROUTPUT = "paramform_checks"
+GITHUB_SUMMARY = "GITHUB_STEP_SUMMARY"  # the job summary file GitHub Actions appends
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -40,6 +45,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         dest="paramform_charts",
         help="write a pie chart of each checked model into DIR (needs the 'plot' extra)",
+    )
+    group.addoption(
+        "--paramform-summary",
+        metavar="PATH",
+        default=None,
+        dest="paramform_summary",
+        help="append a Markdown summary of the run's goldens to PATH (drifted, new and "
+        "unused ones, and how many passed); GITHUB_STEP_SUMMARY gets it too when set",
     )
     from pytest_paramform.options import OPTIONS, ini_help
 
@@ -125,7 +138,17 @@ def paramform_snapshot(
         claims=request.config.stash[CLAIMS_KEY],
         charts=_charts_dir(request.config),
         shared_claims=_shared_claims(request.config),
+        summary=_run_summary(request.config),
     )
+
+
+def _run_summary(config: pytest.Config) -> RunSummary:
+    """The run's record of checks, made by the first check (a run without one pays nothing)."""
+    if SUMMARY_KEY not in config.stash:
+        from pytest_paramform.plugin.summary import RunSummary
+
+        config.stash[SUMMARY_KEY] = RunSummary()
+    return config.stash[SUMMARY_KEY]
 
 
 def _shared_claims(config: pytest.Config) -> str | None:
@@ -150,27 +173,77 @@ def _charts_dir(config: pytest.Config) -> Path | None:
     return None if not value else Path(config.invocation_params.dir, value)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: a worker's checks join the run's summary."""
+    sent = getattr(node, "workeroutput", {}).get(SUMMARY_WORKEROUTPUT)
+    if sent is not None:
+        _run_summary(node.config).merge(sent)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
     """In an update run, decide which unused-looking goldens the run proves unused, for
-    syrupy's --snapshot-update and for --paramform-update alike."""
+    syrupy's --snapshot-update and for --paramform-update alike; then write the summary."""
     config = session.config
+    workeroutput = getattr(config, "workeroutput", None)
+    if workeroutput is not None and SUMMARY_KEY in config.stash:
+        workeroutput[SUMMARY_WORKEROUTPUT] = config.stash[SUMMARY_KEY].dump()
     guard = _guard(config)
-    if guard is None:
+    verdicts = guard.finish(session, exitstatus) if guard is not None else None
+    if workeroutput is not None:  # an xdist worker: the controller decides and writes
         result = yield
         _remove_claims(config)
         return result
-    from pytest_paramform.plugin.syrupy_compat import deleting_only
+    if verdicts is None:
+        result = yield
+    else:
+        from pytest_paramform.plugin.syrupy_compat import deleting_only
 
-    verdicts = guard.finish(session, exitstatus)
-    if verdicts is None:  # an xdist worker: the controller decides
-        result = yield
-        return result
-    with deleting_only(config, verdicts.may_delete_any):
-        result = yield
-    _settle(session, verdicts)
+        with deleting_only(config, verdicts.may_delete_any):
+            result = yield
+    # Read before _settle takes the goldens it handled out of syrupy's report.
+    unused = _unused_goldens(config) if _summary_wanted(config) else []
+    if verdicts is not None:
+        _settle(session, verdicts)
     _remove_claims(config)
+    _write_summary(config, unused)
     return result
+
+
+def _summary_wanted(config: pytest.Config) -> bool:
+    return bool(config.getoption("paramform_summary") or os.environ.get(GITHUB_SUMMARY))
+
+
+def _unused_goldens(config: pytest.Config) -> list[str]:
+    from pytest_paramform.plugin.syrupy_compat import finished_report, unused_locations
+
+    report = finished_report(config)
+    if report is None:
+        return []
+    from pytest_paramform.plugin.extensions import is_golden
+
+    return [location for location in unused_locations(report) if is_golden(location)]
+
+
+def _write_summary(config: pytest.Config, unused: list[str]) -> None:
+    """Append the Markdown summary where it was asked for; a run that checked nothing
+    adds nothing to a CI job summary."""
+    asked = config.getoption("paramform_summary")
+    job_summary = os.environ.get(GITHUB_SUMMARY)
+    checked = SUMMARY_KEY in config.stash or bool(unused)  # a check ran, or a golden idles
+    if not asked and not (job_summary and checked):
+        return
+    from pytest_paramform.plugin import summary as summaries
+
+    run = _run_summary(config)
+    run.unused = summaries.unused_rows(unused, config.rootpath)
+    text = run.markdown()
+    where = config.invocation_params.dir
+    for path in summaries.targets(asked, job_summary if checked else None, where):
+        problem = summaries.append(path, text)
+        if problem is not None:
+            run.problems.append(problem)
 
 
 def _guard(config: pytest.Config) -> UpdateGuard | None:
@@ -196,14 +269,19 @@ def _remove_claims(config: pytest.Config) -> None:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """One ``paramform`` section: the goldens that drifted, are new or broke (syrupy calls
+    a missing one "snapshot failed"), then the goldens an update run deleted or kept."""
+    checks = config.stash[SUMMARY_KEY].terminal_lines() if SUMMARY_KEY in config.stash else []
     removed = config.stash.get(REMOVED_KEY, [])
     guard = _guard(config)
     kept = guard.verdicts.kept if guard is not None and guard.verdicts is not None else {}
-    if not removed and not kept:
+    if not removed and not kept and not checks:
         return
     from pytest_paramform.files import relative
 
     terminalreporter.write_sep("-", "paramform")
+    for line in checks:
+        terminalreporter.write_line(line)
     if removed:
         terminalreporter.write_line(f"{len(removed)} unused paramform golden(s) deleted:")
         for location in removed:

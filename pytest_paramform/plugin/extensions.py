@@ -38,6 +38,9 @@ class Check:
     # Only a run that may write needs the actual report's text: checks compare parsed
     # reports, and rendering a zoo's goldens costs a third of a second.
     render: bool = True
+    # An update run writes the model as it is: a golden that passes only within a
+    # tolerance (or that is laid out otherwise) is rewritten when its text differs.
+    refresh: bool = False
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Outcome:
     expected: ParamFormReport | None = None
     drifts: list[Drift] = field(default_factory=list)
     problem: GoldenError | None = None
+    refreshed: bool = False  # an update rewrote a golden that matched (within tolerance)
 
 
 class ParamFormExtension(SingleFileSnapshotExtension):
@@ -82,7 +86,10 @@ class ParamFormExtension(SingleFileSnapshotExtension):
             return False
         assert outcome.actual is not None, "serialize() runs before matches()"
         outcome.drifts = compare(outcome.expected, outcome.actual, self.check.options)
-        return not outcome.drifts
+        if outcome.drifts:
+            return False
+        outcome.refreshed = self.check.refresh and serialized_data != snapshot_data
+        return not outcome.refreshed
 
     @classmethod
     def matches_test_location(cls, *, test_location: Any, snapshot_location: str) -> bool:

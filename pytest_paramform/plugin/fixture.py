@@ -23,11 +23,13 @@ from pytest_paramform.plugin.extensions import (
     ParamFormExtension,
     extension_for,
 )
+from pytest_paramform.plugin.summary import RunSummary
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.settings import Settings
 
 UPDATE_FLAG = "--paramform-update"
 SYRUPY_UPDATE_FLAG = "--snapshot-update"
+SYRUPY_NOTE = f"or with syrupy's {SYRUPY_UPDATE_FLAG} (which updates every snapshot)"
 
 
 def to_report(source: Any, settings: Settings, name: str | None = None) -> ParamFormReport:
@@ -64,6 +66,7 @@ class ParamFormSnapshot:
         claims: dict[str, str],
         charts: Path | None = None,
         shared_claims: str | None = None,
+        summary: RunSummary | None = None,
     ) -> None:
         self._snapshot = snapshot
         self._update = update or snapshot.update_snapshots
@@ -72,6 +75,7 @@ class ParamFormSnapshot:
         self._claims = claims
         self._charts = charts
         self._shared_claims = shared_claims
+        self._summary = summary
         self._assertions: dict[str, SnapshotAssertion] = {}
         self._mine: set[str] = set()
 
@@ -107,13 +111,25 @@ class ParamFormSnapshot:
         render = self._update or (
             self._snapshot.update_new_snapshots_only and not (self._rootpath / golden).exists()
         )
-        extension.check, extension.outcome = Check(settings.compare, render), Outcome()
+        check = Check(settings.compare, render, refresh=self._update)
+        extension.check, extension.outcome = check, Outcome()
         if self._charts is not None:
             self._chart(report, golden, self._charts)
         with syrupy_compat.relation_warnings_ignored(), gc_paused():
             matched = assertion(name=name) == report
-        if not matched:
-            pytest.fail(self._failure(assertion, report, golden), pytrace=False)
+        failure = None if matched else self._failure(assertion, report, golden)
+        if self._summary is not None:
+            test = self._snapshot.test_location.nodeid
+            self._summary.record(
+                test=test,
+                golden=golden,
+                report=report,
+                outcome=extension.outcome,
+                update=self._update,
+                failure=failure,
+            )
+        if failure is not None:
+            pytest.fail(failure, pytrace=False)
         return report
 
     def _located(self, source: Any) -> Any:
@@ -182,13 +198,23 @@ class ParamFormSnapshot:
             return f"paramform: {error.at(golden)}"
         if error is not None:
             return f"paramform: checking {golden} failed: {type(error).__name__}: {error}"
-        accept = f"pytest {UPDATE_FLAG} '{self._snapshot.test_location.nodeid}'"
-        accept += f"   (or syrupy's {SYRUPY_UPDATE_FLAG})"
+        accept = accept_command(self._snapshot.test_location.nodeid)
         if outcome.problem is not None:
             return (
                 f"paramform: cannot use the golden: {outcome.problem.at(golden)}\n"
-                f"fix the file, or write it anew with: {accept}"
+                f"fix the file, or write it anew with:\n  {accept}\n{SYRUPY_NOTE}"
             )
         if outcome.expected is None:
-            return f"paramform: no golden for {report.name} at {golden}\ncreate it with: {accept}"
-        return render_drift(outcome.drifts, model=report.name, golden=golden, accept=accept)
+            return (
+                f"paramform: no golden for {report.name} at {golden}\n"
+                f"create it with:\n  {accept}\n{SYRUPY_NOTE}"
+            )
+        drift = render_drift(outcome.drifts, model=report.name, golden=golden, accept=accept)
+        return f"{drift}\n{SYRUPY_NOTE}"
+
+
+def accept_command(nodeid: str) -> str:
+    """The update command for one test, quoted for a POSIX shell (ids hold ``[]``, spaces
+    and quotes), so the line it stands on can be pasted as it is."""
+    quoted = "'" + nodeid.replace("'", "'\\''") + "'"
+    return f"pytest {UPDATE_FLAG} {quoted}"
