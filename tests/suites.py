@@ -35,7 +35,7 @@ class Net(nn.Module):
 
 GOLDEN = Path("__snapshots__/test_arch/test_net.paramform.yaml")
 ACCEPT = "pytest --paramform-update 'test_arch.py::test_net'"
-SYRUPY_NOTE = "or with syrupy's --snapshot-update (which updates every snapshot)"
+SYRUPY_NOTE = "or with syrupy's --snapshot-update (which updates syrupy's own snapshots too)"
 
 
 def write_suite(

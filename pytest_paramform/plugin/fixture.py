@@ -29,7 +29,7 @@ from pytest_paramform.settings import Settings
 
 UPDATE_FLAG = "--paramform-update"
 SYRUPY_UPDATE_FLAG = "--snapshot-update"
-SYRUPY_NOTE = f"or with syrupy's {SYRUPY_UPDATE_FLAG} (which updates every snapshot)"
+SYRUPY_NOTE = f"or with syrupy's {SYRUPY_UPDATE_FLAG} (which updates syrupy's own snapshots too)"
 
 
 def to_report(source: Any, settings: Settings, name: str | None = None) -> ParamFormReport:
