@@ -4,9 +4,8 @@
 tensor above :data:`BIG_NUMEL` elements (a fused ``num_experts x ...`` expert weight, a
 ``torch.zeros(16, 5120, 16384)`` buffer) is made on ``meta`` instead, while the small
 tensor math some builders do (regnet widths, swin's relative position tables) stays real.
-``torch.empty`` goes to ``meta`` at any size: its values are undefined until written, and
-the writes a build makes (initialisers) are skipped. A write of a ``meta`` result into a real
-tensor is skipped too (there is no value to write).
+A write of a ``meta`` result into a real tensor is skipped (there is no value to write; a
+build writes one when it fills a buffer from a parameter's device, as swin does).
 It also marks any error raised by a call that had a ``meta`` tensor among its arguments,
 which is how a build that *read a value* is told apart from a build that is simply broken,
 whatever torch's wording.
@@ -47,14 +46,9 @@ _CONSTRUCTORS = (
     "eye",
 )
 _TENSOR_CONSTRUCTORS = ("new_empty", "new_zeros", "new_ones", "new_full")
-# What these return has no values to read until something is written into it, and what a
-# build writes into a fresh tensor is an initialiser's work, skipped anyway: on ``meta`` at
-# any size. (``nn.Linear`` and friends make their weights this way.)
-_UNINITIALISED = ("empty", "empty_strided")
-_UNINITIALISED_METHODS = ("new_empty",)
 # Constructors whose positional arguments are the size (``zeros(2, 3)``, ``full((2, 3), x)``),
 # so the size is read without making anything.
-_SIZED = ("zeros", "ones", "full", "rand", "randn")
+_SIZED = ("empty", "empty_strided", "zeros", "ones", "full", "rand", "randn")
 _LIKE = ("empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "randn_like")
 
 # Writing a tensor computed from meta parameters into a real buffer (swin's relative
@@ -128,9 +122,6 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
             torch, _TENSOR_CONSTRUCTORS, torch.Tensor
         )
         self._fills = _constructors(torch, _FILLS, torch.Tensor)
-        self._uninitialised = _constructors(torch, _UNINITIALISED, torch) | _constructors(
-            torch, _UNINITIALISED_METHODS, torch.Tensor
-        )
         self._methods = _constructors(torch, _TENSOR_CONSTRUCTORS, torch.Tensor)
         self._sized = _constructors(torch, _SIZED, torch) | _constructors(
             torch, _TENSOR_CONSTRUCTORS, torch.Tensor
@@ -146,8 +137,6 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
         kwargs = kwargs or {}
         try:
             if func in self._fresh and "out" not in kwargs and _on_host(kwargs):
-                if func in self._uninitialised:
-                    return func(*args, **{**kwargs, "device": "meta"})
                 sized = func in self._sized
                 numel = _requested_numel(func in self._methods, args) if sized else None
                 if numel is None or numel > BIG_NUMEL:

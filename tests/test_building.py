@@ -48,6 +48,25 @@ def test_small_tensor_math_while_building_still_has_values() -> None:
     ]
 
 
+class WidthFromAFilledIndex(nn.Module):
+    """Fills a small fresh tensor, copies it into a buffer and sizes a layer from it: every
+    value is real, so the layer must be as wide as a real build makes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        index = torch.empty(5, dtype=torch.long)
+        for i in range(5):
+            index[i] = i * 3
+        self.register_buffer("index", torch.zeros(5, dtype=torch.long))
+        self.index.copy_(index)
+        self.head = nn.Linear(4, int(self.index.max()) + 1)
+
+
+def test_values_written_into_small_fresh_tensors_are_real_while_building() -> None:
+    report = build_report(WidthFromAFilledIndex)
+    assert [row.shape for row in report.rows] == [(13, 4), (13,)]
+
+
 def test_empty_weights_puts_big_fresh_tensors_on_meta_and_keeps_small_ones_real() -> None:
     with empty_weights():
         big = torch.zeros(4096, 4096)
