@@ -87,10 +87,19 @@ def _originals() -> dict[int, tuple[Any, Callable[..., Any]]]:
     return found
 
 
-def _holders(names: set[str], originals: dict[int, tuple[Any, Callable[..., Any]]]) -> Iterator[
-    tuple[ModuleType, str, Any]
-]:
+Holder = tuple[ModuleType, str, Any]
+# The last scan of sys.modules, keyed by what would change its answer: a scan takes a few
+# milliseconds with transformers loaded, and every model build needs the answer.
+_scanned: tuple[tuple[object, ...], list[Holder]] | None = None
+
+
+def _holders(names: set[str], originals: dict[int, tuple[Any, Callable[..., Any]]]) -> list[Holder]:
     """Every (module, name, original) where a loaded module binds one of the targets."""
+    global _scanned
+    key = (len(sys.modules), next(reversed(sys.modules), None), *sorted(originals))
+    if _scanned is not None and _scanned[0] == key:
+        return [h for h in _scanned[1] if vars(h[0]).get(h[1]) is h[2]]
+    found: list[Holder] = []
     for module in list(sys.modules.values()):
         try:
             namespace = vars(module)
@@ -99,7 +108,9 @@ def _holders(names: set[str], originals: dict[int, tuple[Any, Callable[..., Any]
         for name in names & namespace.keys():
             value = namespace[name]
             if id(value) in originals and originals[id(value)][0] is value:
-                yield module, name, value
+                found.append((module, name, value))
+    _scanned = (key, found)
+    return found
 
 
 @contextmanager
