@@ -88,6 +88,7 @@ SCALE = textwrap.dedent(
             super().__init__()
             self.params = nn.ParameterList(nn.Parameter(torch.empty(4, 8)) for _ in range(n))
 
+    {setup}
     factory = {factory}
     before, start = rss(), time.perf_counter()
     report = build_report(factory)
@@ -101,8 +102,8 @@ SCALE = textwrap.dedent(
 )
 
 
-def scale_case(repeats: int, factory: str) -> dict[str, float]:
-    code = SCALE.format(here=str(HERE), factory=factory)
+def scale_case(repeats: int, factory: str, setup: str = "") -> dict[str, float]:
+    code = SCALE.format(here=str(HERE), factory=factory, setup=setup)
 
     def once() -> tuple[float, ...]:
         figures = json.loads(run([PYTHON, "-c", code])[2].splitlines()[-1])
@@ -132,6 +133,29 @@ def scale(repeats: int) -> list[str]:
         f"  10,000 tensors: {small['total']:.2f} s   100,000 tensors: {large['total']:.2f} s"
         f" [target < 5 s: {verdict(large['total'] < 5)}]   ratio {growth:.1f}x for 10x the"
         " tensors (linear: about 10x)",
+        *moe(repeats),
+    ]
+
+
+# The default deepseek_v3 config (671B parameters, fused expert weights made at full size):
+# transformers and the model's module are imported before the clock starts.
+MOE_SETUP = (
+    "import transformers; config = transformers.AutoConfig.for_model('deepseek_v3'); "
+    "cls = transformers.MODEL_FOR_CAUSAL_LM_MAPPING[type(config)]"
+)
+
+
+def moe(repeats: int) -> list[str]:
+    try:
+        import transformers  # noqa: F401
+    except ImportError:
+        return ["  671B MoE config: skipped (transformers is not installed: the hf extra)"]
+    figures = scale_case(repeats, "lambda: cls(config)", MOE_SETUP)
+    return [
+        f"  the default deepseek_v3 config ({figures['tensors']:.0f} tensors,"
+        f" {figures['parameters'] / 1e9:.0f}B parameters): {figures['total']:.2f} s"
+        f" [target < 5 s: {verdict(figures['total'] < 5)}]   RSS growth {figures['rss']:.0f} MB"
+        f" [target < 200 MB: {verdict(figures['rss'] < 200)}]",
     ]
 
 
