@@ -56,7 +56,7 @@ def _call_with_memory(factory: Callable[[], Any], label: str, reason: str, budge
     from pytest_paramform.torch_modes import AllocationBudget, BudgetExceeded
 
     try:
-        with skip_init(), no_downloads(), AllocationBudget(budget):
+        with no_downloads(), skip_init(), AllocationBudget(budget):
             return factory()
     except Exception as exc:
         refused = refusal_behind(exc)

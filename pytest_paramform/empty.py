@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.hub_guard import hub_refused
+from pytest_paramform.patches import standing_in
 from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 if TYPE_CHECKING:
@@ -36,18 +37,15 @@ def _on_meta(param: Parameter | None) -> Parameter | None:
     return type(param)(meta, **kwargs)
 
 
-def _noop_init(tensor: Any, *args: Any, **kwargs: Any) -> Any:
-    return tensor
+def _noop(name: str) -> Callable[..., Any]:
+    """A stand-in for ``torch.nn.init.<name>``: one per name, so that a module that bound
+    one while a model was built gets the right original back (see ``patches``)."""
 
+    def leave_as_is(tensor: Any, *args: Any, **kwargs: Any) -> Any:
+        return tensor
 
-@contextmanager
-def _patched(owner: Any, name: str, replacement: Callable[..., Any]) -> Iterator[None]:
-    original = getattr(owner, name)
-    setattr(owner, name, replacement)
-    try:
-        yield
-    finally:
-        setattr(owner, name, original)
+    leave_as_is.__name__ = name
+    return leave_as_is
 
 
 @contextmanager
@@ -63,10 +61,9 @@ def no_downloads() -> Iterator[None]:
 def skip_init() -> Iterator[None]:
     """Within this block, ``torch.nn.init`` leaves tensors as they are."""
     torch = require("torch", "torch")
-    with ExitStack() as stack:
-        for name in dir(torch.nn.init):
-            if name.endswith("_") and not name.startswith("_"):
-                stack.enter_context(_patched(torch.nn.init, name, _noop_init))
+    init = torch.nn.init
+    names = [n for n in dir(init) if n.endswith("_") and not n.startswith("_")]
+    with standing_in([(init, name, _noop(name)) for name in names]):
         yield
 
 
@@ -88,9 +85,11 @@ def empty_weights() -> Iterator[None]:
         register(self, name, _on_meta(param))
 
     with ExitStack() as stack:
-        stack.enter_context(_patched(module_cls, "register_parameter", register_on_meta))
-        stack.enter_context(skip_init())
+        # Downloads first: refusing them imports the loaders' modules, which must see
+        # torch's own initialisers (transformers keeps a table of them).
         stack.enter_context(no_downloads())
+        stack.enter_context(standing_in([(module_cls, "register_parameter", register_on_meta)]))
+        stack.enter_context(skip_init())
         stack.enter_context(internal_warnings_ignored())
         stack.enter_context(BigTensorsOnMeta())
         yield

@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any
 
 from pytest_paramform.errors import SourceError
+from pytest_paramform.patches import Swap, standing_in
 
 HOW = (
     "build it without weights: torchvision weights=None (and weights_backbone=None), "
@@ -118,24 +119,17 @@ def hub_refused() -> Iterator[None]:
     """Within this block, the functions above fail with a :class:`SourceError`."""
     originals = _originals()
     names = {name for _, name in FUNCTIONS}
-    patched: list[tuple[Any, str, Any]] = [
-        (module, name, value) for module, name, value in _holders(names, originals)
+    swaps: list[Swap] = [
+        (module, name, originals[id(value)][1])
+        for module, name, value in _holders(names, originals)
     ]
     for module_name, class_name, method in CLASSMETHODS:
         owner = getattr(_loaded(module_name), class_name, None)
         if owner is not None and method in vars(owner):
-            patched.append((owner, method, vars(owner)[method]))
-    try:
-        for owner, name, original in patched:
-            if isinstance(owner, type):
-                what = f"{owner.__name__}.{name}"
-                setattr(owner, name, classmethod(refusal(what)))
-            else:
-                setattr(owner, name, originals[id(original)][1])
+            refuse = refusal(f"{owner.__name__}.{method}")
+            swaps.append((owner, method, classmethod(refuse)))
+    with standing_in(swaps):
         yield
-    finally:
-        for owner, name, original in reversed(patched):
-            setattr(owner, name, original)
 
 
 def refusal_behind(exc: BaseException) -> SourceError | None:

@@ -4,6 +4,8 @@ or a download cache, and is back in place after the build."""
 from __future__ import annotations
 
 import functools
+import subprocess
+import sys
 from pathlib import Path
 
 import huggingface_hub
@@ -91,3 +93,51 @@ def test_the_loaders_are_restored_after_the_build() -> None:
         timm.models._builder.load_pretrained,
         torch.hub.load_state_dict_from_url,
     )
+
+
+INIT_AFTER_A_BUILD = """
+import transformers, torch
+from torch import nn
+from pytest_paramform import build_report
+
+build_report(lambda: nn.Linear(4, 4))   # transformers' lazy submodules are not loaded yet
+from transformers import initialization
+print(initialization.TORCH_INIT_FUNCTIONS["normal_"] is torch.nn.init.normal_)
+model = transformers.GPT2Model(transformers.GPT2Config(n_layer=1, n_embd=64, n_head=2))
+print(round(float(model.wte.weight.std()), 2))
+"""
+
+FIRST_IMPORT_IN_A_FACTORY = """
+import torch
+from torch import nn
+from pytest_paramform import build_report
+
+def factory():
+    import timm   # first imported here, while the loaders are refused
+    return timm.create_model("resnet18")
+
+build_report(factory)
+import timm.models._builder as builder, timm.models._hub as hub
+print(builder.load_state_dict_from_url is torch.hub.load_state_dict_from_url,
+      hub.download_url_to_file is torch.hub.download_url_to_file,
+      builder.load_pretrained.__module__)
+"""
+
+
+def _child(code: str) -> list[str]:
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    return child.stdout.split()
+
+
+def test_a_build_leaves_transformers_initialisation_as_it_was() -> None:
+    """transformers keeps a table of torch's initialisers, filled when first imported."""
+    same_function, std = _child(INIT_AFTER_A_BUILD)
+    assert same_function == "True"
+    assert std == "0.02", "GPT-2's embeddings are initialised with std 0.02"
+
+
+def test_a_library_first_imported_during_a_build_keeps_its_own_loaders() -> None:
+    assert _child(FIRST_IMPORT_IN_A_FACTORY) == ["True", "True", "timm.models._builder"]

@@ -1,0 +1,65 @@
+"""Stand-ins for library functions, for the length of a model build, and nothing after.
+
+A build replaces ``torch.nn.init``'s initialisers with no-ops and the hub loaders with
+refusals. A module imported for the first time during the build (the factory's own
+``import timm``, transformers' lazy submodules) may bind a stand-in under its own name
+(``from torch.hub import load_state_dict_from_url``) or keep it in a table
+(transformers' ``TORCH_INIT_FUNCTIONS``); restoring the attributes we replaced would leave
+those copies behind for the rest of the session. So on the way out, the globals and the
+top-level tables of every module imported meanwhile get the originals back too.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+Swap = tuple[Any, str, Any]  # (owner, attribute, stand-in)
+
+
+def _current(owner: Any, name: str) -> Any:
+    """What ``owner`` holds under ``name`` itself: a classmethod object, not a bound one."""
+    namespace = getattr(owner, "__dict__", {})
+    return namespace[name] if name in namespace else getattr(owner, name)
+
+
+@contextmanager
+def standing_in(swaps: Sequence[Swap]) -> Iterator[None]:
+    """Put each stand-in in place; on exit put every original back, wherever it went."""
+    before = set(sys.modules)
+    saved = [(owner, name, _current(owner, name)) for owner, name, _ in swaps]
+    # id(stand-in) -> (stand-in, original); the stand-in is held so that its id stays its own
+    back = {
+        id(stand_in): (stand_in, getattr(owner, name))
+        for owner, name, stand_in in swaps
+    }
+    try:
+        for owner, name, stand_in in swaps:
+            setattr(owner, name, stand_in)
+        yield
+    finally:
+        for owner, name, original in reversed(saved):
+            setattr(owner, name, original)
+        _repair([m for n, m in list(sys.modules.items()) if n not in before], back)
+
+
+def _original(value: Any, back: dict[int, tuple[Any, Any]]) -> Any:
+    entry = back.get(id(value))
+    return entry[1] if entry is not None and entry[0] is value else value
+
+
+def _repair(modules: list[Any], back: dict[int, tuple[Any, Any]]) -> None:
+    for module in modules:
+        try:
+            namespace = vars(module)
+        except TypeError:
+            continue
+        for key, value in list(namespace.items()):
+            if isinstance(value, dict):
+                for k, v in list(value.items()):
+                    if _original(v, back) is not v:
+                        value[k] = _original(v, back)
+            elif _original(value, back) is not value:
+                namespace[key] = _original(value, back)
