@@ -5,7 +5,9 @@ tensor above :data:`BIG_NUMEL` elements (a fused ``num_experts x ...`` expert we
 ``torch.zeros(16, 5120, 16384)`` buffer) is made on ``meta`` instead, while the small
 tensor math some builders do (regnet widths, swin's relative position tables) stays real.
 A write of a ``meta`` result into a real tensor is skipped (there is no value to write; a
-build writes one when it fills a buffer from a parameter's device, as swin does).
+build writes one when it fills a buffer from a parameter's device, as swin does); the tensor
+is remembered as holding unknown values, and a later read of them fails like a read on
+``meta``, so such a build is never reported from values it does not have.
 It also marks any error raised by a call that had a ``meta`` tensor among its arguments,
 which is how a build that *read a value* is told apart from a build that is simply broken,
 whatever torch's wording.
@@ -18,6 +20,7 @@ they would pass a budget, so that a CI machine is never pushed into swap or OOM-
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +59,11 @@ _LIKE = ("empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "ran
 # the build only needs the buffer's shape, so the write is skipped.
 _FILLS = ("copy_", "__setitem__")
 
+# Calls that hand a tensor's values to Python.
+_VALUE_READS = (
+    "item", "tolist", "numpy", "__bool__", "__int__", "__float__", "__index__", "__complex__"
+)
+
 _META_MARK = "_paramform_meta_failure"
 
 
@@ -79,6 +87,13 @@ def caused_by_meta(exc: BaseException) -> bool:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return False
+
+
+def _on_meta_marker() -> BaseException:
+    """The cause given to a read of unknown values, marked as a failure caused by meta."""
+    cause = RuntimeError("the values came from a meta tensor")
+    setattr(cause, _META_MARK, True)
+    return cause
 
 
 def _mark_meta_failure(torch: Any, exc: BaseException, args: Any, kwargs: Any) -> None:
@@ -122,6 +137,9 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
             torch, _TENSOR_CONSTRUCTORS, torch.Tensor
         )
         self._fills = _constructors(torch, _FILLS, torch.Tensor)
+        self._reads = _constructors(torch, _VALUE_READS, torch.Tensor)
+        # id -> weak reference: tensors compare elementwise, so no set or WeakSet of them
+        self._unknown: dict[int, weakref.ref[Any]] = {}
         self._methods = _constructors(torch, _TENSOR_CONSTRUCTORS, torch.Tensor)
         self._sized = _constructors(torch, _SIZED, torch) | _constructors(
             torch, _TENSOR_CONSTRUCTORS, torch.Tensor
@@ -144,11 +162,41 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
                     if probe is not None and probe.numel() > BIG_NUMEL:
                         return probe
             if func in self._fills and _fills_from_meta(self._torch, args):
+                self._remember_unknown(args[0])
                 return args[0]
+            if self._unknown and self._reaches_unknown(args, kwargs):
+                return self._spread_unknown(func, args, kwargs)
             return func(*args, **kwargs)
         except Exception as exc:
             _mark_meta_failure(self._torch, exc, args, kwargs)
             raise
+
+    def _remember_unknown(self, tensor: Any) -> None:
+        key = id(tensor)
+        self._unknown[key] = weakref.ref(tensor, lambda _: self._unknown.pop(key, None))
+
+    def _reaches_unknown(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        for tensor in _tensors(self._torch, args, kwargs):
+            ref = self._unknown.get(id(tensor))
+            if ref is not None and ref() is tensor:
+                return True
+        return False
+
+    def _spread_unknown(
+        self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        """A tensor whose meta write was skipped holds no real values: reading one fails
+        as a read on ``meta`` would (so the build is retried with real memory), and what
+        is computed from it holds no real values either."""
+        if func in self._reads:
+            raise RuntimeError(
+                f"{getattr(func, '__name__', func)}() read a tensor that was written from a "
+                "meta tensor while the model was built"
+            ) from _on_meta_marker()
+        result = func(*args, **kwargs)
+        for tensor in _tensors(self._torch, (result,), {}):
+            self._remember_unknown(tensor)
+        return result
 
 
 def _requested_numel(method: bool, args: tuple[Any, ...]) -> int | None:

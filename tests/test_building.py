@@ -67,6 +67,23 @@ def test_values_written_into_small_fresh_tensors_are_real_while_building() -> No
     assert [row.shape for row in report.rows] == [(13, 4), (13,)]
 
 
+class WidthFromABigTensor(nn.Module):
+    """Writes values computed from a big fresh tensor (made on meta) into a small real one,
+    then sizes its layers from them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        widths = torch.zeros(3, dtype=torch.long)
+        scores = torch.ones(2048, 1024)
+        widths[:] = scores.sum(0)[:3].long() // 64
+        self.layers = nn.ModuleList(nn.Linear(8, int(w)) for w in widths)
+
+
+def test_values_computed_from_a_tensor_on_meta_are_never_made_up() -> None:
+    report = build_report(WidthFromABigTensor)
+    assert [row.shape for row in report.rows][::2] == [(32, 8)] * 3
+
+
 def test_empty_weights_puts_big_fresh_tensors_on_meta_and_keeps_small_ones_real() -> None:
     with empty_weights():
         big = torch.zeros(4096, 4096)
