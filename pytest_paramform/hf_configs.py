@@ -10,6 +10,7 @@ a config (``auto_map``, ``trust_remote_code``) is never run.
 from __future__ import annotations
 
 import copy
+import importlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -38,11 +39,11 @@ def config_file(path: Path) -> Path:
 
 def model_name(path: Path) -> str:
     """``llama-7b`` for ``configs/llama-7b``, ``configs/llama-7b/config.json`` and
-    ``configs/llama-7b.json``."""
+    ``configs/llama-7b.json``; ``qwen2.5-7b`` for ``qwen2.5-7b.json``."""
     absolute = path.absolute()
     if absolute.is_dir():
         return absolute.name
-    return absolute.parent.name if absolute.name == CONFIG else absolute.name.split(".")[0]
+    return absolute.parent.name if absolute.name == CONFIG else absolute.name.removesuffix(".json")
 
 
 def _read_json(file: Path) -> dict[str, Any]:
@@ -74,26 +75,43 @@ def _load_config(transformers: Any, file: Path) -> Any:
 
 
 def _model_class(transformers: Any, config: Any, file: Path) -> Any:
-    """The class ``architectures`` names, or the ``AutoModel`` class for the config."""
-    names = list(getattr(config, "architectures", None) or [])
-    if names:
-        cls = getattr(transformers, names[0], None)
-        if cls is None:
-            raise SourceError(
-                f"names architecture {names[0]!r}, which transformers "
-                f"{transformers.__version__} does not have (code shipped beside a config "
-                "is never run)",
-                path=str(file),
-            )
-        return cls
-    try:
-        return transformers.AutoModel._model_mapping[type(config)]
-    except KeyError:
+    """The model class ``architectures`` names (a transformers model or Auto class), or
+    the ``AutoModel`` for the config; nothing else of transformers is ever called."""
+    names = getattr(config, "architectures", None)
+    if names and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
         raise SourceError(
-            f"has no architectures and transformers has no AutoModel for model_type "
-            f"{config.model_type!r}",
+            f"architectures must be a list of class names, not {names!r}", path=str(file)
+        )
+    if not names:
+        return transformers.AutoModel
+    cls = getattr(transformers, names[0], None)
+    if cls is None:
+        raise SourceError(
+            f"names architecture {names[0]!r}, which transformers "
+            f"{transformers.__version__} does not have (code shipped beside a config "
+            "is never run)",
             path=str(file),
-        ) from None
+        )
+    if not (isinstance(cls, type) and issubclass(cls, (transformers.PreTrainedModel,
+                                                        _auto_base(transformers)))):
+        raise SourceError(
+            f"names architecture {names[0]!r}, which is not a model class of transformers",
+            path=str(file),
+        )
+    return cls
+
+
+def _auto_base(transformers: Any) -> type:
+    """The base of ``AutoModel``, ``AutoModelForCausalLM``, ... (built by ``from_config``)."""
+    module = importlib.import_module("transformers.models.auto.auto_factory")
+    base = getattr(module, "_BaseAutoModelClass", None)
+    return base if isinstance(base, type) else type(transformers.AutoModel)
+
+
+def _build(cls: Any, config: Any) -> Any:
+    if hasattr(cls, "from_config"):  # an Auto class: it picks the model for the config
+        return cls.from_config(config, trust_remote_code=False)
+    return cls._from_config(config)
 
 
 def hf_factory(spec_path: str) -> tuple[Callable[[], Any], str]:
@@ -106,8 +124,7 @@ def hf_factory(spec_path: str) -> tuple[Callable[[], Any], str]:
 
     def build() -> Any:
         fresh = copy.deepcopy(config)  # transformers writes the dtype it used back into it
-        from_config = getattr(cls, "_from_config", None)
-        return from_config(fresh) if from_config is not None else cls(fresh)
+        return _build(cls, fresh)
 
     build.__name__ = model_name(path)
     return build, model_name(path)

@@ -4,6 +4,7 @@ the fixture, and against a real build."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -109,6 +110,49 @@ def test_bad_config_paths_and_contents_name_the_problem_and_the_file(tmp_path: P
     unknown.write_text('{"model_type": "no-such-model-type"}')
     with pytest.raises(SourceError, match=r"unknown\.json: transformers .* cannot read this"):
         from_spec(f"hf:{unknown}")
+
+
+@pytest.mark.parametrize(
+    ("architectures", "message"),
+    [
+        (["set_seed"], "'set_seed', which is not a model class of transformers"),
+        (["pipeline"], "'pipeline', which is not a model class of transformers"),
+        ("GPT2Model", "architectures must be a list of class names, not 'GPT2Model'"),
+    ],
+)
+def test_architectures_must_name_a_model_class(
+    architectures: object, message: str, tmp_path: Path
+) -> None:
+    config = tmp_path / "odd.json"
+    config.write_text(json.dumps({"model_type": "gpt2", "architectures": architectures}))
+    with pytest.raises(SourceError, match=re.escape(message)):
+        from_spec(f"hf:{config}")
+
+
+def test_an_auto_class_as_architecture_builds_the_model_for_the_config(tmp_path: Path) -> None:
+    config = gpt2_config(n_layer=1)
+    config.architectures = ["AutoModelForCausalLM"]
+    folder = save_config(tmp_path / "auto", config)
+    assert from_spec(f"hf:{folder}").rows == from_spec(
+        f"hf:{save_config(tmp_path / 'gpt2', gpt2_config(n_layer=1))}"
+    ).rows
+
+
+def test_a_dotted_config_file_name_keeps_its_dots(tmp_path: Path) -> None:
+    folder = save_config(tmp_path / "src", transformers.GPT2Config(n_layer=1))
+    for name in ("qwen2.5-0.5b.json", "qwen2.5-7b.json"):
+        (tmp_path / name).write_text((folder / "config.json").read_text())
+    assert from_spec(f"hf:{tmp_path / 'qwen2.5-7b.json'}").name == "qwen2.5-7b"
+
+
+def test_two_specs_with_one_name_do_not_overwrite_each_other(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one = save_config(tmp_path / "a" / "gpt2", gpt2_config(n_layer=1))
+    two = save_config(tmp_path / "b" / "gpt2", gpt2_config(n_layer=2))
+    out = tmp_path / "out"
+    assert main(["report", f"hf:{one}", f"hf:{two}", "--output-dir", str(out)]) == 2
+    assert "are both named 'gpt2'" in capsys.readouterr().err
 
 
 def test_code_shipped_beside_a_config_is_never_run(tmp_path: Path) -> None:

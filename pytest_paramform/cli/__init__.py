@@ -150,9 +150,16 @@ def _write_many(args: argparse.Namespace) -> None:
     fmt = args.format or DEFAULT_FORMAT
     suffix = formats.get(fmt).file_suffixes[0]
     out: Path = args.output_dir
+    written: dict[str, str] = {}
     for spec in args.specs:
         report = _named(load_report(spec, buffers=args.buffers, dtype=args.dtype), args.name)
         stem = _safe_name(report.name)
+        if stem in written:
+            raise ParamFormError(
+                f"{written[stem]} and {spec} are both named {report.name!r}, so both would "
+                f"write {out / (stem + suffix)}; report them separately with --name"
+            )
+        written[stem] = spec
         link = None
         if args.chart is not None:
             link = f"figs/{stem}_pie_chart.png"
