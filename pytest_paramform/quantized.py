@@ -5,7 +5,10 @@ bias packed in a ``_packed_params`` object, not as parameters; its ``state_dict`
 them as one ``(weight, bias)`` tuple under ``<layer>._packed_params._packed_params``, next
 to ``<layer>._packed_params.dtype``. Reported as they are, such a model would lose every
 Linear layer. Here they are unpacked under the names a user knows from the float model,
-``<layer>.weight`` and ``<layer>.bias``, with their shapes and quantized dtype.
+``<layer>.weight`` and ``<layer>.bias``, with their shapes and quantized dtype; a quantized
+LSTM or GRU gives ``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ... as the float one
+does. (Its ``state_dict`` holds TorchScript objects, which ``torch.load(weights_only=True)``
+refuses; the live model reports.)
 """
 
 from __future__ import annotations
@@ -37,14 +40,38 @@ def packed_tensors(model: nn.Module) -> list[tuple[str, Tensor]]:
     """``(name, tensor)`` for every packed weight and bias, in module order."""
     found: list[tuple[str, Tensor]] = []
     for prefix, module in model.named_modules(remove_duplicate=False):
-        if not _is_packed(module):
-            continue
-        found.append((_join(prefix, "weight"), module.weight()))
-        bias = getattr(module, "bias", None)
-        value = bias() if callable(bias) else None
-        if value is not None:
-            found.append((_join(prefix, "bias"), value))
+        if _is_packed_rnn(module):
+            found += [(_join(prefix, n), t) for n, t in _rnn_tensors(module)]
+        elif _is_packed(module):
+            found.append((_join(prefix, "weight"), module.weight()))
+            bias = getattr(module, "bias", None)
+            value = bias() if callable(bias) else None
+            if value is not None:
+                found.append((_join(prefix, "bias"), value))
     return found
+
+
+def _is_packed_rnn(module: nn.Module) -> bool:
+    """A quantized LSTM or GRU: its weights come back from ``get_weight()``."""
+    return type(module).__module__.startswith(_QUANTIZED_MODULES) and callable(
+        getattr(type(module), "get_weight", None)
+    )
+
+
+_RNN_KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+
+def _rnn_tensors(module: Any) -> list[tuple[str, Tensor]]:
+    """The float LSTM's names and order: per layer and direction, ``weight_ih``,
+    ``weight_hh``, ``bias_ih``, ``bias_hh`` (``_l0``, ``_l0_reverse``, ``_l1``, ...)."""
+    tensors = {**module.get_weight(), **module.get_bias()}
+    suffixes = list(dict.fromkeys(n.split("_", 2)[2] for n in tensors))
+    return [
+        (f"{kind}_{suffix}", tensors[f"{kind}_{suffix}"])
+        for suffix in suffixes
+        for kind in _RNN_KINDS
+        if f"{kind}_{suffix}" in tensors
+    ]
 
 
 def module_order(model: nn.Module) -> dict[str, int]:

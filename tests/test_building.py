@@ -221,6 +221,27 @@ def test_a_dynamic_quantized_model_reports_its_packed_linear_weights() -> None:
     assert (q_lin.dtype, q_lin.frozen) == ("qint8", True)
 
 
+class Recurrent(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(8, 16, num_layers=2)
+        self.gru = nn.GRU(4, 6, bidirectional=True)
+        self.head = nn.Linear(16, 4)
+
+
+@pytest.mark.filterwarnings(QUANTIZE_DEPRECATED)
+def test_quantized_lstm_and_gru_report_their_weights_under_the_float_names() -> None:
+    def quantized() -> nn.Module:
+        return torch.ao.quantization.quantize_dynamic(Recurrent(), dtype=torch.qint8)
+
+    report = build_report(quantized, dtype=True)
+    float_model = build_report(Recurrent)
+    assert [(r.name, r.shape) for r in report.rows] == [
+        (r.name, r.shape) for r in float_model.rows
+    ]
+    assert {r.name: r.dtype for r in report.rows}["gru.weight_hh_l0_reverse"] == "qint8"
+
+
 @pytest.mark.filterwarnings(QUANTIZE_DEPRECATED)
 def test_a_quantized_state_dict_is_read_with_its_packed_weights(tmp_path: Path) -> None:
     model = nn.Sequential(nn.Embedding(10, 4), nn.Linear(4, 3), nn.Linear(3, 2, bias=False))
