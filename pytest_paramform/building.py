@@ -28,9 +28,12 @@ _META_WORDING = re.compile(r"\bmeta\b", re.IGNORECASE)
 
 
 def _read_a_value(exc: BaseException) -> bool:
+    """Marked by the build mode, or torch's own error that names ``meta`` (raised where the
+    mode cannot see it); a model's own error that mentions ``meta-llama`` is not retried."""
     from pytest_paramform.torch_modes import caused_by_meta
 
-    return caused_by_meta(exc) or bool(_META_WORDING.search(str(exc)))
+    torch_error = isinstance(exc, RuntimeError | NotImplementedError)
+    return caused_by_meta(exc) or (torch_error and bool(_META_WORDING.search(str(exc))))
 
 
 def _size(size: int) -> str:
@@ -66,7 +69,8 @@ def _call_with_memory(factory: Callable[[], Any], label: str, reason: str, budge
     except BudgetExceeded as exc:
         raise SourceError(
             f"{label} reads weight values while it is built ({reason}), so it must be "
-            f"built with real memory, and that would take more than {_size(exc.budget)}; "
+            f"built with real memory, and that build would make more than {_size(exc.budget)} "
+            "of tensors (counted as they are made, freed ones included); "
             "build it yourself inside `with pytest_paramform.empty_weights():`, leaving "
             "out the step that reads values, and pass the module"
         ) from None
