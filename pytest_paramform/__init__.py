@@ -51,7 +51,7 @@ __all__ = [
     "empty_weights",
     "render_drift",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 
 def __getattr__(name: str) -> Any:

@@ -54,7 +54,7 @@ def test_summary_has_a_row_per_golden_that_did_not_pass_and_counts_the_rest() ->
     assert text.startswith("### paramform: 1 drifted, 1 new, 3 passed\n")
     cells = _table_cells(text)
     assert [c.strip() for c in cells[0]] == [
-        "Golden",
+        "Status",
         "Test",
         "Model",
         "Layers",

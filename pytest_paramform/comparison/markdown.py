@@ -98,7 +98,7 @@ def render_summary(rows: Sequence[GoldenRow], passed: int) -> str:
     tally = [f"{n} {status}" for status, n in counts.items()] + [f"{passed} passed"]
     parts = [f"### paramform: {', '.join(tally)}\n"]
     if rows:
-        headers = ("Golden", "Test", "Model", *COLUMNS)
+        headers = ("Status", "Test", "Model", *COLUMNS)
         parts.append(table(headers, [_cells(row) for row in rows]))
         parts += [details(f"{row.status}: {row.test}", row.message) for row in rows if row.message]
     noun = "golden" if passed == 1 else "goldens"
