@@ -29,8 +29,9 @@ from pytest_paramform.heavy_imports import require
 if TYPE_CHECKING:
     from torch import Tensor
 
-# 2**20 elements: 4 MiB of float32. Larger fresh tensors are never needed for their values
-# while a model is built; smaller ones may be (widths, tables, masks computed from config).
+# 2**20 elements: 4 MiB of float32. A build seldom needs the values of a larger fresh tensor
+# (one that does fails on meta and is built again with real memory); smaller ones are often
+# read (widths, tables, masks computed from the config) and stay real.
 BIG_NUMEL = 1 << 20
 
 _CONSTRUCTORS = (
@@ -107,10 +108,10 @@ def _mark_meta_failure(torch: Any, exc: BaseException, args: Any, kwargs: Any) -
 
 
 def _fills_from_meta(torch: Any, args: tuple[Any, ...]) -> bool:
-    """``real.copy_(meta)`` or ``real[...] = meta``."""
+    """``real.copy_(meta[, non_blocking])`` or ``real[index] = meta``."""
     if len(args) < 2 or not isinstance(args[0], torch.Tensor) or args[0].device.type == "meta":
         return False
-    source = args[-1]
+    source = args[2] if len(args) == 3 and not isinstance(args[2], bool) else args[1]
     return isinstance(source, torch.Tensor) and source.device.type == "meta"
 
 
