@@ -116,11 +116,11 @@ def paramform_snapshot(
     ``paramform_snapshot(torchvision.models.resnet50)`` (a model, a factory built without
     weights, a state dict, a checkpoint path, or a spec: ``"torchvision:NAME"``,
     ``"hf:configs/llama-7b"``, ``"package.module:callable"``; ``name="student"`` names the
-    model and gives a second golden in one test). It fails with every changed, added or removed tensor. The golden is
-    ``__snapshots__/<module>/<test>.paramform.yaml``: write or refresh it with ``pytest
-    --paramform-update``. Keywords, also ini options ``paramform_<name>`` and
-    ``@pytest.mark.paramform(...)``: format (yaml, markdown), level (layers, summary),
-    tolerance, rel_tolerance, buffers, dtype. Returns the report.
+    model and gives a second golden in one test). It fails with every changed, added or
+    removed tensor. The golden is ``__snapshots__/<module>/<test>.paramform.yaml``: write
+    or refresh it with ``pytest --paramform-update``. Keywords, also ini options
+    ``paramform_<name>`` and ``@pytest.mark.paramform(...)``: format (yaml, markdown),
+    level (layers, summary), tolerance, rel_tolerance, buffers, dtype. Returns the report.
     """
     from pytest_paramform.plugin.fixture import ParamFormSnapshot
 
