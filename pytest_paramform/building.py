@@ -6,7 +6,8 @@ value while they build (``resize_token_embeddings`` averages the old embeddings,
 ``quantize_dynamic`` measures each weight's range, torchvision's SSDlite runs its backbone
 once); on ``meta`` there is no value to read. Such a failure is recognised by where it
 happened (a torch call on a ``meta`` tensor), not by torch's wording, and the build runs
-again with real, uninitialised memory, under a budget: past it, the build stops before
+again with real memory, initialised as usual (uninitialised memory can hold NaNs, which
+quantization observers refuse), under a budget: past it, the build stops before
 allocating, with a message, rather than let the CI machine swap or be OOM-killed.
 """
 
@@ -16,7 +17,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from pytest_paramform.empty import empty_weights, no_downloads, skip_init
+from pytest_paramform.empty import empty_weights, no_downloads
 from pytest_paramform.errors import SourceError
 from pytest_paramform.hub_guard import refusal_behind
 
@@ -59,7 +60,7 @@ def _call_with_memory(factory: Callable[[], Any], label: str, reason: str, budge
     from pytest_paramform.torch_modes import AllocationBudget, BudgetExceeded
 
     try:
-        with no_downloads(), skip_init(), AllocationBudget(budget):
+        with no_downloads(), AllocationBudget(budget):
             return factory()
     except Exception as exc:
         refused = refusal_behind(exc)
