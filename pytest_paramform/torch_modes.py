@@ -60,6 +60,11 @@ _LIKE = ("empty_like", "zeros_like", "ones_like", "full_like", "rand_like", "ran
 # the build only needs the buffer's shape, so the write is skipped.
 _FILLS = ("copy_", "__setitem__")
 
+# Moving a meta tensor to the CPU (``pe.to(x.device)`` after building a big table): there
+# are no values to copy, so the tensor stays on meta, converted to the dtype asked for; a
+# later read of it fails on meta and the build is retried with real memory.
+_MOVES = ("to", "cpu")
+
 # Calls that hand a tensor's values to Python.
 _VALUE_READS = (
     "item", "tolist", "numpy", "__bool__", "__int__", "__float__", "__index__", "__complex__"
@@ -115,6 +120,21 @@ def _fills_from_meta(torch: Any, args: tuple[Any, ...]) -> bool:
     return isinstance(source, torch.Tensor) and source.device.type == "meta"
 
 
+def _leaves_meta(torch: Any, args: tuple[Any, ...]) -> bool:
+    return bool(args) and isinstance(args[0], torch.Tensor) and args[0].device.type == "meta"
+
+
+def _kept_on_meta(torch: Any, cpu: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """``meta.to(...)`` / ``meta.cpu()``: the dtype changed as asked, the device kept."""
+    tensor = args[0]
+    if cpu:
+        return tensor
+    device, dtype, _, _ = torch._C._nn._parse_to(*args[1:], **kwargs)
+    if device is not None and device.type not in ("cpu", "meta"):
+        return tensor.to(*args[1:], **kwargs)  # an accelerator: torch says what it says
+    return tensor if dtype is None or dtype == tensor.dtype else tensor.to(dtype=dtype)
+
+
 def _on_host(kwargs: Mapping[str, Any]) -> bool:
     """No device asked for, or the CPU: where the build would allocate real memory."""
     device = kwargs.get("device")
@@ -139,6 +159,7 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
         )
         self._fills = _constructors(torch, _FILLS, torch.Tensor)
         self._reads = _constructors(torch, _VALUE_READS, torch.Tensor)
+        self._moves = _constructors(torch, _MOVES, torch.Tensor)
         # id -> weak reference: tensors compare elementwise, so no set or WeakSet of them
         self._unknown: dict[int, weakref.ref[Any]] = {}
         self._methods = _constructors(torch, _TENSOR_CONSTRUCTORS, torch.Tensor)
@@ -165,6 +186,8 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
             if func in self._fills and _fills_from_meta(self._torch, args):
                 self._remember_unknown(args[0])
                 return args[0]
+            if func in self._moves and _leaves_meta(self._torch, args):
+                return _kept_on_meta(self._torch, func is self._torch.Tensor.cpu, args, kwargs)
             if self._unknown and self._reaches_unknown(args, kwargs):
                 return self._spread_unknown(func, args, kwargs)
             return func(*args, **kwargs)

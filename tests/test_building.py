@@ -84,6 +84,29 @@ def test_values_computed_from_a_tensor_on_meta_are_never_made_up() -> None:
     assert [row.shape for row in report.rows][::2] == [(32, 8)] * 3
 
 
+class PositionTable(nn.Module):
+    """A big sinusoidal table built on the CPU, then moved to the device of a small real
+    tensor, as speech models do (seamless_m4t)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        anchor = torch.tensor(0.0).expand(1, 4096)
+        table = torch.zeros(4096, 512)  # 2M elements: made on meta
+        table[:, 0::2] = torch.sin(torch.arange(4096).float().unsqueeze(1))
+        self.register_buffer("table", table.to(device=anchor.device, dtype=anchor.dtype))
+        self.proj = nn.Linear(512, 512)
+
+
+def test_a_big_table_moved_to_the_cpu_stays_on_meta_and_the_model_reports(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(building, "BUILD_MEMORY_BUDGET", 1024**2)  # no room for a retry
+    report = build_report(PositionTable, buffers=True)
+    monkeypatch.undo()
+    assert report == build_report(PositionTable(), buffers=True)
+    assert [row.shape for row in report.buffers or ()] == [(4096, 512)]
+
+
 def test_empty_weights_puts_big_fresh_tensors_on_meta_and_keeps_small_ones_real() -> None:
     with empty_weights():
         big = torch.zeros(4096, 4096)
