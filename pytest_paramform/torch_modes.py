@@ -4,13 +4,19 @@
 tensor above :data:`BIG_NUMEL` elements (a fused ``num_experts x ...`` expert weight, a
 ``torch.zeros(16, 5120, 16384)`` buffer) is made on ``meta`` instead, while the small
 tensor math some builders do (regnet widths, swin's relative position tables) stays real.
-A write of a ``meta`` result into a real tensor is skipped (there is no value to write; a
-build writes one when it fills a buffer from a parameter's device, as swin does); the tensor
-is remembered as holding unknown values, and a later read of them fails like a read on
-``meta``, so such a build is never reported from values it does not have.
-It also marks any error raised by a call that had a ``meta`` tensor among its arguments,
-which is how a build that *read a value* is told apart from a build that is simply broken,
-whatever torch's wording.
+
+Where meta and real tensors meet, shapes carry on and values do not:
+
+- a call that mixes meta parameters with real CPU tensors (a sample image run through a
+  backbone to learn its output size) is made again all on ``meta``;
+- a meta tensor moved to the CPU stays on ``meta``;
+- a write of a ``meta`` result into a real tensor is skipped (swin fills a buffer from a
+  parameter's device); the tensor is remembered as holding unknown values, and a later
+  read of them fails like a read on ``meta``, so no report is built on made-up values.
+
+Any error raised by a call with a ``meta`` tensor among its arguments is marked: that is
+how a build that *read a value* is told apart from a build that is simply broken, whatever
+torch's wording.
 
 :class:`AllocationBudget` is for the other case, a build that must run with real memory:
 it adds up the bytes of the tensors the build makes and stops it, before allocating, once
@@ -65,6 +71,12 @@ _FILLS = ("copy_", "__setitem__")
 # later read of it fails on meta and the build is retried with real memory.
 _MOVES = ("to", "cpu")
 
+_IN_PLACE_DUNDERS = frozenset(
+    f"__i{op}__"
+    for op in ("add", "sub", "mul", "matmul", "truediv", "floordiv", "mod", "pow", "and",
+               "or", "xor", "lshift", "rshift")
+) | {"__setitem__"}
+
 # Calls that hand a tensor's values to Python.
 _VALUE_READS = (
     "item", "tolist", "numpy", "__bool__", "__int__", "__float__", "__index__", "__complex__"
@@ -118,6 +130,36 @@ def _fills_from_meta(torch: Any, args: tuple[Any, ...]) -> bool:
         return False
     source = args[2] if len(args) == 3 and not isinstance(args[2], bool) else args[1]
     return isinstance(source, torch.Tensor) and source.device.type == "meta"
+
+
+def _all_on_meta(
+    torch: Any, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """A call that failed because it mixed meta parameters with real CPU tensors (a model
+    running a sample image through its backbone to learn a feature size, as timm's hybrid
+    embeddings do): made again with every tensor on meta, which gives the shapes without
+    values. None when that does not apply: an in-place call (its real target would be left
+    unchanged without a word), ``out=``, or no mix."""
+    name = getattr(func, "__name__", "")
+    in_place = (name.endswith("_") and not name.endswith("__")) or name in _IN_PLACE_DUNDERS
+    if in_place or "out" in kwargs:
+        return None
+    try:
+        tensors = _tensors(torch, args, kwargs)
+        devices = {t.device.type for t in tensors}
+    except Exception:
+        return None
+    if devices != {"meta", "cpu"}:
+        return None
+
+    def to_meta(value: Any) -> Any:
+        return value.to("meta") if isinstance(value, torch.Tensor) else value
+
+    moved_args, moved_kwargs = torch.utils._pytree.tree_map(to_meta, (args, kwargs))
+    try:
+        return func(*moved_args, **moved_kwargs)
+    except Exception:
+        return None
 
 
 def _leaves_meta(torch: Any, args: tuple[Any, ...]) -> bool:
@@ -192,6 +234,9 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
                 return self._spread_unknown(func, args, kwargs)
             return func(*args, **kwargs)
         except Exception as exc:
+            together = _all_on_meta(self._torch, func, args, kwargs)
+            if together is not None:
+                return together
             _mark_meta_failure(self._torch, exc, args, kwargs)
             raise
 

@@ -84,6 +84,30 @@ def test_values_computed_from_a_tensor_on_meta_are_never_made_up() -> None:
     assert [row.shape for row in report.rows][::2] == [(32, 8)] * 3
 
 
+class ProbesItsBackbone(nn.Module):
+    """Runs a sample image through its backbone to size its head, as timm's hybrid
+    embeddings (vitamin) and torchvision's SSDlite do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.backbone = nn.Sequential(
+            nn.LayerNorm(64), nn.Conv2d(3, 64, 3, stride=2), nn.Conv2d(64, 128, 3, stride=2)
+        )
+        with torch.no_grad():
+            features = self.backbone(torch.zeros(1, 3, 64, 64))
+        self.head = nn.Linear(features[0].numel(), 10)
+
+
+def test_a_backbone_probed_with_a_real_sample_runs_on_meta(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(building, "BUILD_MEMORY_BUDGET", 1024**2)  # no room for a retry
+    report = build_report(ProbesItsBackbone)
+    monkeypatch.undo()
+    assert report.rows == build_report(ProbesItsBackbone()).rows
+    assert report.rows[-2].shape == (10, 128 * 15 * 15)
+
+
 class PositionTable(nn.Module):
     """A big sinusoidal table built on the CPU, then moved to the device of a small real
     tensor, as speech models do (seamless_m4t)."""
