@@ -22,19 +22,26 @@ from pytest_paramform.torch_warnings import internal_warnings_ignored
 if TYPE_CHECKING:
     from torch.nn import Module, Parameter
 
+
 def _on_meta(param: Parameter | None) -> Parameter | None:
-    """The same parameter on ``meta``; one already there is kept, which keeps ties intact."""
+    """The same parameter on ``meta``; one already there is kept, which keeps ties intact.
+
+    Plain parameters are moved past the build mode's checks (they cannot concern it, and
+    a build registers tens of thousands of them)."""
     torch = require("torch", "torch")
-    if param is None or param.device.type == "meta":
+    if param is None:
         return param
-    if torch.nn.parameter.is_lazy(param):
-        return param
-    meta = param.to("meta")
     if type(param) is torch.nn.Parameter:
+        with torch._C.DisableTorchFunction():
+            if param.device.type == "meta":
+                return param
+            meta = param.to("meta")
         return torch.nn.Parameter(meta, requires_grad=param.requires_grad)
+    if param.device.type == "meta" or torch.nn.parameter.is_lazy(param):
+        return param
     kwargs = dict(param.__dict__)
     kwargs["requires_grad"] = param.requires_grad
-    return type(param)(meta, **kwargs)
+    return type(param)(param.to("meta"), **kwargs)
 
 
 def _noop(name: str) -> Callable[..., Any]:

@@ -28,7 +28,7 @@ def _current(owner: Any, name: str) -> Any:
 @contextmanager
 def standing_in(swaps: Sequence[Swap]) -> Iterator[None]:
     """Put each stand-in in place; on exit put every original back, wherever it went."""
-    before = set(sys.modules)
+    before = _ModulesSeen()
     saved = [(owner, name, _current(owner, name)) for owner, name, _ in swaps]
     # id(stand-in) -> (stand-in, original); the stand-in is held so that its id stays its own
     back = {
@@ -42,7 +42,25 @@ def standing_in(swaps: Sequence[Swap]) -> Iterator[None]:
     finally:
         for owner, name, original in reversed(saved):
             setattr(owner, name, original)
-        _repair([m for n, m in list(sys.modules.items()) if n not in before], back)
+        _repair(before.new_ones(), back)
+
+
+class _ModulesSeen:
+    """The modules loaded now, so that the ones imported later can be found; cheap, since
+    every model build takes one (sys.modules keeps insertion order, and a build seldom
+    removes a module)."""
+
+    def __init__(self) -> None:
+        self.count = len(sys.modules)
+        self.last = next(reversed(sys.modules), None)
+
+    def new_ones(self) -> list[Any]:
+        names = list(sys.modules)
+        if len(names) == self.count and (not names or names[-1] == self.last):
+            return []
+        if len(names) > self.count and (self.count == 0 or names[self.count - 1] == self.last):
+            return [sys.modules[n] for n in names[self.count:] if n in sys.modules]
+        return list(sys.modules.values())  # something was removed: look at everything
 
 
 def _original(value: Any, back: dict[int, tuple[Any, Any]]) -> Any:
