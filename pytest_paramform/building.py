@@ -1,7 +1,9 @@
 """Call a model factory without weights, and only with real memory when it must.
 
 First the build runs under :func:`~pytest_paramform.empty.empty_weights`: parameters and
-big fresh tensors on ``meta``, nothing initialised, nothing downloaded. Some builds read a
+big fresh tensors on ``meta``, nothing initialised, nothing downloaded. If that fails, it
+runs again with every torch call watched (where meta and real tensors meet, shapes carry
+on; see :mod:`pytest_paramform.torch_modes`), which costs more. Some builds read a
 value while they build (``resize_token_embeddings`` averages the old embeddings,
 ``quantize_dynamic`` measures each weight's range, torchvision's SSDlite runs its backbone
 once); on ``meta`` there is no value to read. Such a failure is recognised by where it
@@ -17,7 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from pytest_paramform.empty import empty_weights, no_downloads
+from pytest_paramform.empty import empty_weights, no_downloads, watched_empty_weights
 from pytest_paramform.errors import SourceError
 from pytest_paramform.hub_guard import refusal_behind
 
@@ -42,18 +44,29 @@ def _size(size: int) -> str:
 
 
 def call_without_weights(factory: Callable[[], Any], label: str) -> Any:
-    """``factory()`` on ``meta``; built again with bounded real memory if it read a value."""
+    """``factory()`` on ``meta``: plainly first (nearly every model), then with every
+    torch call watched; built again with bounded real memory if it read a value."""
     try:
         with empty_weights():
             return factory()
     except Exception as exc:  # the model's own code: anything may come out of it
-        refused = refusal_behind(exc)
-        if refused is not None:
-            raise refused from None
+        _raise_refusal(exc)
+    try:
+        with watched_empty_weights():
+            return factory()
+    except Exception as exc:
+        _raise_refusal(exc)
         if not _read_a_value(exc):
             raise
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
     return _call_with_memory(factory, label, reason, BUILD_MEMORY_BUDGET)
+
+
+def _raise_refusal(exc: BaseException) -> None:
+    """Our download refusal, when the model's code caught it and raised its own error."""
+    refused = refusal_behind(exc)
+    if refused is not None:
+        raise refused from None
 
 
 def _call_with_memory(factory: Callable[[], Any], label: str, reason: str, budget: int) -> Any:
@@ -63,9 +76,7 @@ def _call_with_memory(factory: Callable[[], Any], label: str, reason: str, budge
         with no_downloads(), AllocationBudget(budget):
             return factory()
     except Exception as exc:
-        refused = refusal_behind(exc)
-        if refused is not None:
-            raise refused from None
+        _raise_refusal(exc)
         raise
     except BudgetExceeded as exc:
         raise SourceError(

@@ -82,21 +82,46 @@ def empty_weights() -> Iterator[None]:
     Warnings torch and torchvision raise about their own internals meanwhile are ignored
     (a suite run with warnings as errors must not fail on them); the caller's own code
     still answers to the caller's filters."""
+    with _without_weights(watched=False):
+        yield
+
+
+@contextmanager
+def watched_empty_weights() -> Iterator[None]:
+    """:func:`empty_weights` with every torch call watched
+    (:class:`~pytest_paramform.torch_modes.BigTensorsOnMeta`): meta and real tensors may
+    meet, and a failure caused by ``meta`` is marked. It costs a Python call per torch
+    call, so a build comes here only when the plain block failed."""
+    with _without_weights(watched=True):
+        yield
+
+
+@contextmanager
+def _without_weights(*, watched: bool) -> Iterator[None]:
     torch = require("torch", "torch")
-    from pytest_paramform.torch_modes import BigTensorsOnMeta  # subclasses a torch class
+    from pytest_paramform.torch_modes import (  # subclasses a torch class
+        BigTensorsOnMeta,
+        big_constructors_on_meta,
+    )
 
     module_cls = torch.nn.Module
     register = module_cls.register_parameter
 
     def register_on_meta(self: Module, name: str, param: Parameter | None) -> None:
-        register(self, name, _on_meta(param))
+        meta = _on_meta(param)
+        with torch._C.DisableTorchFunction():  # torch's own checks, past the build mode
+            register(self, name, meta)
 
+    swaps = [(module_cls, "register_parameter", register_on_meta)]
     with ExitStack() as stack:
         # Downloads first: refusing them imports the loaders' modules, which must see
         # torch's own initialisers (transformers keeps a table of them).
         stack.enter_context(no_downloads())
-        stack.enter_context(standing_in([(module_cls, "register_parameter", register_on_meta)]))
         stack.enter_context(skip_init())
         stack.enter_context(internal_warnings_ignored())
-        stack.enter_context(BigTensorsOnMeta())
+        if watched:
+            stack.enter_context(standing_in(swaps))
+            stack.enter_context(BigTensorsOnMeta())
+        else:
+            stack.enter_context(standing_in([*swaps, *big_constructors_on_meta(torch)]))
         yield

@@ -38,6 +38,9 @@ def _is_packed(module: nn.Module) -> bool:
 
 def packed_tensors(model: nn.Module) -> list[tuple[str, Tensor]]:
     """``(name, tensor)`` for every packed weight and bias, in module order."""
+    kinds = {type(module) for module in model.modules()}
+    if not any(kind.__module__.startswith(_QUANTIZED_MODULES) for kind in kinds):
+        return []  # the common case, told from a few distinct classes
     found: list[tuple[str, Tensor]] = []
     for prefix, module in model.named_modules(remove_duplicate=False):
         if _is_packed_rnn(module):

@@ -26,6 +26,7 @@ they would pass a budget, so that a CI machine is never pushed into swap or OOM-
 from __future__ import annotations
 
 import contextlib
+import math
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -208,6 +209,7 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
         self._sized = _constructors(torch, _SIZED, torch) | _constructors(
             torch, _TENSOR_CONSTRUCTORS, torch.Tensor
         )
+        self._watched = self._fresh | self._fills | self._moves
 
     def __torch_function__(
         self,
@@ -218,6 +220,10 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
     ) -> Any:
         kwargs = kwargs or {}
         try:
+            if self._unknown and self._reaches_unknown(args, kwargs):
+                return self._spread_unknown(func, args, kwargs)
+            if func not in self._watched:  # nearly every call: property reads, math
+                return func(*args, **kwargs)
             if func in self._fresh and "out" not in kwargs and _on_host(kwargs):
                 sized = func in self._sized
                 numel = _requested_numel(func in self._methods, args) if sized else None
@@ -230,8 +236,6 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
                 return args[0]
             if func in self._moves and _leaves_meta(self._torch, args):
                 return _kept_on_meta(self._torch, func is self._torch.Tensor.cpu, args, kwargs)
-            if self._unknown and self._reaches_unknown(args, kwargs):
-                return self._spread_unknown(func, args, kwargs)
             return func(*args, **kwargs)
         except Exception as exc:
             together = _all_on_meta(self._torch, func, args, kwargs)
@@ -273,16 +277,15 @@ def _requested_numel(method: bool, args: tuple[Any, ...]) -> int | None:
     ``t.new_zeros((2, 3))``, read from the arguments; None when they do not say it plainly
     (then the call is measured on ``meta``)."""
     size = args[1:] if method else args
+    if size and all(type(d) is int for d in size):  # zeros(2, 3): the usual form
+        return int(math.prod(size))
     if len(size) == 1 and isinstance(size[0], tuple | list):
         size = tuple(size[0])
     elif size and not all(type(d) is int for d in size) and isinstance(size[0], tuple | list):
         size = tuple(size[0])  # torch.full((2, 3), fill_value)
     if not size or not all(type(d) is int for d in size):
         return None
-    numel = 1
-    for d in size:
-        numel *= d
-    return numel
+    return int(math.prod(size))
 
 
 def _meta_probe(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -292,6 +295,38 @@ def _meta_probe(func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[st
         return func(*args, **{**kwargs, "device": "meta"})
     except Exception:
         return None
+
+
+def big_constructors_on_meta(torch: Any) -> list[tuple[Any, str, Callable[..., Any]]]:
+    """Stand-ins for the constructors (``torch.empty``, ``torch.zeros``, ...,
+    ``Tensor.new_zeros``) that make a tensor above :data:`BIG_NUMEL` elements on ``meta``:
+    the cheap first attempt at a build, with no cost on any other torch call. The
+    watching :class:`BigTensorsOnMeta` is for the builds that fail under it."""
+    swaps: list[tuple[Any, str, Callable[..., Any]]] = []
+    for owner, names, method in (
+        (torch, _CONSTRUCTORS, False),
+        (torch.Tensor, _TENSOR_CONSTRUCTORS, True),
+    ):
+        for name in names:
+            if hasattr(owner, name):
+                swaps.append((owner, name, _meta_if_big(getattr(owner, name), name, method)))
+    return swaps
+
+
+def _meta_if_big(func: Callable[..., Any], name: str, method: bool) -> Callable[..., Any]:
+    sized = name in _SIZED or method
+
+    def constructor(*args: Any, **kwargs: Any) -> Any:
+        if "out" not in kwargs and _on_host(kwargs):
+            numel = _requested_numel(method, args) if sized else None
+            if numel is None or numel > BIG_NUMEL:
+                probe = _meta_probe(func, args, kwargs)
+                if probe is not None and probe.numel() > BIG_NUMEL:
+                    return probe
+        return func(*args, **kwargs)
+
+    constructor.__name__ = name
+    return constructor
 
 
 class BudgetExceeded(BaseException):

@@ -218,16 +218,16 @@ def test_a_failure_caused_by_meta_is_told_apart_whatever_its_wording(model: type
     assert build_report(model).rows == build_report(model()).rows
 
 
-def test_an_error_of_the_models_own_is_not_retried() -> None:
-    calls = []
+def test_an_error_of_the_models_own_is_never_retried_with_real_memory() -> None:
+    devices = []
 
     def broken() -> nn.Module:
-        calls.append(1)
+        devices.append(nn.Linear(2, 2).weight.device.type)
         raise ValueError("hidden_size must divide by num_heads")
 
     with pytest.raises(ValueError, match="divide by num_heads"):
         build_report(broken)
-    assert len(calls) == 1
+    assert devices and set(devices) == {"meta"}, "only ever built without weights"
 
 
 def test_a_retry_that_would_pass_the_memory_budget_stops_before_allocating(
