@@ -67,3 +67,13 @@ def in_file(path: str | None) -> Iterator[None]:
         if path is None or exc.path is not None:
             raise
         raise exc.at(path) from None
+
+
+def chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the errors it was raised from or while handling, each once."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        yield current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__

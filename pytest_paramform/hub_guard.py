@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
-from pytest_paramform.errors import SourceError
+from pytest_paramform.errors import SourceError, chain
 from pytest_paramform.patches import Swap, standing_in
 
 HOW = (
@@ -135,11 +135,7 @@ def hub_refused() -> Iterator[None]:
 def refusal_behind(exc: BaseException) -> SourceError | None:
     """Our refusal, when a library caught it and raised its own error instead
     (transformers turns any failure to fetch a config into an ``OSError``)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, SourceError) and "never downloads" in current.problem:
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return next(
+        (e for e in chain(exc) if isinstance(e, SourceError) and "never downloads" in e.problem),
+        None,
+    )

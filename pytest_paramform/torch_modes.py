@@ -31,6 +31,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from pytest_paramform.errors import chain
 from pytest_paramform.heavy_imports import require
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ _VALUE_READS = (
 _META_MARK = "_paramform_meta_failure"
 
 
-def _constructors(torch: Any, names: Iterable[str], owner: Any) -> frozenset[Callable[..., Any]]:
+def _constructors(names: Iterable[str], owner: Any) -> frozenset[Callable[..., Any]]:
     return frozenset(getattr(owner, n) for n in names if hasattr(owner, n))
 
 
@@ -98,14 +99,7 @@ def _tensors(torch: Any, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> li
 def caused_by_meta(exc: BaseException) -> bool:
     """Whether ``exc`` (or an error it was raised from) came out of a torch call on a
     ``meta`` tensor while :class:`BigTensorsOnMeta` watched."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if getattr(current, _META_MARK, False):
-            return True
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return False
+    return any(getattr(error, _META_MARK, False) for error in chain(exc))
 
 
 def _on_meta_marker() -> BaseException:
@@ -197,18 +191,14 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
         super().__init__()
         torch = require("torch", "torch")
         self._torch = torch
-        self._fresh = _constructors(torch, _CONSTRUCTORS, torch) | _constructors(
-            torch, _TENSOR_CONSTRUCTORS, torch.Tensor
-        )
-        self._fills = _constructors(torch, _FILLS, torch.Tensor)
-        self._reads = _constructors(torch, _VALUE_READS, torch.Tensor)
-        self._moves = _constructors(torch, _MOVES, torch.Tensor)
+        self._methods = _constructors(_TENSOR_CONSTRUCTORS, torch.Tensor)
+        self._fresh = _constructors(_CONSTRUCTORS, torch) | self._methods
+        self._sized = _constructors(_SIZED, torch) | self._methods
+        self._fills = _constructors(_FILLS, torch.Tensor)
+        self._reads = _constructors(_VALUE_READS, torch.Tensor)
+        self._moves = _constructors(_MOVES, torch.Tensor)
         # id -> weak reference: tensors compare elementwise, so no set or WeakSet of them
         self._unknown: dict[int, weakref.ref[Any]] = {}
-        self._methods = _constructors(torch, _TENSOR_CONSTRUCTORS, torch.Tensor)
-        self._sized = _constructors(torch, _SIZED, torch) | _constructors(
-            torch, _TENSOR_CONSTRUCTORS, torch.Tensor
-        )
         self._watched = self._fresh | self._fills | self._moves
 
     def __torch_function__(
@@ -224,13 +214,11 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
                 return self._spread_unknown(func, args, kwargs)
             if func not in self._watched:  # nearly every call: property reads, math
                 return func(*args, **kwargs)
-            if func in self._fresh and "out" not in kwargs and _on_host(kwargs):
-                sized = func in self._sized
-                numel = _requested_numel(func in self._methods, args) if sized else None
-                if numel is None or numel > BIG_NUMEL:
-                    probe = _meta_probe(func, args, kwargs)
-                    if probe is not None and probe.numel() > BIG_NUMEL:
-                        return probe
+            if func in self._fresh:
+                sized, method = func in self._sized, func in self._methods
+                big = _big_on_meta(func, sized, method, args, kwargs)
+                if big is not None:
+                    return big
             if func in self._fills and _fills_from_meta(self._torch, args):
                 self._remember_unknown(args[0])
                 return args[0]
@@ -270,6 +258,25 @@ class BigTensorsOnMeta(_base_mode()):  # type: ignore[misc]
         for tensor in _tensors(self._torch, (result,), {}):
             self._remember_unknown(tensor)
         return result
+
+
+def _big_on_meta(
+    func: Callable[..., Any],
+    sized: bool,
+    method: bool,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> Any:
+    """The tensor a constructor call asks for, made on ``meta``, when it would be made on
+    the host with more than :data:`BIG_NUMEL` elements; None otherwise (then the call is
+    made as it is). ``sized``: the arguments are the size; ``method``: ``Tensor.new_*``."""
+    if "out" in kwargs or not _on_host(kwargs):
+        return None
+    numel = _requested_numel(method, args) if sized else None
+    if numel is not None and numel <= BIG_NUMEL:
+        return None
+    probe = _meta_probe(func, args, kwargs)
+    return probe if probe is not None and probe.numel() > BIG_NUMEL else None
 
 
 def _requested_numel(method: bool, args: tuple[Any, ...]) -> int | None:
@@ -317,13 +324,8 @@ def _meta_if_big(func: Callable[..., Any], name: str, method: bool) -> Callable[
     sized = name in _SIZED or method
 
     def constructor(*args: Any, **kwargs: Any) -> Any:
-        if "out" not in kwargs and _on_host(kwargs):
-            numel = _requested_numel(method, args) if sized else None
-            if numel is None or numel > BIG_NUMEL:
-                probe = _meta_probe(func, args, kwargs)
-                if probe is not None and probe.numel() > BIG_NUMEL:
-                    return probe
-        return func(*args, **kwargs)
+        big = _big_on_meta(func, sized, method, args, kwargs)
+        return big if big is not None else func(*args, **kwargs)
 
     constructor.__name__ = name
     return constructor
@@ -357,9 +359,9 @@ class AllocationBudget(_base_mode()):  # type: ignore[misc]
         self.budget = budget
         self.used = 0
         self._fresh = (
-            _constructors(torch, _CONSTRUCTORS, torch)
-            | _constructors(torch, _LIKE, torch)
-            | _constructors(torch, _TENSOR_CONSTRUCTORS, torch.Tensor)
+            _constructors(_CONSTRUCTORS, torch)
+            | _constructors(_LIKE, torch)
+            | _constructors(_TENSOR_CONSTRUCTORS, torch.Tensor)
         )
 
     def _spend(self, amount: int) -> None:
