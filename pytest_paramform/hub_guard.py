@@ -12,11 +12,18 @@ already, the modules of it that hold the loaders are imported too (they are lazy
 transformers), so that a factory reaching ``transformers.AutoModel`` for the first time
 still finds the refusals in place. Reading a ``config.json`` from a local folder stays
 allowed: it is not a weight.
+
+Below the named loaders, the network itself is closed for the length of a build: an
+internet socket's ``connect``, ``socket.create_connection`` and name lookups fail at once
+with the same refusal, whatever library tries them and whenever it was imported (a factory
+that first imports timm in its own body would otherwise spend a minute in the Hub
+client's retries). Unix-domain sockets keep working.
 """
 
 from __future__ import annotations
 
 import importlib
+import socket
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -64,6 +71,59 @@ def refusal(what: str) -> Callable[..., Any]:
         )
 
     return refuse
+
+
+def _offline(what: str) -> SourceError:
+    return SourceError(
+        f"the model tried to go online ({what}) while it was built; pytest-paramform "
+        f"never downloads or reads weights, and a build gets no network: {HOW}"
+    )
+
+
+def _endpoint(address: object) -> str:
+    """``host:port`` of an internet address, as a user would write it."""
+    if isinstance(address, tuple) and len(address) >= 2:
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return repr(address)
+
+
+_INET = frozenset((socket.AF_INET, socket.AF_INET6))
+
+
+def _connect_refusal(method: str, original: Callable[..., Any]) -> Callable[..., Any]:
+    """``socket.socket.<method>`` refusing internet addresses; a Unix socket connects."""
+
+    def connect(self: socket.socket, address: Any) -> Any:
+        if self.family in _INET:
+            raise _offline(f"a connection to {_endpoint(address)}, socket.{method}")
+        return original(self, address)
+
+    return connect
+
+
+def _lookup_refusal(function: str) -> Callable[..., Any]:
+    def look_up(host: Any, *args: Any, **kwargs: Any) -> Any:
+        raise _offline(f"a name lookup of {host!r}, socket.{function}")
+
+    return look_up
+
+
+def _create_connection_refusal(address: Any, *args: Any, **kwargs: Any) -> Any:
+    raise _offline(f"a connection to {_endpoint(address)}, socket.create_connection")
+
+
+def _network_swaps() -> list[Swap]:
+    """The socket functions every client library ends in, refused for a build."""
+    sock = socket.socket
+    swaps: list[Swap] = [
+        (sock, method, _connect_refusal(method, getattr(sock, method)))
+        for method in ("connect", "connect_ex")
+    ]
+    swaps.append((socket, "create_connection", _create_connection_refusal))
+    for function in ("getaddrinfo", "gethostbyname", "gethostbyname_ex"):
+        swaps.append((socket, function, _lookup_refusal(function)))
+    return swaps
 
 
 def _loaded(module_name: str) -> ModuleType | None:
@@ -116,13 +176,15 @@ def _holders(names: set[str], originals: dict[int, tuple[Any, Callable[..., Any]
 
 @contextmanager
 def hub_refused() -> Iterator[None]:
-    """Within this block, the functions above fail with a :class:`SourceError`."""
+    """Within this block, the functions above and the network fail with a
+    :class:`SourceError`."""
     originals = _originals()
     names = {name for _, name in FUNCTIONS}
     swaps: list[Swap] = [
         (module, name, originals[id(value)][1])
         for module, name, value in _holders(names, originals)
     ]
+    swaps += _network_swaps()
     for module_name, class_name, method in CLASSMETHODS:
         owner = getattr(_loaded(module_name), class_name, None)
         if owner is not None and method in vars(owner):

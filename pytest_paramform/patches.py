@@ -25,11 +25,16 @@ def _current(owner: Any, name: str) -> Any:
     return namespace[name] if name in namespace else getattr(owner, name)
 
 
+def _own(owner: Any, name: str) -> bool:
+    """Whether ``owner`` holds ``name`` itself, rather than inheriting it."""
+    return name in getattr(owner, "__dict__", {})
+
+
 @contextmanager
 def standing_in(swaps: Sequence[Swap]) -> Iterator[None]:
     """Put each stand-in in place; on exit put every original back, wherever it went."""
     before = _ModulesSeen()
-    saved = [(owner, name, _current(owner, name)) for owner, name, _ in swaps]
+    saved = [(owner, name, _current(owner, name), _own(owner, name)) for owner, name, _ in swaps]
     # id(stand-in) -> (stand-in, original); the stand-in is held so that its id stays its own
     back = {
         id(stand_in): (stand_in, getattr(owner, name))
@@ -40,8 +45,11 @@ def standing_in(swaps: Sequence[Swap]) -> Iterator[None]:
             setattr(owner, name, stand_in)
         yield
     finally:
-        for owner, name, original in reversed(saved):
-            setattr(owner, name, original)
+        for owner, name, original, own in reversed(saved):
+            if own:
+                setattr(owner, name, original)
+            else:  # inherited (``socket.socket.connect``): the subclass gets none of its own
+                delattr(owner, name)
         _repair(before.new_ones(), back)
 
 

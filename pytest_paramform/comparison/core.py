@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from pytest_paramform.comparison.align import Step, align
 from pytest_paramform.comparison.drift import ROW_KINDS, Drift
 from pytest_paramform.comparison.states import state_drifts
+from pytest_paramform.comparison.tensor_sets import checkpoint_views
 from pytest_paramform.options import LEVELS, Level
 from pytest_paramform.report import ALWAYS_SHOWN_RANKS, ParamFormReport, ParamRow, form_name
 
@@ -54,15 +55,20 @@ def compare(
 ) -> list[Drift]:
     """Every difference that matters at ``options.level``; an empty list means no drift.
 
-    The report names are labels and never drift.
+    The report names are labels and never drift. A checkpoint has no model order: against
+    a model or another checkpoint it is a set of named tensors.
     """
     if options.level == "summary":
         return _summary_drifts(expected, actual, options)
     notes = []
+    saved = expected.source == actual.source == "checkpoint"
     if expected.source != actual.source:
         notes = _buffer_note(expected, actual)
         expected, actual = tensor_views(expected, actual)
     same_rows = expected.rows == actual.rows  # the common case, decided in one pass
+    if saved and not (same_rows and expected.aliases == actual.aliases):
+        expected, actual = checkpoint_views(expected, actual)
+        same_rows = expected.rows == actual.rows
     extra = state_drifts(expected, actual, same_rows=same_rows)
     tied = {d.name for d in extra if d.kind == "tying"}
     rows = [
