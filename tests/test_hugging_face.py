@@ -155,6 +155,13 @@ def test_two_specs_with_one_name_do_not_overwrite_each_other(
     assert "are both named 'gpt2'" in capsys.readouterr().err
 
 
+def test_an_hf_spec_is_a_source_of_the_python_api(tmp_path: Path) -> None:
+    folder = save_config(tmp_path / "tiny-gpt2", gpt2_config(n_layer=1))
+    report = build_report(f"hf:{folder}")
+    assert report == from_spec(f"hf:{folder}")
+    assert report.name == "tiny-gpt2"
+
+
 def test_code_shipped_beside_a_config_is_never_run(tmp_path: Path) -> None:
     folder = tmp_path / "custom"
     folder.mkdir()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -39,18 +38,9 @@ def to_report(source: Any, settings: Settings, name: str | None = None) -> Param
     model in the report."""
     if isinstance(source, ParamFormReport):
         return source if name is None else replace(source, name=name)
-    from pytest_paramform.checkpoints import is_checkpoint_path
-    from pytest_paramform.sources import build_report, is_checkpoint_folder
+    from pytest_paramform.sources import build_report
 
-    # Reading a checkpoint runs no user code and makes one object per tensor.
-    reading = is_checkpoint_path(source) or is_checkpoint_folder(source)
-    if isinstance(source, str) and not reading:
-        from pytest_paramform.specs import resolve
-
-        source, default = resolve(source)
-        name = name or default
-    with gc_paused() if reading else contextlib.nullcontext():
-        return build_report(source, name, buffers=settings.buffers, dtype=settings.dtype)
+    return build_report(source, name, buffers=settings.buffers, dtype=settings.dtype)
 
 
 class ParamFormSnapshot:
@@ -134,9 +124,10 @@ class ParamFormSnapshot:
 
     def _located(self, source: Any) -> Any:
         """A relative checkpoint path, folder or ``hf:`` config is read from the rootdir,
-        wherever pytest runs; a spec string that names no folder there is left as it is."""
-        from pytest_paramform.checkpoints import is_checkpoint_path
+        wherever pytest runs; any other spec string is left as it is."""
         from pytest_paramform.hf_configs import PREFIX
+        from pytest_paramform.sources import reads_checkpoint
+        from pytest_paramform.specs import is_spec
 
         if isinstance(source, str) and source.startswith(f"{PREFIX}:"):
             path = source.removeprefix(f"{PREFIX}:")
@@ -145,8 +136,10 @@ class ParamFormSnapshot:
             return source
         if not isinstance(source, str | os.PathLike) or Path(source).is_absolute():
             return source
+        if isinstance(source, str) and is_spec(source):
+            return source
         at_root = self._rootpath / source
-        return at_root if is_checkpoint_path(source) or at_root.is_dir() else source
+        return at_root if reads_checkpoint(at_root) else source
 
     def _chart(self, report: ParamFormReport, golden: str, charts: Path) -> None:
         """One chart per golden, for review as a CI artifact, named like the golden."""
