@@ -267,6 +267,11 @@ def build_report(
 
     Warnings torch raises about its own internals meanwhile are ignored; the user's code
     (a factory's body) still answers to the user's warning filters."""
+    if isinstance(source, str) and not reads_checkpoint(source):
+        # Outside the filter: a spec imports the user's module, and its warnings (or ours
+        # about the spec, such as code shipped beside a config) are the user's to see.
+        source, default = resolve(source)
+        name = name or default
     with internal_warnings_ignored():
         return _build_report(source, name, buffers=buffers, dtype=dtype)
 
@@ -275,9 +280,6 @@ def _build_report(source: Any, name: str | None, *, buffers: bool, dtype: bool) 
     if reads_checkpoint(source):
         with gc_paused():  # no user code runs while a checkpoint is read
             return report_of_checkpoint(source, name, dtype=dtype)
-    if isinstance(source, str):
-        source, default = resolve(source)
-        name = name or default
     torch = require("torch", "torch")
     if isinstance(source, Mapping):
         tensors, ties = tensors_of_mapping(source)

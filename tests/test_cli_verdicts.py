@@ -162,3 +162,43 @@ def test_running_the_printed_create_line_makes_the_same_check_pass(
     command = shlex.split(err.partition("create it with: ")[2])
     assert run_printed(command) == 0
     assert main(check) == 0
+
+
+# --- smaller verdicts --------------------------------------------------------------
+
+
+def test_an_output_suffix_of_no_format_needs_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.json"
+    assert main(["report", "torchvision:resnet18", "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert f"--output {out}: the suffix names no format (.yaml, .yml, .md)" in err
+    assert not out.exists()
+    assert main(["report", "torchvision:resnet18", "--output", str(out), "--format", "yaml"]) == 0
+    assert out.read_text(encoding="utf-8").startswith("# pytest-paramform golden")
+
+
+def test_diff_as_markdown_says_a_match_in_markdown(capsys: pytest.CaptureFixture[str]) -> None:
+    same = ["torchvision:resnet18", "torchvision:resnet18"]
+    assert main(["diff", *same, "--format", "markdown"]) == 0
+    assert capsys.readouterr().out == (
+        "### paramform: resnet18 matches torchvision:resnet18\n"
+        "\n"
+        "| Layers | Parameters | Parameter shares |\n"
+        "| --- | --- | --- |\n"
+        "| 62 | 11,689,512 | Vector 0.09%, Matrix 5.85%, Tensor rank 4 94.06% |\n"
+    )
+
+
+def test_two_specs_with_one_name_in_output_dir_write_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "torchvision:resnet18", "--output", "r18.yaml"]) == 0
+    out = tmp_path / "docs"
+    assert main(["report", "torchvision:resnet18", "r18.yaml", "--output-dir", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "torchvision:resnet18 and r18.yaml are both named 'resnet18'" in err
+    assert "nothing was written" in err
+    assert not out.exists()

@@ -10,6 +10,7 @@ import re
 import shlex
 import sys
 import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -18,7 +19,7 @@ from pathlib import Path
 from pytest_paramform import __version__, formats
 from pytest_paramform.cli.inputs import kind_of, load_golden, load_report
 from pytest_paramform.comparison import CompareOptions, compare, render_drift
-from pytest_paramform.comparison.markdown import render_diff
+from pytest_paramform.comparison.markdown import COLUMNS, cell, figures, render_diff, table
 from pytest_paramform.errors import ModelCodeError, ParamFormError
 from pytest_paramform.files import relative, write_text
 from pytest_paramform.options import add_cli_flags
@@ -133,8 +134,15 @@ def _named(report: ParamFormReport, name: str | None) -> ParamFormReport:
 
 def _output_format(fmt: str | None, output: Path | None) -> str:
     """``--format``, else the format ``--output``'s suffix names, else Markdown; an explicit
-    ``--format`` that the suffix contradicts is an error, not a mislabelled file."""
+    ``--format`` that the suffix contradicts, or a suffix of no format without
+    ``--format`` (``out.json``), is an error, not a mislabelled file."""
     named = formats.for_file(output.name) if output is not None else None
+    if fmt is None and output is not None and named is None:
+        suffixes = ", ".join(s for f in formats.names() for s in formats.get(f).file_suffixes)
+        raise ParamFormError(
+            f"--output {output}: the suffix names no format ({suffixes}); name the file "
+            "for its format or give --format"
+        )
     if fmt is None:
         return named.name if named is not None else DEFAULT_FORMAT
     if named is not None and named.name != fmt:
@@ -164,21 +172,25 @@ def _write_one(args: argparse.Namespace) -> None:
 
 
 def _write_many(args: argparse.Namespace) -> None:
+    """One document per spec; every report is built and named before the first is
+    written, so two specs with one name write nothing."""
     if args.chart:
         raise ParamFormError("with --output-dir, --chart takes no PATH: DIR/figs/ holds them")
     fmt = args.format or DEFAULT_FORMAT
     suffix = formats.get(fmt).file_suffixes[0]
     out: Path = args.output_dir
-    written: dict[str, str] = {}
+    reports: dict[str, tuple[str, ParamFormReport]] = {}
     for spec in args.specs:
         report = _named(load_report(spec, buffers=args.buffers, dtype=args.dtype), args.name)
         stem = _safe_name(report.name)
-        if stem in written:
+        if stem in reports:
             raise ParamFormError(
-                f"{written[stem]} and {spec} are both named {report.name!r}, so both would "
-                f"write {out / (stem + suffix)}; report them separately with --name"
+                f"{reports[stem][0]} and {spec} are both named {report.name!r}, so both would "
+                f"write {out / (stem + suffix)}; nothing was written; report them separately "
+                "with --name"
             )
-        written[stem] = spec
+        reports[stem] = (spec, report)
+    for stem, (_, report) in reports.items():
         link = None
         if args.chart is not None:
             link = f"figs/{stem}_pie_chart.png"
@@ -229,13 +241,21 @@ def _verdict(
 ) -> int:
     drifts = compare(expected, actual, options)
     if not drifts:
-        print(f"paramform: {actual.name} matches {label}")
+        match = f"paramform: {actual.name} matches {label}"
+        print(_match_markdown(actual, label) if markdown else match)
         return 0
     message = render_drift(drifts, model=actual.name, golden=label, accept=accept)
     if markdown:
         message = render_diff(expected, actual, label=label, message=message).rstrip("\n")
     print(message)
     return EXIT_DRIFT
+
+
+def _match_markdown(actual: ParamFormReport, label: str) -> str:
+    """The no-drift answer as the Markdown block a drift would be: heading and figures."""
+    heading = f"### paramform: {cell(actual.name)} matches {cell(label)}\n"
+    rows = [[cell(text) for text in figures(None, actual)]]
+    return "\n".join([heading, table(COLUMNS, rows)]).rstrip("\n")
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -294,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if sys.stdout is None:
             raise ParamFormError("standard output is closed")
-        with _importable_from_cwd():
+        with _importable_from_cwd(), _notes():
             code = COMMANDS[args.command](args)
         sys.stdout.flush()
         return code
@@ -327,6 +347,26 @@ def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+@contextmanager
+def _notes() -> Iterator[None]:
+    """What paramform warns about (code shipped beside a config that was not run) as
+    ``paramform: note:`` lines on stderr; any other warning as Python shows it."""
+    from pytest_paramform.hf_configs import ShippedCodeIgnored
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ShippedCodeIgnored)
+        try:
+            yield
+        finally:
+            for warning in caught:
+                if issubclass(warning.category, ShippedCodeIgnored):
+                    print(f"paramform: note: {warning.message}", file=sys.stderr)
+                else:
+                    warnings.showwarning(
+                        warning.message, warning.category, warning.filename, warning.lineno
+                    )
 
 
 @contextmanager
