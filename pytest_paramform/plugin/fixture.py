@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ class ParamFormSnapshot:
         charts: Path | None = None,
         shared_claims: str | None = None,
         summary: RunSummary | None = None,
+        overrides: tuple[str, ...] = (),
     ) -> None:
         self._snapshot = snapshot
         self._update = update or snapshot.update_snapshots
@@ -66,6 +68,7 @@ class ParamFormSnapshot:
         self._charts = charts
         self._shared_claims = shared_claims
         self._summary = summary
+        self._overrides = overrides
         self._assertions: dict[str, SnapshotAssertion] = {}
         self._mine: set[str] = set()
 
@@ -191,7 +194,7 @@ class ParamFormSnapshot:
             return f"paramform: {error.at(golden)}"
         if error is not None:
             return f"paramform: checking {golden} failed: {type(error).__name__}: {error}"
-        accept = accept_command(self._snapshot.test_location.nodeid)
+        accept = accept_command(self._snapshot.test_location.nodeid, self._overrides)
         if outcome.problem is not None:
             return (
                 f"paramform: cannot use the golden: {outcome.problem.at(golden)}\n"
@@ -206,8 +209,15 @@ class ParamFormSnapshot:
         return f"{drift}\n{SYRUPY_NOTE}"
 
 
-def accept_command(nodeid: str) -> str:
+def accept_command(nodeid: str, overrides: tuple[str, ...] = ()) -> str:
     """The update command for one test, quoted for a POSIX shell (ids hold ``[]``, spaces
-    and quotes), so the line it stands on can be pasted as it is."""
+    and quotes), so the line it stands on can be pasted as it is; with the run's own
+    ``-o paramform_...`` settings, so that what it writes is what this run checks."""
+    flags = "".join(f" -o {shlex.quote(override)}" for override in overrides)
     quoted = "'" + nodeid.replace("'", "'\\''") + "'"
-    return f"pytest {UPDATE_FLAG} {quoted}"
+    return f"pytest {UPDATE_FLAG}{flags} {quoted}"
+
+
+def overridden_settings(override_ini: list[str] | None) -> tuple[str, ...]:
+    """The ``-o paramform_<option>=value`` settings given on the command line."""
+    return tuple(o for o in override_ini or () if o.strip().startswith("paramform_"))
