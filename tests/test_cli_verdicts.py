@@ -18,6 +18,12 @@ MODELS = """
 
     def with_buffers():
         return torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+
+    def warns():
+        import warnings
+
+        warnings.warn("fan_in is deprecated", UserWarning)
+        return torch.nn.Linear(2, 2)
 """
 
 
@@ -85,6 +91,12 @@ def test_a_module_that_raises_while_imported_is_bad_input(
     monkeypatch.syspath_prepend(str(tmp_path))
     assert main(["report", "raises_on_import_xyz:Net"]) == 2
     assert "the model's code raised ValueError: no GPU found" in capsys.readouterr().err
+
+
+def test_a_warning_of_the_models_code_is_shown_as_python_shows_it(project: str) -> None:
+    with pytest.warns(UserWarning, match="fan_in is deprecated") as record:
+        assert main(["report", f"{project}:warns"]) == 0
+    assert len(record) == 1
 
 
 # --- check with its arguments swapped --------------------------------------------

@@ -355,18 +355,19 @@ def _notes() -> Iterator[None]:
     ``paramform: note:`` lines on stderr; any other warning as Python shows it."""
     from pytest_paramform.hf_configs import ShippedCodeIgnored
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ShippedCodeIgnored)
-        try:
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ShippedCodeIgnored)
             yield
-        finally:
-            for warning in caught:
-                if issubclass(warning.category, ShippedCodeIgnored):
-                    print(f"paramform: note: {warning.message}", file=sys.stderr)
-                else:
-                    warnings.showwarning(
-                        warning.message, warning.category, warning.filename, warning.lineno
-                    )
+    finally:  # shown once the recording has stopped
+        for warning in caught:
+            if issubclass(warning.category, ShippedCodeIgnored):
+                print(f"paramform: note: {warning.message}", file=sys.stderr)
+            else:
+                warnings.showwarning(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
 
 
 @contextmanager
