@@ -58,11 +58,21 @@ _SAFETENSORS_DTYPES: dict[str, tuple[str, int]] = {
     "F8_E5M2FNUZ": ("float8_e5m2fnuz", 1),
     "F8_E8M0": ("float8_e8m0fnu", 1),
 }
+# Sub-byte dtypes the safetensors library knows (two or more elements a byte): spelled in
+# lower case, their size not checked. Any other code is refused, as the library does.
+_SUB_BYTE_DTYPES = ("F4", "F6_E2M3", "F6_E3M2")
 
 # Keys under which training scripts commonly nest the state dict (one level only).
 _WRAPPER_KEYS = ("state_dict", "model", "module")
 
 _ZIP_MAGIC = b"PK\x03\x04"
+# A compressed file cannot be a torch checkpoint as it is: torch.load reads it as a pickle.
+_COMPRESSED = {
+    b"\x1f\x8b": ("gzip", "gunzip"),
+    b"BZh": ("bzip2", "bunzip2"),
+    b"\xfd7zXZ\x00": ("xz", "unxz"),
+    b"\x28\xb5\x2f\xfd": ("zstd", "unzstd"),
+}
 
 
 class TensorInfo(NamedTuple):
@@ -130,14 +140,29 @@ def read_safetensors_header(path: str | os.PathLike[str]) -> SafetensorsHeader:
             header_length = _header_length(file.read(8), size)
             header = _parse_header(file.read(header_length))
         data_size = size - 8 - header_length
-        tensors, covered = [], 0
+        tensors, spans = [], []
         for name, entry in header.items():
             if name != "__metadata__":
                 check_name(name, "header")
                 tensors.append(_safetensors_entry(name, entry, data_size))
-                begin, end = entry["data_offsets"]
-                covered += end - begin
-        return SafetensorsHeader(tensors, data_size, covered)
+                spans.append((*entry["data_offsets"], name))
+        _check_no_overlap(spans)
+        return SafetensorsHeader(tensors, data_size, sum(end - begin for begin, end, _ in spans))
+
+
+def _check_no_overlap(spans: list[tuple[int, int, str]]) -> None:
+    """Two tensors may not share data bytes: the safetensors library refuses such a file."""
+    previous: tuple[int, int, str] | None = None
+    for begin, end, name in sorted(spans):
+        if begin == end:
+            continue
+        if previous is not None and begin < previous[1]:
+            raise SourceError(
+                f"entries {previous[2]!r} and {name!r} share data bytes (data_offsets "
+                f"{list(previous[:2])} and {[begin, end]}); the safetensors library refuses "
+                "overlapping tensors: the file is corrupt"
+            )
+        previous = (begin, end, name)
 
 
 def _header_length(prefix: bytes, size: int) -> int:
@@ -202,6 +227,11 @@ def _safetensors_entry(name: str, entry: object, data_size: int) -> TensorInfo:
     code, shape = entry["dtype"], entry["shape"]
     if not isinstance(code, str):
         raise SourceError(f"entry {name!r} has dtype {code!r}, expected a string such as 'F32'")
+    if code not in _SAFETENSORS_DTYPES and code not in _SUB_BYTE_DTYPES:
+        raise SourceError(
+            f"entry {name!r} has dtype {code!r}, which safetensors does not know (one of "
+            f"{', '.join([*_SAFETENSORS_DTYPES, *_SUB_BYTE_DTYPES])})"
+        )
     if not _is_count_list(shape):
         raise SourceError(
             f"entry {name!r} has shape {shape!r}, expected a list of non-negative integers"
@@ -274,10 +304,11 @@ def _torch_load(path: str | os.PathLike[str]) -> Any:
     """
     torch = require("torch", "torch")
     with _opened(path) as file:
-        head = file.read(len(_ZIP_MAGIC))
+        head = file.read(max(map(len, _COMPRESSED)))
     if not head:
         raise SourceError("is empty, not a torch checkpoint")
-    zipped = head == _ZIP_MAGIC
+    _check_not_compressed(head)
+    zipped = head.startswith(_ZIP_MAGIC)
     if zipped:
         _check_pickle_sizes(path)
     location = {"map_location": "cpu", "mmap": True} if zipped else {"map_location": "meta"}
@@ -290,9 +321,19 @@ def _torch_load(path: str | os.PathLike[str]) -> Any:
         raise SourceError(
             "was refused by torch.load(weights_only=True): it is not a plain weights "
             f"file and loading it would mean running its pickled code{_refusal(exc)}"
+            f"{_whole_model_hint(exc)}"
         ) from exc
     except Exception as exc:  # torch raises many types on foreign or damaged files
         raise SourceError(f"cannot be read as a torch checkpoint ({_describe(exc)})") from exc
+
+
+def _check_not_compressed(head: bytes) -> None:
+    for magic, (kind, tool) in _COMPRESSED.items():
+        if head.startswith(magic):
+            raise SourceError(
+                f"is {kind}-compressed; torch.load reads only the file torch.save wrote: "
+                f"decompress it first ({tool})"
+            )
 
 
 def _check_pickle_sizes(path: str | os.PathLike[str]) -> None:
@@ -322,6 +363,13 @@ def _refusal(exc: BaseException) -> str:
         return ""
     detail = detail.rpartition("WeightsUnpickler error: ")[2]  # torch < 2.4 says it so
     return f" ({detail.split('. ')[0].rstrip('.')})"
+
+
+def _whole_model_hint(exc: BaseException) -> str:
+    """A refused class is most often a whole model saved with ``torch.save(model)``."""
+    if "unsupported global" not in str(exc).lower():
+        return ""
+    return "; if it holds a whole model (torch.save(model)), save model.state_dict() instead"
 
 
 def _state_dict_of(loaded: object) -> tuple[str, Mapping[Any, Any]]:

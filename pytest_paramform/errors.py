@@ -50,6 +50,11 @@ class SourceError(ParamFormError):
     """A model source cannot be turned into a report (not a model, lazy, unknown name)."""
 
 
+class ModelCodeError(SourceError):
+    """The model's own code (a factory, a module imported for a spec) raised while the
+    model was built: bad input, not a drift. The model's error is the ``__cause__``."""
+
+
 class SettingsError(ParamFormError, ValueError):
     """An option has a value outside what it accepts (ini, marker or call keyword)."""
 

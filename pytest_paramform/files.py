@@ -150,8 +150,10 @@ def check_golden_size(text: str, path: Path) -> None:
 
 
 def read_text(path: Path) -> str:
-    """The golden's text, without a byte order mark; unreadable, oversized or non-UTF-8
-    files are a GoldenError."""
+    """The golden's text, without a byte order mark and with CRLF line ends read as LF (a
+    checkout with git's ``autocrlf``; YAML and Markdown read them alike), so an update
+    leaves a golden that already says what it would write untouched, and the fast YAML
+    reader takes it; unreadable, oversized or non-UTF-8 files are a GoldenError."""
     try:
         size = path.stat().st_size
         if size > MAX_GOLDEN_BYTES:
@@ -167,4 +169,4 @@ def read_text(path: Path) -> str:
         ) from None
     except OSError as exc:
         raise GoldenError(f"cannot read: {exc.strerror}", path=str(path)) from None
-    return text.removeprefix(_BOM)
+    return text.removeprefix(_BOM).replace("\r\n", "\n")

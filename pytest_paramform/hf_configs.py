@@ -4,7 +4,9 @@ PATH is a folder as ``save_pretrained`` writes it, or the JSON file itself. The 
 the one the config's ``architectures`` names, else the ``AutoModel`` for its
 ``model_type``; it is built as ``AutoModel.from_config`` builds it (the config's dtype,
 weights tied as transformers ties them), without weights and offline. Code shipped beside
-a config (``auto_map``, ``trust_remote_code``) is never run.
+a config (``auto_map``, ``trust_remote_code``) is never run: a config that names a class
+transformers has is built as transformers builds it without remote code, with a
+:class:`ShippedCodeIgnored` warning; one that names only shipped code is an error.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,6 +25,11 @@ from pytest_paramform.heavy_imports import require
 PREFIX = "hf"
 CONFIG = "config.json"
 MAX_CONFIG_BYTES = 16 * 1024**2
+
+
+class ShippedCodeIgnored(UserWarning):
+    """A config's ``auto_map`` names code beside it, which was not run: the report is of
+    the transformers class the config also names."""
 
 
 def config_file(path: Path) -> Path:
@@ -101,6 +109,23 @@ def _model_class(transformers: Any, config: Any, file: Path) -> Any:
     return cls
 
 
+def _warn_if_code_is_shipped(config: Any, cls: Any, file: Path) -> None:
+    auto_map = getattr(config, "auto_map", None)
+    if not auto_map:
+        return
+    values = auto_map.values() if isinstance(auto_map, dict) else []
+    flat = [v for value in values for v in (value if isinstance(value, list) else [value])]
+    shipped = ", ".join(sorted({v for v in flat if isinstance(v, str)})) or repr(auto_map)
+    warnings.warn(
+        ShippedCodeIgnored(
+            f"{file}: the code its auto_map names ({shipped}) was "
+            f"not run; this is transformers' own {cls.__name__}, as transformers builds it "
+            "without trust_remote_code=True"
+        ),
+        stacklevel=3,
+    )
+
+
 def _auto_base(transformers: Any) -> type:
     """The base of ``AutoModel``, ``AutoModelForCausalLM``, ... (built by ``from_config``)."""
     module = importlib.import_module("transformers.models.auto.auto_factory")
@@ -121,6 +146,7 @@ def hf_factory(spec_path: str) -> tuple[Callable[[], Any], str]:
     transformers = require("transformers", "hf")
     config = _load_config(transformers, file)
     cls = _model_class(transformers, config, file)
+    _warn_if_code_is_shipped(config, cls, file)
 
     def build() -> Any:
         fresh = copy.deepcopy(config)  # transformers writes the dtype it used back into it

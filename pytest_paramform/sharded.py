@@ -64,7 +64,7 @@ def read_index(path: Path) -> Index:
         size = path.stat().st_size
         if size > MAX_INDEX_BYTES:
             raise SourceError(f"{size:,} bytes is too large for a checkpoint index")
-        data = json.loads(path.read_bytes().decode("utf-8"))
+        data = json.loads(path.read_bytes().decode("utf-8"), object_pairs_hook=_unique_keys)
     except FileNotFoundError:
         raise SourceError("checkpoint index does not exist", path=str(path)) from None
     except (OSError, UnicodeDecodeError, RecursionError, ValueError) as exc:
@@ -92,6 +92,20 @@ def read_index(path: Path) -> Index:
             f"metadata.total_size is {total!r}, expected a byte count", path=str(path)
         )
     return Index(path, weight_map, total)
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys are unique: ``json`` would keep the last of a duplicate
+    silently, and a tensor listed twice in ``weight_map`` names two shards."""
+    data: dict[str, object] = {}
+    for key, value in pairs:
+        if key in data:
+            raise SourceError(
+                f"has the duplicate key {key!r} in one object (a tensor is listed once in "
+                "weight_map)"
+            )
+        data[key] = value
+    return data
 
 
 def _check_shard_name(shard: str, index: Path) -> None:

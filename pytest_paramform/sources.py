@@ -29,16 +29,18 @@ if TYPE_CHECKING:
 
 from pytest_paramform.building import call_without_weights
 from pytest_paramform.errors import SourceError
+from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.quantized import module_order, packed_tensors
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow
 from pytest_paramform.sharded import FOLDER_FILES, checkpoint_in_folder, is_index_path, read_sharded
+from pytest_paramform.specs import FORMS, is_spec, resolve
 from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 ACCEPTED = (
     "an nn.Module, a factory that returns one (a model class, a function such as "
-    "torchvision.models.resnet50, or a lambda), a state_dict, or a checkpoint path "
-    "(.safetensors, .pt, .pth, .bin)"
+    f"torchvision.models.resnet50, or a lambda), a spec ({FORMS}), a state_dict, or a "
+    "checkpoint path (.safetensors, .pt, .pth, .bin, an index or a save_pretrained folder)"
 )
 
 
@@ -200,7 +202,18 @@ def report_of_checkpoint(
 
 def is_checkpoint_folder(source: object) -> bool:
     """A path (not a spec string) that names an existing folder."""
+    if isinstance(source, str) and is_spec(source):
+        return False
     return isinstance(source, str | os.PathLike) and Path(source).is_dir()
+
+
+def reads_checkpoint(source: object) -> bool:
+    """Whether ``source`` is read as a checkpoint: a checkpoint file, an index or a
+    ``save_pretrained`` folder, named by a path; a spec string never is, whatever the disk
+    holds under that name (``./torchvision:x`` is a path)."""
+    if isinstance(source, str) and is_spec(source):
+        return False
+    return is_checkpoint_path(source) or is_checkpoint_folder(source)
 
 
 def factory_name(factory: Any) -> str:
@@ -247,18 +260,26 @@ def build_module(factory: Any) -> nn.Module:
 def build_report(
     source: Any, name: str | None = None, *, buffers: bool = False, dtype: bool = False
 ) -> ParamFormReport:
-    """The report of a module, a factory (built without weights), a state_dict-like
-    mapping, or a checkpoint file. ``buffers`` and ``dtype`` record more than the seed.
+    """The report of a module, a factory (built without weights), a spec string as the CLI
+    takes (``torchvision:NAME``, ``hf:PATH``, ``package.module:callable``), a
+    state_dict-like mapping, or a checkpoint (a file, an index or a ``save_pretrained``
+    folder). ``buffers`` and ``dtype`` record more than the seed.
 
     Warnings torch raises about its own internals meanwhile are ignored; the user's code
     (a factory's body) still answers to the user's warning filters."""
+    if isinstance(source, str) and not reads_checkpoint(source):
+        # Outside the filter: a spec imports the user's module, and its warnings (or ours
+        # about the spec, such as code shipped beside a config) are the user's to see.
+        source, default = resolve(source)
+        name = name or default
     with internal_warnings_ignored():
         return _build_report(source, name, buffers=buffers, dtype=dtype)
 
 
 def _build_report(source: Any, name: str | None, *, buffers: bool, dtype: bool) -> ParamFormReport:
-    if is_checkpoint_path(source) or is_checkpoint_folder(source):
-        return report_of_checkpoint(source, name, dtype=dtype)
+    if reads_checkpoint(source):
+        with gc_paused():  # no user code runs while a checkpoint is read
+            return report_of_checkpoint(source, name, dtype=dtype)
     torch = require("torch", "torch")
     if isinstance(source, Mapping):
         tensors, ties = tensors_of_mapping(source)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -16,6 +17,16 @@ from pytest_paramform.heavy_imports import require
 
 TORCHVISION = "torchvision"
 FORMS = "torchvision:NAME, hf:PATH (a config.json or its folder) or package.module:callable"
+_DOTTED_NAME = re.compile(r"[^\W\d]\w*(\.[^\W\d]\w*)*")
+
+
+def is_spec(text: str) -> bool:
+    """Whether ``text`` has a spec's form, ``prefix:rest`` with a dotted name before the
+    colon. Such a string names a model even where a file or folder of that name exists;
+    written as a path (``./torchvision:x``) it names the file. ``C:/x`` is a path."""
+    prefix, sep, rest = text.partition(":")
+    drive = len(prefix) == 1 and rest[:1] in ("/", "\\")
+    return bool(sep and rest and _DOTTED_NAME.fullmatch(prefix)) and not drive
 
 
 def _closest(name: str, known: list[str]) -> str:
@@ -58,8 +69,8 @@ def _import_attr(module_name: str, attr_path: str, spec: str) -> Any:
 
 def resolve(spec: str) -> tuple[Any, str]:
     """The source object a spec names, and the report name it gets by default."""
-    module_name, sep, attr_path = spec.partition(":")
-    if not sep or not module_name or not attr_path:
+    module_name, _, attr_path = spec.partition(":")
+    if not is_spec(spec):
         raise SourceError(f"cannot read model spec {spec!r}: expected {FORMS}")
     if module_name == TORCHVISION:
         return torchvision_factory(attr_path), attr_path

@@ -295,6 +295,38 @@ def test_safetensors_bad_entry(tmp_path: Path, entry: object, message: str) -> N
     assert str(info.value).startswith(f"{path}: ")
 
 
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (
+            {"a": {**ENTRY, "data_offsets": [0, 8]}, "b": {**ENTRY, "data_offsets": [4, 12]}},
+            r"entries 'a' and 'b' share data bytes \(data_offsets \[0, 8\] and \[4, 12\]\)",
+        ),
+        ({"a": ENTRY, "b": ENTRY}, "entries 'a' and 'b' share data bytes"),
+        ({"w": {**ENTRY, "dtype": "Q7"}}, "dtype 'Q7', which safetensors does not know"),
+        ({"w": {**ENTRY, "dtype": "f32"}}, "entry 'w' has dtype 'f32'"),
+    ],
+    ids=["overlap", "same-bytes", "unknown-dtype", "lower-case-dtype"],
+)
+def test_safetensors_headers_the_library_refuses_are_refused(
+    tmp_path: Path, header: dict[str, Any], message: str
+) -> None:
+    path = write_safetensors(tmp_path / "bad.safetensors", header, bytes(16))
+    with pytest.raises(SourceError, match=message) as info:
+        read_safetensors(path)
+    assert info.value.path == str(path)
+    safe_open = pytest.importorskip("safetensors").safe_open
+    with pytest.raises(Exception, match="invalid"):  # the library agrees
+        safe_open(str(path), "np")
+
+
+def test_safetensors_zero_size_tensors_share_an_offset(tmp_path: Path) -> None:
+    empty = {"dtype": "F32", "shape": [0], "data_offsets": [8, 8]}
+    header = {"a": ENTRY, "e1": empty, "e2": empty}
+    path = write_safetensors(tmp_path / "ok.safetensors", header, bytes(8))
+    assert [t.name for t in read_safetensors(path)] == ["a", "e1", "e2"]
+
+
 def test_safetensors_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "nowhere.safetensors"
     with pytest.raises(SourceError, match="does not exist") as info:
@@ -466,6 +498,29 @@ def test_torch_checkpoint_garbage(tmp_path: Path, content: bytes) -> None:
         read_torch_checkpoint(path)
 
     assert info.value.path == str(path)
+
+
+@pytest.mark.parametrize(
+    ("compress", "kind"),
+    [("gzip", "gzip"), ("bz2", "bzip2"), ("lzma", "xz")],
+)
+def test_a_compressed_checkpoint_is_named_compressed(
+    tmp_path: Path, compress: str, kind: str
+) -> None:
+    module = __import__(compress)
+    plain = tmp_path / "plain.pt"
+    torch.save(small_model().state_dict(), plain)
+    path = tmp_path / "packed.pt"
+    path.write_bytes(module.compress(plain.read_bytes()))
+    with pytest.raises(SourceError, match=f"is {kind}-compressed; .* decompress it first"):
+        read_torch_checkpoint(path)
+
+
+def test_a_whole_pickled_model_asks_for_its_state_dict(tmp_path: Path) -> None:
+    path = tmp_path / "pytorch_model.bin"
+    torch.save(nn.Linear(2, 3), path)
+    with pytest.raises(SourceError, match=r"save model\.state_dict\(\) instead"):
+        read_torch_checkpoint(path)
 
 
 def test_torch_checkpoint_missing_file(tmp_path: Path) -> None:

@@ -251,8 +251,8 @@ def test_every_command_describes_itself(command: str, capsys: pytest.CaptureFixt
         ("net.yaml", None, "# pytest-paramform golden"),
         ("net.yml", None, "# pytest-paramform"),
         ("net.md", None, "# Scalars parameter information"),
-        ("net.txt", None, "# Scalars parameter information"),
         ("net.txt", "yaml", "# pytest-paramform golden"),
+        ("net.txt", "markdown", "# Scalars parameter information"),
         ("net.yaml", "yaml", "# pytest-paramform golden"),
     ],
 )

@@ -12,6 +12,7 @@ import transformers
 
 from pytest_paramform import ParamFormReport, SourceError, build_report
 from pytest_paramform.cli import main
+from pytest_paramform.hf_configs import ShippedCodeIgnored
 from pytest_paramform.specs import resolve
 
 from suites import run
@@ -153,6 +154,14 @@ def test_two_specs_with_one_name_do_not_overwrite_each_other(
     out = tmp_path / "out"
     assert main(["report", f"hf:{one}", f"hf:{two}", "--output-dir", str(out)]) == 2
     assert "are both named 'gpt2'" in capsys.readouterr().err
+    assert not out.exists(), "nothing is written"
+
+
+def test_an_hf_spec_is_a_source_of_the_python_api(tmp_path: Path) -> None:
+    folder = save_config(tmp_path / "tiny-gpt2", gpt2_config(n_layer=1))
+    report = build_report(f"hf:{folder}")
+    assert report == from_spec(f"hf:{folder}")
+    assert report.name == "tiny-gpt2"
 
 
 def test_code_shipped_beside_a_config_is_never_run(tmp_path: Path) -> None:
@@ -168,6 +177,26 @@ def test_code_shipped_beside_a_config_is_never_run(tmp_path: Path) -> None:
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(SourceError, match=r"'CustomForCausalLM'.*never run"):
         from_spec(f"hf:{folder}")
+    assert not ran.exists()
+
+
+def test_shipped_code_beside_a_builtin_architecture_is_ignored_and_said_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = save_config(tmp_path / "custom", gpt2_config(n_layer=1))
+    ran = tmp_path / "ran"
+    (folder / "modeling_custom.py").write_text(f"open({str(ran)!r}, 'w').write('ran')\n")
+    data = json.loads((folder / "config.json").read_text())
+    data["auto_map"] = {"AutoModelForCausalLM": "modeling_custom.CustomForCausalLM"}
+    (folder / "config.json").write_text(json.dumps(data))
+    plain = save_config(tmp_path / "plain", gpt2_config(n_layer=1))
+    with pytest.warns(ShippedCodeIgnored, match=r"CustomForCausalLM\) was not run"):
+        report = build_report(f"hf:{folder}")
+    assert report.rows == build_report(f"hf:{plain}").rows, "transformers' own GPT2LMHeadModel"
+    assert main(["report", f"hf:{folder}", "--format", "yaml"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"paramform: note: {folder / 'config.json'}: the code its auto_map")
+    assert "this is transformers' own GPT2LMHeadModel" in err
     assert not ran.exists()
 
 

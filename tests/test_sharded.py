@@ -137,6 +137,17 @@ def test_a_broken_index_is_one_error_naming_the_file(
     assert main(["report", str(index)]) == 2, "bad input, never a partial report"
 
 
+def test_a_tensor_listed_twice_in_the_weight_map_is_named_a_duplicate(tmp_path: Path) -> None:
+    index = write_sharded(tmp_path / "llm", SHARDS)
+    text = index.read_text()  # JSON with one key twice, as a hand merge of two indexes leaves
+    head, _, tail = text.partition('"weight_map": {')
+    first = '"head.weight": "model-00001-of-00003.safetensors",'
+    index.write_text(f'{head}"weight_map": {{{first}{tail}')
+    with pytest.raises(SourceError, match=r"has the duplicate key 'head\.weight'") as info:
+        read_sharded(index)
+    assert info.value.path == str(index)
+
+
 def _truncate(shard: Path) -> None:
     with shard.open("r+b") as handle:
         handle.truncate(shard.stat().st_size - 8)

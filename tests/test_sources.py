@@ -179,10 +179,29 @@ def test_a_lazy_module_asks_for_a_forward_pass(how: str) -> None:
         build_report(source)
 
 
-@pytest.mark.parametrize("bad", [42, "resnet50", torch.zeros(3), None])
+@pytest.mark.parametrize("bad", [42, torch.zeros(3), None])
 def test_not_a_model_says_what_is_accepted(bad: object) -> None:
     with pytest.raises(SourceError, match=r"expected an nn\.Module, a factory"):
         build_report(bad)
+
+
+def test_spec_strings_are_sources_in_python_as_in_the_cli(tmp_path: Path) -> None:
+    assert build_report("torchvision:resnet18") == build_report(torchvision.models.resnet18)
+    assert build_report("toy_models:Scalars", buffers=True) == build_report(
+        toy_models.Scalars, buffers=True
+    )
+    (tmp_path / "torchvision:resnet18").mkdir()  # a folder named like the spec
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(tmp_path)
+        assert build_report("torchvision:resnet18").name == "resnet18"
+        with pytest.raises(SourceError, match="is a folder without a checkpoint"):
+            build_report("./torchvision:resnet18")
+
+
+@pytest.mark.parametrize("text", ["resnet50", "./models:Net", "my models:Net"])
+def test_a_string_that_is_no_spec_says_what_a_spec_is(text: str) -> None:
+    with pytest.raises(SourceError, match=r"cannot read model spec .* expected torchvision:NAME"):
+        build_report(text)
 
 
 def test_a_factory_that_returns_something_else_says_so() -> None:

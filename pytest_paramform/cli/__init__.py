@@ -9,6 +9,8 @@ import os
 import re
 import shlex
 import sys
+import traceback
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -17,12 +19,13 @@ from pathlib import Path
 from pytest_paramform import __version__, formats
 from pytest_paramform.cli.inputs import kind_of, load_golden, load_report
 from pytest_paramform.comparison import CompareOptions, compare, render_drift
-from pytest_paramform.comparison.markdown import render_diff
-from pytest_paramform.errors import ParamFormError
+from pytest_paramform.comparison.markdown import COLUMNS, cell, figures, render_diff, table
+from pytest_paramform.errors import ModelCodeError, ParamFormError
 from pytest_paramform.files import relative, write_text
 from pytest_paramform.options import add_cli_flags
 from pytest_paramform.report import ParamFormReport
-from pytest_paramform.specs import FORMS
+from pytest_paramform.sources import reads_checkpoint
+from pytest_paramform.specs import FORMS, is_spec
 
 EXIT_DRIFT = 1
 EXIT_BAD_INPUT = 2
@@ -41,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Parameter form reports of PyTorch models, built without weights.",
     )
     parser.add_argument("--version", action="version", version=f"paramform {__version__}")
+    _add_traceback_flag(parser, default=False)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     report = commands.add_parser(
         "report",
@@ -87,9 +91,25 @@ def _parser() -> argparse.ArgumentParser:
         "drift (with the command that accepts it), 2 on bad input.",
     )
     check.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
-    check.add_argument("golden", metavar="GOLDEN", type=Path, help="a .yaml or .md golden")
+    check.add_argument("golden", metavar="GOLDEN", help="a .yaml or .md golden")
     add_cli_flags(check, STRICTNESS)
+    for command in (report, diff, check):
+        _add_traceback_flag(command, default=argparse.SUPPRESS)
     return parser
+
+
+def _add_traceback_flag(parser: argparse.ArgumentParser, default: object) -> None:
+    """``-v``/``--traceback`` before or after the command (a command's default is
+    SUPPRESS, so that it does not overwrite a flag given before the command)."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        "--traceback",
+        dest="traceback",
+        action="store_true",
+        default=default,
+        help="on an error, print the traceback too (where the model's own code raised)",
+    )
 
 
 def _safe_name(name: str) -> str:
@@ -114,8 +134,15 @@ def _named(report: ParamFormReport, name: str | None) -> ParamFormReport:
 
 def _output_format(fmt: str | None, output: Path | None) -> str:
     """``--format``, else the format ``--output``'s suffix names, else Markdown; an explicit
-    ``--format`` that the suffix contradicts is an error, not a mislabelled file."""
+    ``--format`` that the suffix contradicts, or a suffix of no format without
+    ``--format`` (``out.json``), is an error, not a mislabelled file."""
     named = formats.for_file(output.name) if output is not None else None
+    if fmt is None and output is not None and named is None:
+        suffixes = ", ".join(s for f in formats.names() for s in formats.get(f).file_suffixes)
+        raise ParamFormError(
+            f"--output {output}: the suffix names no format ({suffixes}); name the file "
+            "for its format or give --format"
+        )
     if fmt is None:
         return named.name if named is not None else DEFAULT_FORMAT
     if named is not None and named.name != fmt:
@@ -145,21 +172,25 @@ def _write_one(args: argparse.Namespace) -> None:
 
 
 def _write_many(args: argparse.Namespace) -> None:
+    """One document per spec; every report is built and named before the first is
+    written, so two specs with one name write nothing."""
     if args.chart:
         raise ParamFormError("with --output-dir, --chart takes no PATH: DIR/figs/ holds them")
     fmt = args.format or DEFAULT_FORMAT
     suffix = formats.get(fmt).file_suffixes[0]
     out: Path = args.output_dir
-    written: dict[str, str] = {}
+    reports: dict[str, tuple[str, ParamFormReport]] = {}
     for spec in args.specs:
         report = _named(load_report(spec, buffers=args.buffers, dtype=args.dtype), args.name)
         stem = _safe_name(report.name)
-        if stem in written:
+        if stem in reports:
             raise ParamFormError(
-                f"{written[stem]} and {spec} are both named {report.name!r}, so both would "
-                f"write {out / (stem + suffix)}; report them separately with --name"
+                f"{reports[stem][0]} and {spec} are both named {report.name!r}, so both would "
+                f"write {out / (stem + suffix)}; nothing was written; report them separately "
+                "with --name"
             )
-        written[stem] = spec
+        reports[stem] = (spec, report)
+    for stem, (_, report) in reports.items():
         link = None
         if args.chart is not None:
             link = f"figs/{stem}_pie_chart.png"
@@ -210,13 +241,21 @@ def _verdict(
 ) -> int:
     drifts = compare(expected, actual, options)
     if not drifts:
-        print(f"paramform: {actual.name} matches {label}")
+        match = f"paramform: {actual.name} matches {label}"
+        print(_match_markdown(actual, label) if markdown else match)
         return 0
     message = render_drift(drifts, model=actual.name, golden=label, accept=accept)
     if markdown:
         message = render_diff(expected, actual, label=label, message=message).rstrip("\n")
     print(message)
     return EXIT_DRIFT
+
+
+def _match_markdown(actual: ParamFormReport, label: str) -> str:
+    """The no-drift answer as the Markdown block a drift would be: heading and figures."""
+    heading = f"### paramform: {cell(actual.name)} matches {cell(label)}\n"
+    rows = [[cell(text) for text in figures(None, actual)]]
+    return "\n".join([heading, table(COLUMNS, rows)]).rstrip("\n")
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -228,16 +267,43 @@ def _diff(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     options = _options(args)
-    fmt = (formats.for_file(args.golden.name) or formats.get("yaml")).name
-    create = shlex.join(
-        ["paramform", "report", args.spec, "--format", fmt, "--output", str(args.golden)]
-    )
-    if not args.golden.is_file():
-        raise ParamFormError(f"no golden at {args.golden}; create it with: {create}")
-    expected = load_golden(args.golden)
+    _check_argument_order(args.spec, args.golden)
+    golden = Path(args.golden)
+    fmt = (formats.for_file(golden.name) or formats.get("yaml")).name
+    create = _accept_command(args, fmt)
+    if not golden.is_file():
+        raise ParamFormError(f"no golden at {golden}; create it with: {create}")
+    expected = load_golden(golden)
     buffers = _buffers(args, {expected.source, kind_of(args.spec)})
     actual = load_report(args.spec, buffers=buffers, dtype=args.dtype)
-    return _verdict(expected, actual, options, label=str(args.golden), accept=create)
+    return _verdict(expected, actual, options, label=str(golden), accept=create)
+
+
+def _check_argument_order(spec: str, golden: str) -> None:
+    """GOLDEN must be a golden file: a spec or a checkpoint there is a mistake, most often
+    SPEC and GOLDEN swapped; never answer it with a command that would write over it or
+    write a file named like a spec."""
+    what = "a model spec" if is_spec(golden) else "a checkpoint" if reads_checkpoint(golden) else ""
+    if not what:
+        return
+    if kind_of(spec) == "golden":
+        raise ParamFormError(
+            f"the arguments look swapped: {spec} is a golden and {golden} {what}; "
+            f"SPEC comes first: paramform check {shlex.join([golden, spec])}"
+        )
+    named = f"; a golden file of that name is written ./{golden}" if is_spec(golden) else ""
+    raise ParamFormError(
+        f"GOLDEN {golden} is {what}, not a golden file (a .yaml or .md file); compare two "
+        f"models with: paramform diff {shlex.join([spec, golden])}{named}"
+    )
+
+
+def _accept_command(args: argparse.Namespace, fmt: str) -> str:
+    """The report command that writes the golden this check would pass against: the
+    check's spec with every flag that changes what is recorded."""
+    recorded = [flag for flag, on in (("--buffers", args.buffers), ("--dtype", args.dtype)) if on]
+    command = ["paramform", "report", args.spec, *recorded, "--format", fmt]
+    return shlex.join([*command, "--output", args.golden])
 
 
 COMMANDS = {"report": _report, "diff": _diff, "check": _check}
@@ -248,12 +314,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if sys.stdout is None:
             raise ParamFormError("standard output is closed")
-        with _importable_from_cwd():
+        with _importable_from_cwd(), _notes():
             code = COMMANDS[args.command](args)
         sys.stdout.flush()
         return code
     except ParamFormError as exc:
-        print(f"paramform: error: {exc}", file=sys.stderr)
+        _print_error(exc, args.traceback)
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # `paramform diff ... | head -1`: the reader has what it wants
         _silence_stdout()
@@ -266,11 +332,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
 
 
+def _print_error(exc: ParamFormError, show_traceback: bool) -> None:
+    """One line; the traceback (of the model's code, when it raised) on request only."""
+    if show_traceback:
+        cause = exc.__cause__ if isinstance(exc, ModelCodeError) else None
+        traceback.print_exception(cause or exc)
+    hint = " (--traceback shows where)" if isinstance(exc, ModelCodeError) else ""
+    hint = "" if show_traceback else hint
+    print(f"paramform: error: {exc}{hint}", file=sys.stderr)
+
+
 def _silence_stdout() -> None:
     """Point stdout at /dev/null, so that Python's own flush at exit has nowhere to fail."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
+
+
+@contextmanager
+def _notes() -> Iterator[None]:
+    """What paramform warns about (code shipped beside a config that was not run) as
+    ``paramform: note:`` lines on stderr; any other warning as Python shows it."""
+    from pytest_paramform.hf_configs import ShippedCodeIgnored
+
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ShippedCodeIgnored)
+            yield
+    finally:  # shown once the recording has stopped
+        for warning in caught:
+            if issubclass(warning.category, ShippedCodeIgnored):
+                print(f"paramform: note: {warning.message}", file=sys.stderr)
+            else:
+                warnings.showwarning(
+                    warning.message, warning.category, warning.filename, warning.lineno
+                )
 
 
 @contextmanager

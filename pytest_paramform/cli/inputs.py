@@ -5,21 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from pytest_paramform import formats
-from pytest_paramform.checkpoints import is_checkpoint_path
-from pytest_paramform.errors import SourceError
+from pytest_paramform.errors import ModelCodeError, ParamFormError, SourceError
 from pytest_paramform.files import read_text
 from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.report import ParamFormReport
-from pytest_paramform.sources import build_report
-from pytest_paramform.specs import resolve
+from pytest_paramform.sources import build_report, reads_checkpoint
+from pytest_paramform.specs import is_spec
 
 
 def kind_of(spec: str) -> str:
-    """``checkpoint`` (a checkpoint file, an index, a ``save_pretrained`` folder),
-    ``golden`` or ``model``, from the argument's form."""
-    if is_checkpoint_path(spec) or Path(spec).is_dir():
+    """``model`` (a spec), ``checkpoint`` (a checkpoint file, an index, a
+    ``save_pretrained`` folder) or ``golden`` (a .yaml or .md file, or any other file
+    written as a path), from the argument's form."""
+    if is_spec(spec):
+        return "model"
+    if reads_checkpoint(spec):
         return "checkpoint"
-    if formats.for_file(spec) is not None:
+    if formats.for_file(spec) is not None or Path(spec).is_file():
         return "golden"
     return "model"
 
@@ -35,11 +37,15 @@ def load_golden(path: Path) -> ParamFormReport:
 
 def load_report(spec: str, *, buffers: bool = False, dtype: bool = False) -> ParamFormReport:
     """The report behind any argument the commands accept."""
-    kind = kind_of(spec)
-    if kind == "golden":
+    if kind_of(spec) == "golden":
         return load_golden(Path(spec))
-    if kind == "checkpoint":
-        with gc_paused():  # no user code runs while a checkpoint is read
-            return build_report(spec, dtype=dtype)
-    source, name = resolve(spec)
-    return build_report(source, name=name, buffers=buffers, dtype=dtype)
+    try:
+        return build_report(spec, buffers=buffers, dtype=dtype)
+    except ParamFormError:
+        raise
+    except Exception as exc:  # the model's code (or the library it calls) gave up
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        raise ModelCodeError(
+            f"the model's code raised {type(exc).__name__}{': ' if first else ''}{first}",
+            path=spec,
+        ) from exc

@@ -122,7 +122,7 @@ def paramform_snapshot(
     ``paramform_<name>`` and ``@pytest.mark.paramform(...)``: format (yaml, markdown),
     level (layers, summary), tolerance, rel_tolerance, buffers, dtype. Returns the report.
     """
-    from pytest_paramform.plugin.fixture import ParamFormSnapshot
+    from pytest_paramform.plugin.fixture import ParamFormSnapshot, overridden_settings
 
     settings = _settings(request.config)
     marker = request.node.get_closest_marker("paramform")
@@ -140,6 +140,7 @@ def paramform_snapshot(
         charts=_charts_dir(request.config),
         shared_claims=_shared_claims(request.config),
         summary=_run_summary(request.config),
+        overrides=overridden_settings(request.config.option.override_ini),
     )
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
+import shlex
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -39,18 +39,9 @@ def to_report(source: Any, settings: Settings, name: str | None = None) -> Param
     model in the report."""
     if isinstance(source, ParamFormReport):
         return source if name is None else replace(source, name=name)
-    from pytest_paramform.checkpoints import is_checkpoint_path
-    from pytest_paramform.sources import build_report, is_checkpoint_folder
+    from pytest_paramform.sources import build_report
 
-    # Reading a checkpoint runs no user code and makes one object per tensor.
-    reading = is_checkpoint_path(source) or is_checkpoint_folder(source)
-    if isinstance(source, str) and not reading:
-        from pytest_paramform.specs import resolve
-
-        source, default = resolve(source)
-        name = name or default
-    with gc_paused() if reading else contextlib.nullcontext():
-        return build_report(source, name, buffers=settings.buffers, dtype=settings.dtype)
+    return build_report(source, name, buffers=settings.buffers, dtype=settings.dtype)
 
 
 class ParamFormSnapshot:
@@ -67,6 +58,7 @@ class ParamFormSnapshot:
         charts: Path | None = None,
         shared_claims: str | None = None,
         summary: RunSummary | None = None,
+        overrides: tuple[str, ...] = (),
     ) -> None:
         self._snapshot = snapshot
         self._update = update or snapshot.update_snapshots
@@ -76,6 +68,7 @@ class ParamFormSnapshot:
         self._charts = charts
         self._shared_claims = shared_claims
         self._summary = summary
+        self._overrides = overrides
         self._assertions: dict[str, SnapshotAssertion] = {}
         self._mine: set[str] = set()
 
@@ -134,9 +127,10 @@ class ParamFormSnapshot:
 
     def _located(self, source: Any) -> Any:
         """A relative checkpoint path, folder or ``hf:`` config is read from the rootdir,
-        wherever pytest runs; a spec string that names no folder there is left as it is."""
-        from pytest_paramform.checkpoints import is_checkpoint_path
+        wherever pytest runs; any other spec string is left as it is."""
         from pytest_paramform.hf_configs import PREFIX
+        from pytest_paramform.sources import reads_checkpoint
+        from pytest_paramform.specs import is_spec
 
         if isinstance(source, str) and source.startswith(f"{PREFIX}:"):
             path = source.removeprefix(f"{PREFIX}:")
@@ -145,8 +139,10 @@ class ParamFormSnapshot:
             return source
         if not isinstance(source, str | os.PathLike) or Path(source).is_absolute():
             return source
+        if isinstance(source, str) and is_spec(source):
+            return source
         at_root = self._rootpath / source
-        return at_root if is_checkpoint_path(source) or at_root.is_dir() else source
+        return at_root if reads_checkpoint(at_root) else source
 
     def _chart(self, report: ParamFormReport, golden: str, charts: Path) -> None:
         """One chart per golden, for review as a CI artifact, named like the golden."""
@@ -198,7 +194,7 @@ class ParamFormSnapshot:
             return f"paramform: {error.at(golden)}"
         if error is not None:
             return f"paramform: checking {golden} failed: {type(error).__name__}: {error}"
-        accept = accept_command(self._snapshot.test_location.nodeid)
+        accept = accept_command(self._snapshot.test_location.nodeid, self._overrides)
         if outcome.problem is not None:
             return (
                 f"paramform: cannot use the golden: {outcome.problem.at(golden)}\n"
@@ -213,8 +209,15 @@ class ParamFormSnapshot:
         return f"{drift}\n{SYRUPY_NOTE}"
 
 
-def accept_command(nodeid: str) -> str:
+def accept_command(nodeid: str, overrides: tuple[str, ...] = ()) -> str:
     """The update command for one test, quoted for a POSIX shell (ids hold ``[]``, spaces
-    and quotes), so the line it stands on can be pasted as it is."""
+    and quotes), so the line it stands on can be pasted as it is; with the run's own
+    ``-o paramform_...`` settings, so that what it writes is what this run checks."""
+    flags = "".join(f" -o {shlex.quote(override)}" for override in overrides)
     quoted = "'" + nodeid.replace("'", "'\\''") + "'"
-    return f"pytest {UPDATE_FLAG} {quoted}"
+    return f"pytest {UPDATE_FLAG}{flags} {quoted}"
+
+
+def overridden_settings(override_ini: list[str] | None) -> tuple[str, ...]:
+    """The ``-o paramform_<option>=value`` settings given on the command line."""
+    return tuple(o for o in override_ini or () if o.strip().startswith("paramform_"))
