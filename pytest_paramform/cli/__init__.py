@@ -73,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("expected", metavar="A", help=SPEC_HELP)
     diff.add_argument("actual", metavar="B", help=SPEC_HELP)
     add_cli_flags(diff, STRICTNESS)
+    _no_fold_flag(diff)
     diff.add_argument(
         "--format",
         choices=("text", "markdown"),
@@ -89,7 +90,18 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     check.add_argument("golden", metavar="GOLDEN", type=Path, help="a .yaml or .md golden")
     add_cli_flags(check, STRICTNESS)
+    _no_fold_flag(check)
     return parser
+
+
+def _no_fold_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--no-fold",
+        dest="fold",
+        action="store_false",
+        help="list every tensor on its own line, none left out (default: the same change "
+        "in repeated blocks is one line, whole blocks and renames are said once)",
+    )
 
 
 def _safe_name(name: str) -> str:
@@ -207,12 +219,22 @@ def _verdict(
     label: str,
     accept: str | None,
     markdown: bool = False,
+    fold: bool = True,
 ) -> int:
     drifts = compare(expected, actual, options)
     if not drifts:
         print(f"paramform: {actual.name} matches {label}")
         return 0
-    message = render_drift(drifts, model=actual.name, golden=label, accept=accept)
+    message = render_drift(
+        drifts,
+        model=actual.name,
+        golden=label,
+        accept=accept,
+        fold=fold,
+        limit=40 if fold else None,
+        expected=expected,
+        actual=actual,
+    )
     if markdown:
         message = render_diff(expected, actual, label=label, message=message).rstrip("\n")
     print(message)
@@ -223,7 +245,15 @@ def _diff(args: argparse.Namespace) -> int:
     options = _options(args)
     expected, actual = _pair(args.expected, args.actual, args)
     markdown = args.format == "markdown"
-    return _verdict(expected, actual, options, label=args.expected, accept=None, markdown=markdown)
+    return _verdict(
+        expected,
+        actual,
+        options,
+        label=args.expected,
+        accept=None,
+        markdown=markdown,
+        fold=args.fold,
+    )
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -237,7 +267,9 @@ def _check(args: argparse.Namespace) -> int:
     expected = load_golden(args.golden)
     buffers = _buffers(args, {expected.source, kind_of(args.spec)})
     actual = load_report(args.spec, buffers=buffers, dtype=args.dtype)
-    return _verdict(expected, actual, options, label=str(args.golden), accept=create)
+    return _verdict(
+        expected, actual, options, label=str(args.golden), accept=create, fold=args.fold
+    )
 
 
 COMMANDS = {"report": _report, "diff": _diff, "check": _check}

@@ -140,6 +140,7 @@ def paramform_snapshot(
         charts=_charts_dir(request.config),
         shared_claims=_shared_claims(request.config),
         summary=_run_summary(request.config),
+        every_tensor=request.config.get_verbosity() >= 2,
     )
 
 

@@ -67,6 +67,7 @@ class ParamFormSnapshot:
         charts: Path | None = None,
         shared_claims: str | None = None,
         summary: RunSummary | None = None,
+        every_tensor: bool = False,
     ) -> None:
         self._snapshot = snapshot
         self._update = update or snapshot.update_snapshots
@@ -76,6 +77,7 @@ class ParamFormSnapshot:
         self._charts = charts
         self._shared_claims = shared_claims
         self._summary = summary
+        self._every_tensor = every_tensor  # -vv: one line per tensor, none left out
         self._assertions: dict[str, SnapshotAssertion] = {}
         self._mine: set[str] = set()
 
@@ -209,7 +211,16 @@ class ParamFormSnapshot:
                 f"paramform: no golden for {report.name} at {golden}\n"
                 f"create it with:\n  {accept}\n{SYRUPY_NOTE}"
             )
-        drift = render_drift(outcome.drifts, model=report.name, golden=golden, accept=accept)
+        drift = render_drift(
+            outcome.drifts,
+            model=report.name,
+            golden=golden,
+            accept=accept,
+            fold=not self._every_tensor,
+            limit=None if self._every_tensor else 40,
+            expected=outcome.expected,
+            actual=report,
+        )
         return f"{drift}\n{SYRUPY_NOTE}"
 
 
