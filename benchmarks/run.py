@@ -211,6 +211,40 @@ def diff(repeats: int) -> list[str]:
     ]
 
 
+FOLD = textwrap.dedent(
+    """
+    import json, time
+    from pytest_paramform import ParamFormReport, ParamRow, compare
+    from pytest_paramform.comparison.fold import fold, render_lines
+    names = [f"model.layers.{{i}}.experts.{{j}}.w{{k}}" for i in range(500) for j in range(50)
+             for k in range(4)]
+    before = ParamFormReport("m", tuple(ParamRow(n, (64, 64)) for n in names))
+    after = ParamFormReport("m", tuple(ParamRow(n, (64, 64 + i % 3 + 1))
+                                       for i, n in enumerate(names)))
+    start = time.perf_counter()
+    drifts = [d for d in compare(before, after) if d.kind == "changed"]
+    compared = time.perf_counter()
+    lines = render_lines(fold(drifts, before=before.rows, after=after.rows))
+    print(json.dumps({{"compare": compared - start, "fold": time.perf_counter() - compared,
+                      "tensors": len(drifts), "lines": len(lines)}}))
+    """
+)
+
+
+def folding(repeats: int) -> list[str]:
+    def once() -> tuple[float, ...]:
+        figures = json.loads(run([PYTHON, "-c", FOLD.format()])[2].splitlines()[-1])
+        return figures["compare"], figures["fold"], figures["tensors"], figures["lines"]
+
+    compared, folded, tensors, lines = median_of(repeats, once)
+    return [
+        f"fold: a drift of {tensors:,.0f} changed tensors (500 layers x 50 experts x 4,"
+        " three kinds of change) folded into lines",
+        f"  fold {folded:.3f} s [target < 1 s: {verdict(folded < 1)}],"
+        f" {folded / compared:.2f}x the compare's {compared:.3f} s, {lines:,.0f} lines",
+    ]
+
+
 SUITE = "def test_llm(paramform_snapshot):\n    paramform_snapshot({where!r})\n"
 
 
@@ -306,6 +340,7 @@ def main() -> None:
         lambda: scale(repeats),
         lambda: plugin_load(repeats),
         lambda: diff(repeats),
+        lambda: folding(repeats),
         lambda: sharded(repeats),
     ]
     if not args.quick:

@@ -21,6 +21,8 @@ NAME_COLUMN_CAP = 60
 _GAP = "   "
 # An integer that can be folded: no leading zero, so "007" keeps its exact spelling.
 _NUMBER = re.compile(r"(?<!\d)(?:0|[1-9]\d*)(?!\d)")
+_NUMBERS = re.compile(r"(\d+)")  # split: text, number, text, ...
+_LEADING_ZERO = re.compile(r"(?<!\d)0\d")
 _BRACES = re.compile(r"\{([\d.,]+)\}")
 _SIGNS = {"changed": "~", "added": "+", "removed": "-"}
 
@@ -129,35 +131,66 @@ def _detail(drift: Drift) -> str:
 
 def _same_change(items: Sequence[Item], moved: set[str]) -> Placed:
     """Drifts that are the same change, with names equal but for one integer, as one line
-    each; the biggest groups are taken first, and a drift joins one group only."""
-    candidates: dict[tuple[object, ...], list[tuple[int, int]]] = defaultdict(list)
+    each. A drift joins one line only; an odd one is a line of its own."""
+    parts = [_split(drift.name or "") for _, drift in items]
+    families: dict[tuple[object, ...], list[int]] = defaultdict(list)
     for position, (_, drift) in enumerate(items):
-        change = _change(drift, moved)
-        name = drift.name or ""
-        for match in _NUMBER.finditer(name):
-            key = (change, name[: match.start()], name[match.end() :])
-            candidates[key].append((position, int(match.group())))
+        split = parts[position]
+        if len(split) > 1:  # inlined: this loop runs once per changed tensor
+            old, new = drift.before, drift.after
+            change = (drift.kind, old and old.shape, new and new.shape, drift.name in moved)
+            families[(change, *split[0::2])].append(position)
     taken: set[int] = set()
     placed: Placed = []
-    groups = sorted((g for g in candidates.items() if len(g[1]) > 1), key=lambda g: -len(g[1]))
-    for (_, head, tail), members in groups:
-        free = [(p, value) for p, value in members if p not in taken]
-        if len(free) < 2:
-            continue
-        taken.update(p for p, _ in free)
-        drifts = tuple(items[p][1] for p, _ in free)
-        name = f"{head}{brace(value for _, value in free)}{tail}"
-        placed.append((items[free[0][0]][0], _group_line(name, drifts)))
+    for members in families.values():
+        for group, at in _fold_family(members, parts) if len(members) > 1 else ():
+            taken.update(group)
+            first = parts[group[0]]
+            numbers = brace(int(parts[p][at]) for p in group)
+            name = "".join(first[:at]) + numbers + "".join(first[at + 1 :])
+            line = _group_line(name, tuple(items[p][1] for p in group))
+            placed.append((items[group[0]][0], line))
     placed += [(index, _single(d)) for p, (index, d) in enumerate(items) if p not in taken]
     return placed
 
 
-def _change(drift: Drift, moved: set[str]) -> tuple[object, ...]:
-    if drift.kind == "changed":
-        old, new = _reshaped(drift)
-        return ("changed", old.shape, new.shape)
-    row = _row(drift)
-    return (drift.kind, row.shape, row.name in moved)
+def _split(name: str) -> list[str]:
+    """``name`` as text, number, text, ...; a name with a number spelled with a leading
+    zero stays whole, so that every folded name expands back to its exact spelling."""
+    if "0" in name and _LEADING_ZERO.search(name):
+        return [name]
+    return _NUMBERS.split(name)
+
+
+def _fold_family(members: list[int], parts: list[list[str]]) -> list[tuple[list[int], int]]:
+    """Groups of one family (the same change, names equal but for their numbers) whose
+    names differ in one number, with where that number stands in the split name.
+
+    The number with the most distinct values folds first (the layer index of
+    ``layers.{0..31}.experts.3``); what it leaves alone is folded on the next.
+    """
+    count = len(parts[members[0]]) // 2
+    if count == 1:
+        return [(members, 1)]
+    columns = zip(*(parts[p][1::2] for p in members), strict=True)
+    spread = [len(set(column)) for column in columns]
+    groups = []
+    left = members
+    for k in sorted(range(count), key=lambda k: -spread[k]):
+        at = 2 * k + 1
+        by_rest: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        for p in left:
+            split = parts[p]
+            by_rest[(*split[1:at:2], *split[at + 2 :: 2])].append(p)
+        left = []
+        for group in by_rest.values():
+            if len(group) > 1:
+                groups.append((group, at))
+            else:
+                left += group
+        if len(left) < 2:
+            break
+    return groups
 
 
 def _single(drift: Drift) -> Line:
@@ -165,7 +198,7 @@ def _single(drift: Drift) -> Line:
 
 
 def _group_line(name: str, drifts: tuple[Drift, ...]) -> Line:
-    total = sum(_delta(d) for d in drifts)
+    total = len(drifts) * _delta(drifts[0])  # one change: the same delta for each
     detail = f"{_detail(drifts[0])}{_GAP}{len(drifts):,} tensors, {total:+,} parameters"
     return Line(_SIGNS[drifts[0].kind], name, detail, drifts)
 
