@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -296,3 +297,26 @@ def test_folding_is_lossless(pair: tuple[list[tuple[str, Shape]], list[tuple[str
     assert len(members) == len(rows)
     for line, text in zip(lines, render_lines(lines), strict=True):
         check_expands_back(line, text.strip())
+
+
+def test_frozen_and_cast_groups_repeated_in_every_block_are_one_range() -> None:
+    before = llama(layers=32)
+    frozen = tuple(
+        replace(r, frozen=True) if "q_proj" in r.name or "layers.3." in r.name else r
+        for r in before.rows
+    )
+    lines = tensor_lines(before, ParamFormReport("llama", frozen))
+    assert lines[0] == (
+        "  now frozen: model.layers.{0..2,4..31}.self_attn.q_proj.weight"
+        " (520,093,696 parameters in 31 tensors),"
+        " model.layers.3.* (202,383,360 parameters in 9 tensors)"
+    )
+    typed = ParamFormReport("llama", tuple(replace(r, dtype="float32") for r in before.rows))
+    cast = tuple(replace(r, dtype="bfloat16") if "norm" in r.name else r for r in typed.rows)
+    lines = tensor_lines(typed, ParamFormReport("llama", cast))
+    assert lines[0] == (
+        "  dtype float32 -> bfloat16: model.layers.{0..31}.input_layernorm.weight"
+        " (131,072 parameters in 32 tensors), model.layers.{0..31}.post_attention_layernorm"
+        ".weight (131,072 parameters in 32 tensors), model.norm.weight (4,096 parameters in 1"
+        " tensors)"
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from pytest_paramform.comparison.drift import Drift
@@ -132,26 +132,42 @@ def _detail(drift: Drift) -> str:
 def _same_change(items: Sequence[Item], moved: set[str]) -> Placed:
     """Drifts that are the same change, with names equal but for one integer, as one line
     each. A drift joins one line only; an odd one is a line of its own."""
-    parts = [_split(drift.name or "") for _, drift in items]
-    families: dict[tuple[object, ...], list[int]] = defaultdict(list)
-    for position, (_, drift) in enumerate(items):
-        split = parts[position]
-        if len(split) > 1:  # inlined: this loop runs once per changed tensor
-            old, new = drift.before, drift.after
-            change = (drift.kind, old and old.shape, new and new.shape, drift.name in moved)
+    changes = [
+        # inlined: this runs once per changed tensor
+        (d.kind, d.before and d.before.shape, d.after and d.after.shape, d.name in moved)
+        for _, d in items
+    ]
+    placed: Placed = []
+    for name, group in fold_names([d.name or "" for _, d in items], changes):
+        drifts = tuple(items[p][1] for p in group)
+        line = _group_line(name, drifts) if len(group) > 1 else _single(drifts[0])
+        placed.append((items[group[0]][0], line))
+    return placed
+
+
+def fold_names(
+    names: Sequence[str], changes: Sequence[Hashable] | None = None
+) -> list[tuple[str, list[int]]]:
+    """Names equal but for one number (and with equal ``changes``, when given) as one
+    brace-range name each, with the positions of the names it stands for; in the order of
+    each group's first name. A name that folds with none stands for itself."""
+    parts = [_split(name) for name in names]
+    families: dict[tuple[Hashable, ...], list[int]] = defaultdict(list)
+    for position, split in enumerate(parts):
+        if len(split) > 1:
+            change = changes[position] if changes is not None else None
             families[(change, *split[0::2])].append(position)
     taken: set[int] = set()
-    placed: Placed = []
+    folded: list[tuple[str, list[int]]] = []
     for members in families.values():
         for group, at in _fold_family(members, parts) if len(members) > 1 else ():
             taken.update(group)
             first = parts[group[0]]
             numbers = brace(int(parts[p][at]) for p in group)
-            name = "".join(first[:at]) + numbers + "".join(first[at + 1 :])
-            line = _group_line(name, tuple(items[p][1] for p in group))
-            placed.append((items[group[0]][0], line))
-    placed += [(index, _single(d)) for p, (index, d) in enumerate(items) if p not in taken]
-    return placed
+            folded.append(("".join(first[:at]) + numbers + "".join(first[at + 1 :]), group))
+    folded += [(name, [p]) for p, name in enumerate(names) if p not in taken]
+    folded.sort(key=lambda pair: pair[1][0])
+    return folded
 
 
 def _split(name: str) -> list[str]:
