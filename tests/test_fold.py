@@ -320,3 +320,21 @@ def test_frozen_and_cast_groups_repeated_in_every_block_are_one_range() -> None:
         ".weight (131,072 parameters in 32 tensors), model.norm.weight (4,096 parameters in 1"
         " tensors)"
     )
+
+
+def test_blocks_removed_from_a_model_golden_fold_against_a_checkpoint_too() -> None:
+    """A checkpoint holds buffers as tensors: the blocks are read as compare() reads them."""
+    model = llama(layers=6)
+    buffers = tuple(ParamRow(f"model.layers.{i}.rotary.inv_freq", (64,)) for i in range(6))
+    golden = ParamFormReport("llama", model.rows, buffers=buffers)
+    rows = [*llama(layers=4).rows, *buffers[:4]]
+    checkpoint = ParamFormReport("ckpt", tuple(rows), source="checkpoint")
+    message = render_drift(
+        compare(golden, checkpoint),
+        model="ckpt",
+        golden="g",
+        accept=None,
+        expected=golden,
+        actual=checkpoint,
+    )
+    assert "  - model.layers.{4,5}: 2 blocks like model.layers.3 (10 tensors, " in message

@@ -331,8 +331,12 @@ def _folded(
     actual: ParamFormReport | None,
 ) -> list[str]:
     """Tensor lines folded (``fold.py``), then capped: the cap counts lines, not tensors."""
-    before = expected.rows if expected is not None else ()
-    after = actual.rows if actual is not None else ()
+    before: Sequence[ParamRow] = ()
+    after: Sequence[ParamRow] = ()
+    if expected is not None and actual is not None:
+        if expected.source != actual.source:  # as compare() saw them: by name, buffers too
+            expected, actual = tensor_views(expected, actual)
+        before, after = expected.rows, actual.rows
     folded = fold_drifts(rows, before=before, after=after)
     texts = [f"  {text}" for text in render_lines(folded[:limit])]
     if limit is not None and len(folded) > limit:
