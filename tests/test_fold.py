@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pytest_paramform.comparison.core import compare, render_drift
 from pytest_paramform.comparison.drift import ROW_KINDS, Drift
 from pytest_paramform.comparison.fold import Line, brace, expand, fold, render_lines
-from pytest_paramform.report import ParamFormReport, ParamRow, Shape
+from pytest_paramform.report import Alias, ParamFormReport, ParamRow, Shape
 
 # A Llama-7B decoder layer: 9 tensors, 202,383,360 parameters.
 HIDDEN, MLP = 4096, 11008
@@ -338,3 +338,28 @@ def test_blocks_removed_from_a_model_golden_fold_against_a_checkpoint_too() -> N
         actual=checkpoint,
     )
     assert "  - model.layers.{4,5}: 2 blocks like model.layers.3 (10 tensors, " in message
+
+
+def test_a_tie_broken_in_every_block_is_one_line() -> None:
+    """ALBERT-style sharing: every layer's weight is the first layer's, until it is not."""
+    rows = (ParamRow("layers.0.w", (128, 128)), ParamRow("head.w", (2, 128)))
+    aliases = tuple(Alias(f"layers.{i}.w", "layers.0.w") for i in range(1, 12))
+    shared = ParamFormReport("albert", rows, aliases)
+    own = tuple(ParamRow(f"layers.{i}.w", (128, 128)) for i in range(12))
+    message = render_drift(
+        compare(shared, ParamFormReport("albert", (*own, rows[1]))),
+        model="m",
+        golden="g",
+        accept=None,
+    )
+    assert message.splitlines()[1] == (
+        "  tying broken: layers.{1..11}.w no longer shares layers.0.w"
+        " (+16,384 parameters each, 11 tensors)"
+    )
+    assert "tying broken: layers.5.w" in render_drift(
+        compare(shared, ParamFormReport("albert", (*own, rows[1]))),
+        model="m",
+        golden="g",
+        accept=None,
+        fold=False,
+    )

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from pytest_paramform.comparison.align import Step, align
 from pytest_paramform.comparison.drift import ROW_KINDS, Drift
 from pytest_paramform.comparison.fold import fold as fold_drifts
-from pytest_paramform.comparison.fold import render_lines
+from pytest_paramform.comparison.fold import fold_texts, render_lines
 from pytest_paramform.comparison.states import state_drifts
 from pytest_paramform.options import LEVELS, Level
 from pytest_paramform.report import ALWAYS_SHOWN_RANKS, ParamFormReport, ParamRow, form_name
@@ -318,7 +318,7 @@ def render_drift(
         lines += [f"  {d.text}" for d in rows[:limit]]
         if limit is not None and len(rows) > limit:
             lines.append(f"  {_hidden_summary(rows[limit:])}")
-    lines += [f"  {d.text}" for d in overall]
+    lines += [f"  {text}" for text in (fold_texts(overall) if fold else [d.text for d in overall])]
     if accept is not None:
         lines += ["accept with:", f"  {accept}"]
     return "\n".join(lines)

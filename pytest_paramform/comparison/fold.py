@@ -170,6 +170,24 @@ def fold_names(
     return folded
 
 
+def fold_texts(drifts: Sequence[Drift]) -> list[str]:
+    """The lines after the tensor lines, with tying lines that differ only in one block
+    number as one: ``tying broken: layers.{1..11}.w no longer shares layers.0.w
+    (+16,384 parameters each, 11 tensors)``. Other lines stay as they are."""
+    ties = [p for p, drift in enumerate(drifts) if drift.kind == "tying"]
+    texts = [drift.text for drift in drifts]
+    for text, group in fold_names([texts[p] for p in ties]):
+        if len(group) > 1:
+            many = f" ({len(group):,} tensors)"
+            if text.endswith(" parameters)"):
+                many = f" each, {len(group):,} tensors)"
+                text = text[:-1]
+            texts[ties[group[0]]] = text + many
+            for p in group[1:]:
+                texts[ties[p]] = ""
+    return [text for text in texts if text]
+
+
 def _split(name: str) -> list[str]:
     """``name`` as text, number, text, ...; a name with a number spelled with a leading
     zero stays whole, so that every folded name expands back to its exact spelling."""
