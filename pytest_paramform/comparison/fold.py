@@ -67,7 +67,7 @@ def fold(
     """``drifts`` (one comparison's row lines, in model order) as folded lines, in the order
     of their first drift. ``before`` and ``after`` are the two sides' rows: with them a
     run of whole blocks is found and named after an unchanged neighbour."""
-    placed: list[tuple[int, Line]] = []
+    placed: Placed = []
     items = []
     for index, drift in enumerate(drifts):
         if _foldable(drift):
@@ -299,7 +299,7 @@ def _blocks(
     placed: Placed = []
     used: set[int] = set()
     for run in _runs(blocks):
-        like = _like(run, blocks, shapes)
+        like = _like(run, shapes)
         if len(run) < 2 and like is None:
             continue
         members = [item for block in run for item in block.drifts]
@@ -378,9 +378,7 @@ def _neighbour_shapes(
 
 
 def _like(
-    run: list[_Block],
-    blocks: dict[str, _Block],
-    shapes: dict[str, tuple[tuple[str, tuple[int, ...]], ...]],
+    run: list[_Block], shapes: dict[str, tuple[tuple[str, tuple[int, ...]], ...]]
 ) -> str | None:
     """An unchanged neighbour built as the run's blocks are, to name the run after."""
     for prefix in (_neighbour(run[0], -1), _neighbour(run[-1], 1)):
@@ -399,7 +397,7 @@ def _blocks_line(kind: str, run: list[_Block], like: str | None) -> Line:
     drifts = tuple(d for block in run for _, d in block.drifts)
     each = sum(_delta(d) for _, d in first.drifts)
     noun = "block" if len(run) == 1 else "blocks"
-    what = f"{len(run)} {noun}" + (f" like {like}" if like else "")
+    what = f"{len(run):,} {noun}" + (f" like {like}" if like else "")
     per = "" if len(run) == 1 else " each"
     detail = f"{name}: {what} ({len(first.drifts):,} tensors, {each:+,} parameters{per})"
     return Line(_SIGNS[kind], "", detail, drifts)
@@ -422,6 +420,7 @@ def _renames(items: list[Item], moved: set[str]) -> tuple[Placed, list[Item]]:
         if count < 2 or key is None:
             continue
         pairs = _apply(key, removed, added)
+        # A part inserted (nothing replaced) must be inserted after the same parts each time
         if len(pairs) < 2 or (not key[0] and len({cp for cp, _, _ in pairs}) > 1):
             continue
         for _, old, new in pairs:
