@@ -363,3 +363,13 @@ def test_a_tie_broken_in_every_block_is_one_line() -> None:
         accept=None,
         fold=False,
     )
+
+
+def test_a_name_listed_twice_is_never_folded_into_a_range_of_one() -> None:
+    twice = [
+        Drift(
+            "changed", f"~ a.1.w   {k}", "a.1.w", ParamRow("a.1.w", (2,)), ParamRow("a.1.w", (3,))
+        )
+        for k in "xy"
+    ]
+    assert [line.name for line in fold(twice)] == ["a.1.w", "a.1.w"]

@@ -161,10 +161,12 @@ def fold_names(
     folded: list[tuple[str, list[int]]] = []
     for members in families.values():
         for group, at in _fold_family(members, parts) if len(members) > 1 else ():
+            values = [int(parts[p][at]) for p in group]
+            if len(set(values)) < len(values):  # a name listed twice: each stays its own line
+                continue
             taken.update(group)
             first = parts[group[0]]
-            numbers = brace(int(parts[p][at]) for p in group)
-            folded.append(("".join(first[:at]) + numbers + "".join(first[at + 1 :]), group))
+            folded.append(("".join(first[:at]) + brace(values) + "".join(first[at + 1 :]), group))
     folded += [(name, [p]) for p, name in enumerate(names) if p not in taken]
     folded.sort(key=lambda pair: pair[1][0])
     return folded
