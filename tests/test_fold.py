@@ -373,3 +373,13 @@ def test_a_name_listed_twice_is_never_folded_into_a_range_of_one() -> None:
         for k in "xy"
     ]
     assert [line.name for line in fold(twice)] == ["a.1.w", "a.1.w"]
+
+
+def test_a_range_too_scattered_to_read_stays_lines_and_is_capped() -> None:
+    before = ParamFormReport("m", tuple(ParamRow(f"b.{i}.w", (4,)) for i in range(400)))
+    after = ParamFormReport(
+        "m", tuple(ParamRow(r.name, (5 + i % 2,)) for i, r in enumerate(before.rows))
+    )
+    lines = tensor_lines(before, after)
+    assert lines[0].startswith("  ~ b.0.w ")
+    assert "  ... and 360 more (360 changed, 0 added, 0 removed)" in lines

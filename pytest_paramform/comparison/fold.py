@@ -18,6 +18,7 @@ from pytest_paramform.comparison.drift import Drift
 from pytest_paramform.report import ParamRow
 
 NAME_COLUMN_CAP = 60
+MAX_BRACE = 160  # characters of one brace range
 _GAP = "   "
 # An integer that can be folded: no leading zero, so "007" keeps its exact spelling.
 _NUMBER = re.compile(r"(?<!\d)(?:0|[1-9]\d*)(?!\d)")
@@ -162,11 +163,14 @@ def fold_names(
     for members in families.values():
         for group, at in _fold_family(members, parts) if len(members) > 1 else ():
             values = [int(parts[p][at]) for p in group]
-            if len(set(values)) < len(values):  # a name listed twice: each stays its own line
+            numbers = brace(values)
+            # A name listed twice stays two lines; a scattered range no one could read
+            # ({1,3,5,...,1999}) is no fold either: those lines are capped as they were.
+            if len(set(values)) < len(values) or len(numbers) > MAX_BRACE:
                 continue
             taken.update(group)
             first = parts[group[0]]
-            folded.append(("".join(first[:at]) + brace(values) + "".join(first[at + 1 :]), group))
+            folded.append(("".join(first[:at]) + numbers + "".join(first[at + 1 :]), group))
     folded += [(name, [p]) for p, name in enumerate(names) if p not in taken]
     folded.sort(key=lambda pair: pair[1][0])
     return folded
