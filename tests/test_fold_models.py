@@ -185,3 +185,79 @@ def test_the_fixture_folds_and_lists_every_tensor_under_vv(pytester: pytest.Pyte
     assert "  + model.layers.39.post_attention_layernorm.weight" in out
     assert DEEPER not in out
     assert "... and" not in out
+
+
+EVERYDAY = """
+from pathlib import Path
+
+from torch import nn
+
+
+def changed():
+    return Path("changed").exists()
+
+
+def layer():
+    return nn.Sequential(nn.Linear(8, 8), nn.LayerNorm(8), nn.Linear(8, 32), nn.Linear(32, 8))
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(100, 8)
+        stack = nn.ModuleList(layer() for _ in range(4))
+        if changed():
+            self.blocks = stack
+        else:
+            self.layers = stack
+        self.head = nn.Linear(8, 100)
+
+
+def test_net(paramform_snapshot):
+    paramform_snapshot(Net)
+
+
+def test_resnet(paramform_snapshot):
+    paramform_snapshot(f"torchvision:resnet{101 if changed() else 50}", name="resnet")
+
+
+def test_llm(paramform_snapshot):
+    paramform_snapshot("hf:llama")
+"""
+
+
+def test_the_fixture_says_a_rename_inserted_blocks_and_a_grouped_query_change_in_a_line_each(
+    pytester: pytest.Pytester,
+) -> None:
+    llama(pytester.path / "llama")
+    pytester.makepyfile(test_everyday=EVERYDAY)
+    run(pytester, "--paramform-update").assert_outcomes(passed=3)
+    (pytester.path / "changed").touch()
+    llama(pytester.path / "llama", num_key_value_heads=8, num_hidden_layers=40)
+
+    result = run(pytester)
+    result.assert_outcomes(failed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "paramform: Net differs from __snapshots__/test_everyday/test_net.paramform.yaml",
+            "  renamed: layers.* -> blocks.* (32 tensors, shapes unchanged)",
+            "  totals: layers 36 -> 36, *",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "paramform: resnet differs from *test_resnet?resnet?.paramform.yaml",
+            "  + layer3.{6..22}: 17 blocks like layer3.5 (9 tensors, +1,117,184 parameters each)",
+            "  totals: layers 161 -> 314, *",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "paramform: llama differs from __snapshots__/test_everyday/test_llm.paramform.yaml",
+            f"  {GQA}   numel 16,777,216 -> 4,194,304   32 tensors, -402,653,184 parameters",
+            "  ~ model.layers.{0..31}.self_attn.v_proj.weight *",
+            "  + model.layers.{32..39}: 8 blocks like model.layers.31 (9 tensors, *",
+            "  totals: layers 291 -> 363, *",
+        ]
+    )
+    assert "..." not in result.stdout.str()
