@@ -211,6 +211,42 @@ def diff(repeats: int) -> list[str]:
     ]
 
 
+FOLD = textwrap.dedent(
+    """
+    import json, time
+    from pytest_paramform import ParamFormReport, ParamRow, compare
+    from pytest_paramform.comparison.fold import fold, render_lines
+    names = [f"model.layers.{{i}}.experts.{{j}}.w{{k}}" for i in range(500) for j in range(50)
+             for k in range(4)]
+    before = ParamFormReport("m", tuple(ParamRow(n, (64, 64)) for n in names))
+    after = ParamFormReport("m", tuple(ParamRow(n, (64, 65 + i % 4 % 3))
+                                       for i, n in enumerate(names)))
+    start = time.perf_counter()
+    drifts = [d for d in compare(before, after) if d.kind == "changed"]
+    compared, cpu = time.perf_counter(), time.process_time()
+    lines = render_lines(fold(drifts, before=before.rows, after=after.rows))
+    print(json.dumps({{"compare": compared - start, "fold": time.perf_counter() - compared,
+                      "cpu": time.process_time() - cpu, "tensors": len(drifts),
+                      "lines": len(lines)}}))
+    """
+)
+
+
+def folding(repeats: int) -> list[str]:
+    def once() -> tuple[float, ...]:
+        figures = json.loads(run([PYTHON, "-c", FOLD.format()])[2].splitlines()[-1])
+        keys = ("compare", "fold", "cpu", "tensors", "lines")
+        return tuple(figures[key] for key in keys)
+
+    compared, folded, cpu, tensors, lines = median_of(repeats, once)
+    return [
+        f"fold: a drift of {tensors:,.0f} changed tensors (500 layers x 50 experts x 4,"
+        " three kinds of change) folded into lines",
+        f"  fold {folded:.3f} s ({cpu:.3f} s CPU) [target < 1 s: {verdict(folded < 1)}],"
+        f" {folded / compared:.2f}x the compare's {compared:.3f} s, {lines:,.0f} lines",
+    ]
+
+
 SUITE = "def test_llm(paramform_snapshot):\n    paramform_snapshot({where!r})\n"
 
 
@@ -306,6 +342,7 @@ def main() -> None:
         lambda: scale(repeats),
         lambda: plugin_load(repeats),
         lambda: diff(repeats),
+        lambda: folding(repeats),
         lambda: sharded(repeats),
     ]
     if not args.quick:

@@ -64,7 +64,7 @@ def test_a_backbone_that_becomes_trainable_is_one_grouped_line() -> None:
     assert lines[0].startswith(
         "now trainable: conv1.weight (9,408 parameters in 1 tensors), bn1.* "
     )
-    assert "layer1.* (147,968 parameters in 12 tensors)" in lines[0]
+    assert "layer{1..4}.* (11,166,976 parameters in 57 tensors)" in lines[0]
     assert lines[1].endswith("trainable 513,000 -> 11,689,512")
 
 

@@ -94,7 +94,7 @@ def test_diff_exits_0_on_no_drift_and_1_on_drift(capsys: pytest.CaptureFixture[s
     assert main(["diff", "torchvision:resnet18", "torchvision:resnet34"]) == 1
     out = capsys.readouterr().out
     assert out.startswith("paramform: resnet34 differs from torchvision:resnet18\n")
-    assert "  + layer1.2.conv1.weight" in out
+    assert "  + layer1.2: 1 block like layer1.1 (6 tensors, +73,984 parameters)" in out
     assert "accept with" not in out
 
 

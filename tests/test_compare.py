@@ -230,7 +230,7 @@ def test_seed_widened_layer_reads_as_in_the_design(seed_text: str) -> None:
     drifts = compare(mnv2, ParamFormReport(mnv2.name, widened))
     assert texts(drifts)[:2] == [
         "~ features.17.conv.2.weight   shape (320, 960, 1, 1) -> (320, 1280, 1, 1)"
-        "   numel 307200 -> 409600",
+        "   numel 307,200 -> 409,600",
         "totals: layers 158 -> 158, parameters 3,504,872 -> 3,607,272 (+102,400, +2.92%)",
     ]
     assert "Matrix 97.14% -> " in texts(drifts, "forms")[0]
@@ -355,7 +355,8 @@ def test_render_full_message() -> None:
 def test_render_caps_long_diffs_and_keeps_the_overall_effect() -> None:
     before = report(*numbered(100), ("old.bias", (4,)))
     after = report(*((n, (4, 5)) for n, _ in numbered(100)), ("new.bias", (4,)))
-    message = render_drift(compare(before, after), model="M", golden="g", accept="a", limit=10)
+    drifts = compare(before, after)
+    message = render_drift(drifts, model="M", golden="g", accept="a", limit=10, fold=False)
     lines = message.splitlines()
     assert sum(line.startswith("  ~ ") for line in lines) == 10
     assert "  ... and 92 more (90 changed, 1 added, 1 removed)" in lines
@@ -400,12 +401,24 @@ def test_scattered_insertions_are_each_an_insertion() -> None:
     assert {"changed", "removed"}.isdisjoint(kinds(drifts))
 
 
-def test_a_thousand_changed_tensors_are_capped_by_default() -> None:
+def test_a_thousand_changed_tensors_listed_one_by_one_are_capped() -> None:
+    before = report(*numbered(1000))
+    after = report(*((n, (4, 5)) for n, _ in numbered(1000)))
+    drifts = compare(before, after)
+    lines = render_drift(drifts, model="M", golden="g", accept="a", fold=False).splitlines()
+    assert sum(line.startswith("  ~ ") for line in lines) == 40
+    assert "  ... and 960 more (960 changed, 0 added, 0 removed)" in lines
+
+
+def test_a_thousand_changed_tensors_fold_into_one_line_by_default() -> None:
     before = report(*numbered(1000))
     after = report(*((n, (4, 5)) for n, _ in numbered(1000)))
     lines = render_drift(compare(before, after), model="M", golden="g", accept="a").splitlines()
-    assert sum(line.startswith("  ~ ") for line in lines) == 40
-    assert "  ... and 960 more (960 changed, 0 added, 0 removed)" in lines
+    assert lines[1] == (
+        "  ~ block.{0..999}.weight   shape (4, 4) -> (4, 5)   numel 16 -> 20"
+        "   1,000 tensors, +4,000 parameters"
+    )
+    assert lines[2].startswith("  totals: ")
 
 
 # -- properties ------------------------------------------------------------------------

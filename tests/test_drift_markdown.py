@@ -134,4 +134,4 @@ def test_paramform_diff_format_markdown(capsys: pytest.CaptureFixture[str]) -> N
     assert out.startswith("### paramform: resnet34 differs from torchvision:resnet18\n")
     assert "| 62 -> 110 | 11,689,512 -> 21,797,672 (+10,108,160, +86.47%) |" in out
     assert "<details><summary>every change</summary>\n\n```text\n" in out
-    assert "  + layer1.2.conv1.weight" in out
+    assert "  + layer2.{2,3}: 2 blocks like layer2.1 (6 tensors, +295,424 parameters each)" in out

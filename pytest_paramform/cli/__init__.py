@@ -77,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     diff.add_argument("expected", metavar="A", help=SPEC_HELP)
     diff.add_argument("actual", metavar="B", help=SPEC_HELP)
     add_cli_flags(diff, STRICTNESS)
+    _no_fold_flag(diff)
     diff.add_argument(
         "--format",
         choices=("text", "markdown"),
@@ -93,9 +94,20 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     check.add_argument("golden", metavar="GOLDEN", help="a .yaml or .md golden")
     add_cli_flags(check, STRICTNESS)
+    _no_fold_flag(check)
     for command in (report, diff, check):
         _add_traceback_flag(command, default=argparse.SUPPRESS)
     return parser
+
+
+def _no_fold_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--no-fold",
+        dest="fold",
+        action="store_false",
+        help="list every tensor on its own line, none left out (default: the same change "
+        "in repeated blocks is one line, whole blocks and renames are said once)",
+    )
 
 
 def _add_traceback_flag(parser: argparse.ArgumentParser, default: object) -> None:
@@ -238,13 +250,23 @@ def _verdict(
     label: str,
     accept: str | None,
     markdown: bool = False,
+    fold: bool = True,
 ) -> int:
     drifts = compare(expected, actual, options)
     if not drifts:
         match = f"paramform: {actual.name} matches {label}"
         print(_match_markdown(actual, label) if markdown else match)
         return 0
-    message = render_drift(drifts, model=actual.name, golden=label, accept=accept)
+    message = render_drift(
+        drifts,
+        model=actual.name,
+        golden=label,
+        accept=accept,
+        fold=fold,
+        limit=40 if fold else None,
+        expected=expected,
+        actual=actual,
+    )
     if markdown:
         message = render_diff(expected, actual, label=label, message=message).rstrip("\n")
     print(message)
@@ -262,7 +284,15 @@ def _diff(args: argparse.Namespace) -> int:
     options = _options(args)
     expected, actual = _pair(args.expected, args.actual, args)
     markdown = args.format == "markdown"
-    return _verdict(expected, actual, options, label=args.expected, accept=None, markdown=markdown)
+    return _verdict(
+        expected,
+        actual,
+        options,
+        label=args.expected,
+        accept=None,
+        markdown=markdown,
+        fold=args.fold,
+    )
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -276,7 +306,9 @@ def _check(args: argparse.Namespace) -> int:
     expected = load_golden(golden)
     buffers = _buffers(args, {expected.source, kind_of(args.spec)})
     actual = load_report(args.spec, buffers=buffers, dtype=args.dtype)
-    return _verdict(expected, actual, options, label=str(golden), accept=create)
+    return _verdict(
+        expected, actual, options, label=str(golden), accept=create, fold=args.fold
+    )
 
 
 def _check_argument_order(spec: str, golden: str) -> None:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 
 from pytest_paramform.comparison.align import Step, align
 from pytest_paramform.comparison.drift import ROW_KINDS, Drift
+from pytest_paramform.comparison.fold import fold as fold_drifts
+from pytest_paramform.comparison.fold import fold_texts, render_lines
 from pytest_paramform.comparison.states import state_drifts
 from pytest_paramform.comparison.tensor_sets import checkpoint_views
 from pytest_paramform.options import LEVELS, Level
@@ -143,11 +145,12 @@ def _step_drift(step: Step, width: int, moved: set[str]) -> Drift:
         sign = "+" if kind == "added" else "-"
         text = f"{sign} {label}{_GAP}{row.shape}  {row.form}"
         text += f"{_GAP}(moved)" if row.name in moved else ""
-    return Drift(kind, text, row.name)
+    before, after = (None, row) if kind == "added" else (row, new)
+    return Drift(kind, text, row.name, before, after)
 
 
 def _reshape_detail(old: ParamRow, new: ParamRow) -> str:
-    detail = f"shape {old.shape} -> {new.shape}{_GAP}numel {old.numel} -> {new.numel}"
+    detail = f"shape {old.shape} -> {new.shape}{_GAP}numel {old.numel:,} -> {new.numel:,}"
     if old.form != new.form:
         detail += f"{_GAP}form {old.form} -> {new.form}"
     return detail
@@ -295,28 +298,64 @@ def _percent(value: float, places: int | None) -> str:
 
 
 def render_drift(
-    drifts: list[Drift], *, model: str, golden: str, accept: str | None, limit: int = 40
+    drifts: list[Drift],
+    *,
+    model: str,
+    golden: str,
+    accept: str | None,
+    limit: int | None = 40,
+    fold: bool = True,
+    expected: ParamFormReport | None = None,
+    actual: ParamFormReport | None = None,
 ) -> str:
-    """The whole failure message: at most ``limit`` tensor lines, then the overall effect,
-    then ``accept``, the command that accepts the change, alone on its line so that the
-    line pastes into a shell as it is."""
-    if limit < 0:
+    """The whole failure message: the tensor lines (folded unless ``fold`` is false, at
+    most ``limit`` of them; None: all), then the overall effect, then ``accept``, the
+    command that accepts the change, alone on its line so that the line pastes into a
+    shell as it is. ``expected`` and ``actual``, the compared reports, let folding name a
+    run of added or removed blocks after an unchanged neighbour."""
+    if limit is not None and limit < 0:
         raise ValueError(f"limit must be >= 0 tensor lines, got {limit!r}")
     rows = [d for d in drifts if d.kind in CAPPED_KINDS]
     overall = [d for d in drifts if d.kind not in CAPPED_KINDS]
     lines = [f"paramform: {model} differs from {golden}"]
-    lines += [f"  {d.text}" for d in rows[:limit]]
-    if len(rows) > limit:
-        lines.append(f"  {_hidden_summary(rows[limit:])}")
-    lines += [f"  {d.text}" for d in overall]
+    if fold:
+        lines += _folded(rows, limit, expected, actual)
+    else:
+        lines += [f"  {d.text}" for d in rows[:limit]]
+        if limit is not None and len(rows) > limit:
+            lines.append(f"  {_hidden_summary(rows[limit:])}")
+    lines += [f"  {text}" for text in (fold_texts(overall) if fold else [d.text for d in overall])]
     if accept is not None:
         lines += ["accept with:", f"  {accept}"]
     return "\n".join(lines)
 
 
-def _hidden_summary(hidden: Sequence[Drift]) -> str:
+def _folded(
+    rows: list[Drift],
+    limit: int | None,
+    expected: ParamFormReport | None,
+    actual: ParamFormReport | None,
+) -> list[str]:
+    """Tensor lines folded (``fold.py``), then capped: the cap counts lines, not tensors."""
+    before: Sequence[ParamRow] = ()
+    after: Sequence[ParamRow] = ()
+    if expected is not None and actual is not None:
+        if expected.source != actual.source:  # as compare() saw them: by name, buffers too
+            expected, actual = tensor_views(expected, actual)
+        before, after = expected.rows, actual.rows
+    folded = fold_drifts(rows, before=before, after=after)
+    texts = [f"  {text}" for text in render_lines(folded[:limit])]
+    if limit is not None and len(folded) > limit:
+        hidden = [d for line in folded[limit:] for d in line.members]
+        texts.append(f"  {_hidden_summary(hidden, lines=len(folded) - limit)}")
+    return texts
+
+
+def _hidden_summary(hidden: Sequence[Drift], lines: int | None = None) -> str:
     counts = Counter(d.kind for d in hidden)
-    detail = ", ".join(f"{counts[kind]} {kind}" for kind in ROW_KINDS)
+    detail = ", ".join(f"{counts[kind]:,} {kind}" for kind in ROW_KINDS)
     if counts["buffer"]:
-        detail += f", {counts['buffer']} buffers"
-    return f"... and {len(hidden)} more ({detail})"
+        detail += f", {counts['buffer']:,} buffers"
+    if lines is None or lines == len(hidden):
+        return f"... and {len(hidden):,} more ({detail})"
+    return f"... and {lines:,} more lines ({len(hidden):,} tensors: {detail})"

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from pytest_paramform.comparison.drift import Drift
+from pytest_paramform.comparison.fold import fold_names
 from pytest_paramform.report import ParamFormReport, ParamRow
 
 MAX_GROUPS = 8
@@ -84,11 +85,18 @@ def _prefixes(name: str) -> list[str]:
 
 
 def _grouped_line(title: str, changed: list[ParamRow], universe: Iterable[str]) -> Drift:
+    """One line per kind of change; groups repeated in every block are one brace range
+    (``model.layers.{0..31}.self_attn.q_proj.weight``) before the cap counts them."""
     numel = {row.name: row.numel for row in changed}
     groups = group_names([row.name for row in changed], universe)
+    labels = list(groups)
+    folded = [
+        (label, [name for p in positions for name in groups[labels[p]]])
+        for label, positions in fold_names(labels)
+    ]
     parts = [
         f"{label} ({sum(numel[n] for n in names):,} parameters in {len(names)} tensors)"
-        for label, names in groups.items()
+        for label, names in folded
     ]
     if len(parts) > MAX_GROUPS:
         parts = [*parts[:MAX_GROUPS], f"... and {len(parts) - MAX_GROUPS} more groups"]

@@ -141,6 +141,7 @@ def paramform_snapshot(
         shared_claims=_shared_claims(request.config),
         summary=_run_summary(request.config),
         overrides=overridden_settings(request.config.option.override_ini),
+        every_tensor=request.config.get_verbosity() >= 2,
     )
 
 

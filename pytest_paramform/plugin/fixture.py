@@ -59,6 +59,7 @@ class ParamFormSnapshot:
         shared_claims: str | None = None,
         summary: RunSummary | None = None,
         overrides: tuple[str, ...] = (),
+        every_tensor: bool = False,
     ) -> None:
         self._snapshot = snapshot
         self._update = update or snapshot.update_snapshots
@@ -69,6 +70,7 @@ class ParamFormSnapshot:
         self._shared_claims = shared_claims
         self._summary = summary
         self._overrides = overrides
+        self._every_tensor = every_tensor  # -vv: one line per tensor, none left out
         self._assertions: dict[str, SnapshotAssertion] = {}
         self._mine: set[str] = set()
 
@@ -205,7 +207,16 @@ class ParamFormSnapshot:
                 f"paramform: no golden for {report.name} at {golden}\n"
                 f"create it with:\n  {accept}\n{SYRUPY_NOTE}"
             )
-        drift = render_drift(outcome.drifts, model=report.name, golden=golden, accept=accept)
+        drift = render_drift(
+            outcome.drifts,
+            model=report.name,
+            golden=golden,
+            accept=accept,
+            fold=not self._every_tensor,
+            limit=None if self._every_tensor else 40,
+            expected=outcome.expected,
+            actual=report,
+        )
         return f"{drift}\n{SYRUPY_NOTE}"
 
 

@@ -105,7 +105,14 @@ def _row(
         return None
     message = failure or ""
     if not message and outcome.drifts:  # an update run: what it accepted
-        message = render_drift(outcome.drifts, model=report.name, golden=golden, accept=None)
+        message = render_drift(
+            outcome.drifts,
+            model=report.name,
+            golden=golden,
+            accept=None,
+            expected=outcome.expected,
+            actual=report,
+        )
     if status == "new":
         message = ""  # nothing to unfold: the row says it all
     return GoldenRow(
