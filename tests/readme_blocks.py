@@ -13,7 +13,7 @@ from pathlib import Path
 
 README = Path(__file__).parent.parent / "README.md"
 
-_FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>\w*)\s*$")
+_FENCE = re.compile(r"^(?P<indent> *)(?P<ticks>`{3,})(?P<lang>\w*)\s*$")
 _NOTE = re.compile(r"^\s*<!-- readme: (?P<kind>[\w-]+)(?: (?P<arg>.*?))? -->\s*$")
 
 
@@ -45,7 +45,7 @@ def blocks(path: Path = README) -> list[Block]:
             continue
         indent = len(fence["indent"])
         end = i + 1
-        while not lines[end].startswith(" " * indent + "```"):
+        while lines[end].rstrip() != " " * indent + fence["ticks"]:
             end += 1
         body = "".join(line[indent:] + "\n" for line in lines[i + 1 : end])
         note = _NOTE.match(lines[i - 1]) if i else None
@@ -57,7 +57,8 @@ def blocks(path: Path = README) -> list[Block]:
 
 def matches(shown: str, actual: str) -> bool:
     """Whether output ``actual`` is what the README ``shown`` says, line by line (trailing
-    spaces aside); a line ``...`` in ``shown`` stands for any number of lines."""
+    spaces aside); a line ``...`` (indented or not) in ``shown`` stands for any number of
+    lines."""
     want = [line.rstrip() for line in shown.splitlines()]
     have = [line.rstrip() for line in actual.splitlines()]
     return _match(want, have)
@@ -66,6 +67,6 @@ def matches(shown: str, actual: str) -> bool:
 def _match(want: list[str], have: list[str]) -> bool:
     if not want:
         return not have
-    if want[0] == "...":
+    if want[0].strip() == "...":
         return any(_match(want[1:], have[i:]) for i in range(len(have) + 1))
     return bool(have) and want[0] == have[0] and _match(want[1:], have[1:])

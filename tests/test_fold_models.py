@@ -241,7 +241,7 @@ def test_the_fixture_says_a_rename_inserted_blocks_and_a_grouped_query_change_in
         [
             "paramform: Net differs from __snapshots__/test_everyday/test_net.paramform.yaml",
             "  renamed: layers.* -> blocks.* (32 tensors, shapes unchanged)",
-            "  totals: layers 36 -> 36, *",
+            "  totals: layers 35 -> 35, *",
         ]
     )
     result.stdout.fnmatch_lines(

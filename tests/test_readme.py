@@ -344,7 +344,24 @@ def kept(project: Path, pytester: pytest.Pytester) -> str:
     return run(pytester, "--paramform-update", "-x", ARCH).stdout.str()
 
 
+LLM_TEST = 'def test_llama(paramform_snapshot):\n    paramform_snapshot("hf:configs/llama")\n'
+
+
+def deeper_llama(project: Path, pytester: pytest.Pytester) -> tuple[str, str]:
+    """Llama-7B accepted, then 8 layers deeper with grouped-query attention."""
+    (project / "tests").mkdir(exist_ok=True)
+    (project / "tests/test_llm.py").write_text(LLM_TEST)
+    transformers.LlamaConfig(**LLAMA_7B).save_pretrained(str(project / "configs/llama"))
+    run(pytester, "--paramform-update", "tests/test_llm.py").assert_outcomes(passed=1)
+    changed = {**LLAMA_7B, "num_hidden_layers": 40, "num_key_value_heads": 8}
+    transformers.LlamaConfig(**changed).save_pretrained(str(project / "configs/llama"))
+    result = run(pytester, "tests/test_llm.py", "--paramform-summary", "summary.md")
+    return result.stdout.str(), (project / "summary.md").read_text()
+
+
 SCENARIOS: dict[str, Callable[[Path, pytest.Pytester], str]] = {
+    "llama-drift": lambda project, pytester: deeper_llama(project, pytester)[0],
+    "llama-details": lambda project, pytester: deeper_llama(project, pytester)[1],
     "kept": kept,
     "first-run": first_run,
     "drift": drift,
