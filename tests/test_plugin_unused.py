@@ -200,3 +200,35 @@ def test_a_test_that_no_longer_makes_a_check_keeps_that_golden_and_says_so(
     result.stdout.fnmatch_lines(
         [f"  {FOLDER}/test_backbones[[]vit[]].paramform.yaml: its test still exists; *"]
     )
+
+
+def write_tests_folder(pytester: pytest.Pytester, *names: str) -> None:
+    """``tests/test_m.py`` with one check per test name, and an ini file at the root."""
+    body = "".join(
+        f"def {name}(paramform_snapshot):\n    paramform_snapshot(nn.Linear(2, 2))\n\n"
+        for name in names
+    )
+    pytester.makepyfile(**{"tests/test_m": "from torch import nn\n\n" + body})
+    pytester.makeini("[pytest]\n")
+
+
+OLD = "tests/__snapshots__/test_m/test_old.paramform.yaml"
+
+
+@pytest.mark.parametrize("path", ["tests", ".", "tests/test_m.py"])
+def test_a_renamed_tests_golden_is_judged_alike_when_pytest_gets_a_path(
+    pytester: pytest.Pytester, path: str
+) -> None:
+    write_tests_folder(pytester, "test_old")
+    run(pytester, "--paramform-update", path).assert_outcomes(passed=1)
+    write_tests_folder(pytester, "test_new")
+
+    result = run(pytester, path)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*1 snapshot unused*"])
+
+    result = run(pytester, "--paramform-update", path)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["1 unused paramform golden(s) deleted:", f"  {OLD}"])
+    assert goldens(pytester) == ["test_new.paramform.yaml"]
+    assert run(pytester, path).ret == pytest.ExitCode.OK

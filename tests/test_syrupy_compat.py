@@ -71,3 +71,15 @@ def test_the_relation_warning_syrupy_gives_still_reads_as_paramform_filters_it()
     from syrupy.extensions import base
 
     assert "Can not relate snapshot" in inspect.getsource(base)
+
+
+def test_the_report_relates_a_goldens_name_apart_from_its_location() -> None:
+    # ParamFormExtension.matches_test_location answers for the module's folder only: syrupy
+    # must check the name on its own wherever a name matters, and a run given a path must
+    # ask the location alone (or a renamed test's golden is never counted unused).
+    for method in ("_ran_items_match_name", "_skipped_items_match_name"):
+        source = inspect.getsource(getattr(SnapshotReport, method))
+        assert "_matches_location(" in source
+        assert "matches_snapshot_name(" in source
+    assert "_ran_items_match_location(" in inspect.getsource(SnapshotReport.unused.func)
+    assert "matches_test_location(" in inspect.getsource(SnapshotReport._matches_location)
