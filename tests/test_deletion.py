@@ -68,15 +68,30 @@ def test_anything_short_of_proof_keeps_the_golden_and_says_why(
     assert f"were kept ({reason})" in verdicts.summary()
 
 
+def ran(**fields: object) -> RunRecord:
+    """A record of a run in which one other test passed."""
+    record = RunRecord(**fields)  # type: ignore[arg-type]
+    record.selected.add("test_other.py::test_x")
+    record.add_outcome("test_other.py::test_x", "passed")
+    return record
+
+
 def test_a_deleted_module_loses_its_goldens_unless_the_run_was_narrowed(tmp_path: Path) -> None:
     golden = str(tmp_path / "tests" / "__snapshots__" / "test_gone" / "test_x.paramform.yaml")
-    assert Verdicts(RunRecord()).may_delete(golden)
+    assert Verdicts(ran()).may_delete(golden)
     other = tmp_path / "other"
     other.mkdir()
-    narrowed = Verdicts(RunRecord(narrowed_to=[str(other)]))
+    narrowed = Verdicts(ran(narrowed_to=[str(other)]))
     assert not narrowed.may_delete(golden)
     assert narrowed.kept[golden] == "its folder was not part of this run"
-    assert Verdicts(RunRecord(narrowed_to=[str(tmp_path)])).may_delete(golden)
+    assert Verdicts(ran(narrowed_to=[str(tmp_path)])).may_delete(golden)
+
+
+def test_a_run_that_ran_no_test_deletes_nothing_and_has_nothing_to_say(tmp_path: Path) -> None:
+    golden = str(tmp_path / "tests" / "__snapshots__" / "test_gone" / "test_x.paramform.yaml")
+    verdicts = Verdicts(RunRecord())
+    assert not verdicts.may_delete(golden)
+    assert not verdicts.kept
 
 
 def test_other_snapshots_are_syrupys_to_decide(suite: tuple[Path, RunRecord]) -> None:

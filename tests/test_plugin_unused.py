@@ -232,3 +232,24 @@ def test_a_renamed_tests_golden_is_judged_alike_when_pytest_gets_a_path(
     result.stdout.fnmatch_lines(["1 unused paramform golden(s) deleted:", f"  {OLD}"])
     assert goldens(pytester) == ["test_new.paramform.yaml"]
     assert run(pytester, path).ret == pytest.ExitCode.OK
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--collect-only"],
+        ["--collect-only", "-q", "."],
+        ["--setup-only"],
+        ["--paramform-update", "--collect-only"],
+    ],
+    ids=["collect-only", "collect-only-path", "setup-only", "update-collect-only"],
+)
+def test_a_run_that_runs_no_test_proves_nothing(
+    pytester: pytest.Pytester, args: list[str]
+) -> None:
+    before = accept(pytester, BACKBONES, passed=3)
+    result = run(pytester, *args)
+    assert result.ret == pytest.ExitCode.OK
+    assert "unused" not in result.stdout.str()
+    assert "kept" not in result.stdout.str()
+    assert goldens(pytester) == before

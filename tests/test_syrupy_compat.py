@@ -83,3 +83,12 @@ def test_the_report_relates_a_goldens_name_apart_from_its_location() -> None:
         assert "matches_snapshot_name(" in source
     assert "_ran_items_match_location(" in inspect.getsource(SnapshotReport.unused.func)
     assert "matches_test_location(" in inspect.getsource(SnapshotReport._matches_location)
+
+
+def test_selected_items_hold_an_item_status_that_stays_not_run_until_a_phase_reports() -> None:
+    # ran_a_test() reads report.selected_items' values for "passed" or "failed".
+    from syrupy.session import ItemStatus
+
+    assert "selected_items" in SnapshotReport.__dataclass_fields__
+    assert {status.value for status in ItemStatus} == {False, "passed", "failed", "skipped"}
+    assert "ItemStatus.NOT_RUN" in inspect.getsource(SnapshotSession.select_items)

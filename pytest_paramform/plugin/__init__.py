@@ -203,6 +203,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
 
         with deleting_only(config, verdicts.may_delete_any):
             result = yield
+    from pytest_paramform.plugin.cleanup import forget_unproven
+
+    forget_unproven(session)
     # Read before _settle takes the goldens it handled out of syrupy's report.
     unused = _unused_goldens(config) if _summary_wanted(config) else []
     if verdicts is not None:

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pytest_paramform.plugin import syrupy_compat
-from pytest_paramform.plugin.deletion import Verdicts
-from pytest_paramform.plugin.extensions import is_golden
+
+if TYPE_CHECKING:  # every run imports this module at its end: what is heavy loads on use
+    from pytest_paramform.plugin.deletion import Verdicts
 
 
 def remove_unused_goldens(session: pytest.Session, verdicts: Verdicts) -> list[str]:
     """Delete the unused paramform goldens this run proves unused; keep the others."""
+    from pytest_paramform.plugin.extensions import is_golden
+
     report = syrupy_compat.finished_report(session.config)
     ours = [loc for loc in syrupy_compat.unused_locations(report) if is_golden(loc)]
     removed = []
@@ -37,8 +41,31 @@ def remove_unused_goldens(session: pytest.Session, verdicts: Verdicts) -> list[s
 
 def settle_report(session: pytest.Session, verdicts: Verdicts, handled: set[str]) -> None:
     """Take the goldens paramform handled out of syrupy's summary and exit status."""
-    report = syrupy_compat.finished_report(session.config)
+    _forget(session, syrupy_compat.finished_report(session.config), handled)
+
+
+def _forget(session: pytest.Session, report: object, handled: set[str]) -> None:
+    """Out of syrupy's unused list, and out of its exit status when nothing else failed."""
     syrupy_compat.forget_unused(report, handled)
     unused_only = session.exitstatus == syrupy_compat.FAIL_UNUSED and not session.testsfailed
     if handled and unused_only and syrupy_compat.num_unused(report) == 0:
         session.exitstatus = pytest.ExitCode.OK
+
+
+def forget_unproven(session: pytest.Session) -> None:
+    """A run that ran no test (``--collect-only``, ``--setup-only``, one interrupted before
+    its first test) proves no golden unused: paramform's leave syrupy's unused list and exit status;
+    syrupy's own snapshots follow syrupy's rules."""
+    report = syrupy_compat.finished_report(session.config)
+    if report is None or not _ran_no_test(session.config, report):
+        return
+    unused = syrupy_compat.unused_locations(report)
+    if unused:
+        from pytest_paramform.plugin.extensions import is_golden
+
+        _forget(session, report, {location for location in unused if is_golden(location)})
+
+
+def _ran_no_test(config: pytest.Config, report: object) -> bool:
+    options = ("collectonly", "setuponly", "setupplan")
+    return any(config.getoption(o, False) for o in options) or not syrupy_compat.ran_a_test(report)

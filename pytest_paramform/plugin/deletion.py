@@ -124,6 +124,8 @@ class Verdicts:
         self.kept: dict[str, str] = {}
 
     def may_delete(self, location: str) -> bool:
+        if not self._record.outcomes:
+            return False  # a run that ran no test proves nothing, and has nothing to say
         reason = self._problem or self._module_reason(location) or self._test_reason(location)
         if reason is None:
             self.deleted.append(location)

@@ -46,6 +46,12 @@ def forget_unused(report: Any, locations: set[str]) -> None:
     report.__dict__.pop("num_unused", None)
 
 
+def ran_a_test(report: Any) -> bool:
+    """Whether a selected test reached an outcome other than a skip (syrupy's
+    ``selected_items``: node id to an ``ItemStatus`` that stays ``NOT_RUN`` until then)."""
+    return any(status.value in ("passed", "failed") for status in report.selected_items.values())
+
+
 def num_unused(report: Any) -> int:
     return int(report.num_unused) if report is not None else 0
 
