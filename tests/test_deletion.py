@@ -100,3 +100,32 @@ def test_other_snapshots_are_syrupys_to_decide(suite: tuple[Path, RunRecord]) ->
     verdicts = Verdicts(record)
     assert verdicts.may_delete_any(str(folder.parent / "test_arch.ambr"))
     assert not verdicts.may_delete_any(str(folder / "test_a.paramform.yaml"))
+
+
+def test_a_golden_its_passing_test_no_longer_makes_may_go(suite: tuple[Path, RunRecord]) -> None:
+    folder, record = suite
+    verdicts = Verdicts(record)
+    assert verdicts.may_delete(str(folder / "test_a.1.paramform.yaml"))
+    assert verdicts.may_delete(str(folder / "test_b[vit].paramform.md"))
+    assert not verdicts.kept
+
+
+@pytest.mark.parametrize(
+    ("partial", "problem", "advice"),
+    [
+        (True, None, "run the whole suite with --paramform-update"),
+        (False, "the run was interrupted", "an update run that completes with no failure"),
+        (False, None, "delete it by hand if it is unused"),
+    ],
+)
+def test_only_a_partial_run_is_told_to_run_the_whole_suite(
+    suite: tuple[Path, RunRecord], partial: bool, problem: str | None, advice: str
+) -> None:
+    folder, record = suite
+    record.partial = partial
+    record.problems += [problem] if problem else []
+    record.add_outcome("test_arch.py::test_a", "skipped")
+    verdicts = Verdicts(record)
+    assert not verdicts.may_delete(str(folder / "test_a.1.paramform.yaml"))
+    assert advice in verdicts.summary()
+    assert ("whole suite" in verdicts.summary()) == partial

@@ -1,11 +1,12 @@
 """When a golden that looks unused may really be deleted.
 
 A golden is the only record of an approved architecture, so an update run deletes one only
-when the run proves that the test owning it is gone: the run finished, ran every test it
-selected, none failed, and no collected test could own it. A test that still exists keeps
-its goldens, whether it was deselected, skipped, filtered, never reached, or ran without
-making that check (then the file is left for a person to delete). This module is pure data
-(no pytest, no syrupy): the pytest layer fills a ``RunRecord`` and asks ``verdict``.
+when the run proves that the test owning it is gone, or no longer makes that check: the run
+finished, ran every test it selected, none failed, and no collected test could own it, or
+the one that could ran to completion and passed without using it (a test that dropped its
+second check leaves a ``.1`` golden). A test that was deselected, skipped, filtered or
+never reached keeps its goldens. This module is pure data (no pytest, no syrupy): the pytest
+layer fills a ``RunRecord`` and asks ``Verdicts``.
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ class RunRecord:
     problems: list[str] = field(default_factory=list)
     # Path arguments that narrowed the run (None: the whole configured suite ran).
     narrowed_to: list[str] | None = None
+    # The command line chose part of the suite (paths, node ids, -k, -m, --lf, ...).
+    partial: bool = False
     snapshot_dirname: str = "__snapshots__"
 
     def add_outcome(self, nodeid: str, outcome: Outcome) -> None:
@@ -152,7 +155,8 @@ class Verdicts:
         return None
 
     def _test_reason(self, location: str) -> str | None:
-        """Why a collected test still owns this golden, if one does."""
+        """Why a collected test may still make this check, if one may: every test that
+        could own the golden must have passed in this run without using it."""
         module = str(owning_module(location).resolve())
         stem = golden_stem(location)
         for test in self._tests.get(module, ()):
@@ -163,17 +167,24 @@ class Verdicts:
             outcome = self._record.outcomes.get(test.nodeid)
             if outcome != "passed":
                 return f"its test {'did not run' if outcome is None else 'was ' + outcome}"
-            return "its test still exists; if it no longer makes this check, delete the file"
         return None
 
     def summary(self) -> str:
-        """One line for the terminal: how many were kept and why."""
+        """One line for the terminal: how many were kept, why, and what to do."""
         reasons = sorted(set(self.kept.values()))
         return (
             f"paramform: {len(self.kept)} golden(s) look unused but were kept "
-            f"({' / '.join(reasons)}); run the whole suite with --paramform-update "
-            "to delete them"
+            f"({' / '.join(reasons)}); {self._advice()}"
         )
+
+    def _advice(self) -> str:
+        """Never "run the whole suite" after a whole-suite run: that would send a user in
+        a circle."""
+        if self._record.partial:
+            return "run the whole suite with --paramform-update to delete those whose test is gone"
+        if self._problem is not None:
+            return "an update run that completes with no failure deletes those whose test is gone"
+        return "each stays until a run proves its test gone: delete it by hand if it is unused"
 
 
 def _covers(paths: Iterable[str], golden: Path) -> bool:

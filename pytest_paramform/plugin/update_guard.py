@@ -103,7 +103,24 @@ class UpdateGuard:
         if config.args_source == pytest.Config.ArgsSource.ARGS:
             here = config.invocation_params.dir
             self.record.narrowed_to = [str(Path(here, arg)) for arg in config.args]
+        self.record.partial = _chosen_on_command_line(config)
         return problems
+
+
+_CHOOSING = ("-k", "-m", "--deselect", "--lf", "--last-failed", "--sw", "--stepwise")
+
+
+def _chosen_on_command_line(config: pytest.Config) -> bool:
+    """Whether the command line chose part of the suite: a filter, a node id, or paths
+    that leave out part of what a bare run collects (``testpaths``, or the folder)."""
+    if any(str(arg).startswith(_CHOOSING) for arg in config.invocation_params.args):
+        return True
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        return False
+    here = config.invocation_params.dir
+    given = [Path(here, arg).resolve() for arg in config.args]
+    suite = [Path(config.rootpath, p) for p in config.getini("testpaths")] or [here]
+    return not all(any(s.resolve().is_relative_to(g) for g in given) for s in suite)
 
 
 def _dump(record: RunRecord) -> dict[str, Any]:
