@@ -289,3 +289,45 @@ def test_a_run_that_runs_no_test_proves_nothing(pytester: pytest.Pytester, args:
     assert "unused" not in result.stdout.str()
     assert "kept" not in result.stdout.str()
     assert goldens(pytester) == before
+
+
+def kept_lines(reason: str) -> list[str]:
+    return [
+        f"paramform: 1 golden(s) look unused but were kept ({reason}); "
+        "run the whole suite with --paramform-update to delete those whose test is gone",
+        f"  {OLD}: {reason}",
+    ]
+
+
+@pytest.mark.parametrize("update", UPDATES)
+def test_a_renamed_tests_golden_is_listed_as_kept_by_a_node_id_or_lf_update(
+    pytester: pytest.Pytester, update: str
+) -> None:
+    write_tests_folder(pytester, "test_old", "test_other")
+    run(pytester, "--paramform-update").assert_outcomes(passed=2)
+    write_tests_folder(pytester, "test_new", "test_other")
+    module = pytester.path / "tests/test_m.py"
+    check = "    paramform_snapshot(nn.Linear(2, 2))\n"
+    flaky = check + "    assert (__import__('pathlib').Path(__file__).parent / 'ok').exists()\n"
+    module.write_text(module.read_text().replace(check, flaky, 1))
+
+    with_cache = ("-p", "no:hypothesispytest")
+    pytester.runpytest(*with_cache, update).assert_outcomes(passed=1, failed=1)
+    (module.parent / "ok").touch()
+    result = pytester.runpytest(*with_cache, update, "--lf")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(kept_lines("--lf ran only the last failures"))
+
+    result = run(pytester, update, "tests/test_m.py::test_new")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(kept_lines("tests were chosen by node id"))
+    assert "test_other.paramform.yaml:" not in result.stdout.str()  # its test exists
+    assert goldens(pytester) == [
+        "test_new.paramform.yaml",
+        "test_old.paramform.yaml",
+        "test_other.paramform.yaml",
+    ]
+    # -k deselects tests but collects them all: test_old is proven gone, as in a bare run.
+    result = run(pytester, update, "-k", "new")
+    result.assert_outcomes(passed=1, deselected=1)
+    assert goldens(pytester) == ["test_new.paramform.yaml", "test_other.paramform.yaml"]

@@ -92,3 +92,14 @@ def test_selected_items_hold_an_item_status_that_stays_not_run_until_a_phase_rep
     assert "selected_items" in SnapshotReport.__dataclass_fields__
     assert {status.value for status in ItemStatus} == {False, "passed", "failed", "skipped"}
     assert "ItemStatus.NOT_RUN" in inspect.getsource(SnapshotSession.select_items)
+
+
+def test_the_report_keeps_what_it_discovered_and_what_was_used_by_location() -> None:
+    # idle_locations() iterates report.discovered and asks report.used.get(location).
+    from syrupy.data import SnapshotCollection, SnapshotCollections
+
+    assert {"discovered", "used"} <= set(SnapshotReport.__dataclass_fields__)
+    collections = SnapshotCollections()
+    collections.add(SnapshotCollection(location="a.paramform.yaml"))
+    assert [c.location for c in collections] == ["a.paramform.yaml"]
+    assert collections.get("b.paramform.yaml") is None

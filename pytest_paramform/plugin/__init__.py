@@ -259,8 +259,10 @@ def _settle(session: pytest.Session, verdicts: Verdicts) -> None:
     from pytest_paramform.plugin.cleanup import remove_unused_goldens, settle_report
 
     config = session.config
-    if config.getoption("paramform_update") and not config.getoption("update_snapshots", False):
-        config.stash[REMOVED_KEY] = remove_unused_goldens(session, verdicts)
+    syrupy_deletes = bool(config.getoption("update_snapshots", False))
+    config.stash[REMOVED_KEY] = remove_unused_goldens(
+        session, verdicts, syrupy_deletes=syrupy_deletes
+    )
     removed: list[str] = config.stash.get(REMOVED_KEY, [])
     settle_report(session, verdicts, set(removed) | set(verdicts.kept))
 

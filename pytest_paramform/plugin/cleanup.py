@@ -19,24 +19,39 @@ if TYPE_CHECKING:  # every run imports this module at its end: what is heavy loa
     from pytest_paramform.plugin.deletion import Verdicts
 
 
-def remove_unused_goldens(session: pytest.Session, verdicts: Verdicts) -> list[str]:
-    """Delete the unused paramform goldens this run proves unused; keep the others."""
+def remove_unused_goldens(
+    session: pytest.Session, verdicts: Verdicts, *, syrupy_deletes: bool = False
+) -> list[str]:
+    """Delete the unused paramform goldens this run proves unused; keep the others.
+
+    syrupy's unused list depends on how the run was chosen: a run narrowed by node id,
+    ``-k`` or ``--lf`` leaves out goldens that look unused all the same. Those are judged
+    here too, so each is deleted or listed as kept. When syrupy deletes (its
+    ``--snapshot-update``), its own list has been judged already.
+    """
     from pytest_paramform.plugin.extensions import is_golden
 
     report = syrupy_compat.finished_report(session.config)
-    ours = [loc for loc in syrupy_compat.unused_locations(report) if is_golden(loc)]
+    counted = [loc for loc in syrupy_compat.unused_locations(report) if is_golden(loc)]
+    idle = [loc for loc in syrupy_compat.idle_locations(report) if is_golden(loc)]
+    left_out = [loc for loc in idle if loc not in set(counted) and verdicts.looks_unused(loc)]
     removed = []
-    for location in (loc for loc in ours if verdicts.may_delete(loc)):
-        path = Path(location)
-        try:
-            path.unlink(missing_ok=True)
-        except OSError as exc:
-            verdicts.kept[location] = f"it could not be deleted ({exc.strerror})"
-            continue
-        removed.append(location)
-        with contextlib.suppress(OSError):  # the folder still holds other goldens
-            path.parent.rmdir()
+    for location in [*([] if syrupy_deletes else counted), *left_out]:
+        if verdicts.may_delete(location) and _delete(location, verdicts):
+            removed.append(location)
     return removed
+
+
+def _delete(location: str, verdicts: Verdicts) -> bool:
+    path = Path(location)
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        verdicts.kept[location] = f"it could not be deleted ({exc.strerror})"
+        return False
+    with contextlib.suppress(OSError):  # the folder still holds other goldens
+        path.parent.rmdir()
+    return True
 
 
 def settle_report(session: pytest.Session, verdicts: Verdicts, handled: set[str]) -> None:

@@ -81,6 +81,9 @@ class RunRecord:
     selected: set[str] = field(default_factory=set)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     modules: set[str] = field(default_factory=set)
+    # The names a collected test module defines, by module path: what tests it still has,
+    # whatever the run selected.
+    names: dict[str, set[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     # Path arguments that narrowed the run (None: the whole configured suite ran).
     narrowed_to: list[str] | None = None
@@ -139,6 +142,22 @@ class Verdicts:
     def may_delete_any(self, location: str) -> bool:
         """For a file of any snapshot kind: paramform goldens need proof, others do not."""
         return not location.endswith(formats.golden_suffixes()) or self.may_delete(location)
+
+    def looks_unused(self, location: str) -> bool:
+        """For a golden the run did not use and syrupy left alone (a run narrowed by node
+        id, ``-k`` or ``--lf``): whether it looks unused, so that it is judged and listed.
+        Its module was collected and defines no test of its name, or every test that could
+        own it passed without using it."""
+        module = str(owning_module(location).resolve())
+        names = self._record.names.get(module)
+        if names is None:  # no test of the module was collected
+            return False
+        stem = golden_stem(location)
+        if name_key(stem).split(".")[0] not in names:
+            return True
+        owners = [test for test in self._tests.get(module, ()) if owns(test.key, stem)]
+        outcomes = self._record.outcomes
+        return bool(owners) and all(outcomes.get(t.nodeid) == "passed" for t in owners)
 
     def _module_reason(self, location: str) -> str | None:
         module = owning_module(location)

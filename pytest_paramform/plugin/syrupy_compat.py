@@ -32,6 +32,14 @@ def unused_locations(report: Any) -> list[str]:
     return [collection.location for collection in report.unused]
 
 
+def idle_locations(report: Any) -> list[str]:
+    """The files syrupy discovered that no assertion of the run used (its ``discovered``
+    and ``used`` collections), whether or not it counted them unused."""
+    if report is None:
+        return []
+    return [c.location for c in report.discovered if report.used.get(c.location) is None]
+
+
 def forget_unused(report: Any, locations: set[str]) -> None:
     """Take ``locations`` out of syrupy's (cached) unused list, so its summary and exit
     status no longer count them: paramform reported them itself."""

@@ -44,6 +44,8 @@ class UpdateGuard:
         for item in items:
             module = str(item.path.resolve())
             self.record.collected[item.nodeid] = CollectedTest(item.nodeid, module, _test_key(item))
+            if module not in self.record.names and isinstance(item, pytest.Function):
+                self.record.names[module] = set(vars(item.module))
         yield
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -130,6 +132,7 @@ def _dump(record: RunRecord) -> dict[str, Any]:
         "selected": sorted(record.selected),
         "outcomes": dict(record.outcomes),
         "modules": sorted(record.modules),
+        "names": {module: sorted(names) for module, names in record.names.items()},
         "problems": list(record.problems),
     }
 
@@ -139,4 +142,6 @@ def _merge(record: RunRecord, sent: dict[str, Any]) -> None:
         record.collected[nodeid] = CollectedTest(nodeid, module, key)
     record.selected.update(sent["selected"])
     record.modules.update(sent["modules"])
+    for module, names in sent["names"].items():
+        record.names.setdefault(module, set()).update(names)
     record.problems.extend(p for p in sent["problems"] if p not in record.problems)
