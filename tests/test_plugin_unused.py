@@ -207,7 +207,9 @@ def test_a_test_that_dropped_its_second_check_loses_that_golden_in_an_update(
     write_suite(pytester, tests=ONE_CHECK)
     result = run(pytester)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["*1 snapshot unused*"])
+    result.stdout.fnmatch_lines(
+        ["1 paramform golden(s) unused *", f"  {FOLDER}/test_pair.1.paramform.yaml"]
+    )
 
     result = run(pytester, update)  # the test ran to completion without that check
     result.assert_outcomes(passed=1)
@@ -263,7 +265,14 @@ def test_a_renamed_tests_golden_is_judged_alike_when_pytest_gets_a_path(
 
     result = run(pytester, path)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["*1 snapshot unused*"])
+    result.stdout.fnmatch_lines(
+        [
+            "1 paramform golden(s) unused (the test is gone, or no longer makes that check); "
+            "pytest --paramform-update deletes them:",
+            f"  {OLD}",
+            "*1 snapshot unused*",
+        ]
+    )
 
     result = run(pytester, "--paramform-update", path)
     result.assert_outcomes(passed=1)

@@ -34,7 +34,7 @@ def remove_unused_goldens(
     report = syrupy_compat.finished_report(session.config)
     counted = [loc for loc in syrupy_compat.unused_locations(report) if is_golden(loc)]
     idle = [loc for loc in syrupy_compat.idle_locations(report) if is_golden(loc)]
-    left_out = [loc for loc in idle if loc not in set(counted) and verdicts.looks_unused(loc)]
+    left_out = [loc for loc in idle if loc not in counted and verdicts.looks_unused(loc)]
     removed = []
     for location in [*([] if syrupy_deletes else counted), *left_out]:
         if verdicts.may_delete(location) and _delete(location, verdicts):
