@@ -129,3 +129,19 @@ def test_only_a_partial_run_is_told_to_run_the_whole_suite(
     assert not verdicts.may_delete(str(folder / "test_a.1.paramform.yaml"))
     assert advice in verdicts.summary()
     assert ("whole suite" in verdicts.summary()) == partial
+
+
+def test_a_golden_syrupy_left_out_looks_unused_when_no_test_of_its_name_exists(
+    suite: tuple[Path, RunRecord],
+) -> None:
+    folder, record = suite
+    module = str((folder.parent.parent / "test_arch.py").resolve())
+    record.names[module] = {"test_a", "test_b", "test_helper_not_collected"}
+    verdicts = Verdicts(record)
+    assert verdicts.looks_unused(str(folder / "test_gone.paramform.yaml"))
+    assert verdicts.looks_unused(str(folder / "test_a.1.paramform.yaml"))  # test_a passed
+    assert not verdicts.looks_unused(str(folder / "test_helper_not_collected.paramform.yaml"))
+    record.add_outcome("test_arch.py::test_b", "skipped")
+    assert not Verdicts(record).looks_unused(str(folder / "test_b[vit].paramform.yaml"))
+    record.names.clear()  # no test of the module was collected: not this run's business
+    assert not Verdicts(record).looks_unused(str(folder / "test_gone.paramform.yaml"))
