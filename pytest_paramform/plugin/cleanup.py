@@ -69,8 +69,8 @@ def _forget(session: pytest.Session, report: object, handled: set[str]) -> None:
 
 def forget_unproven(session: pytest.Session) -> None:
     """A run that ran no test (``--collect-only``, ``--setup-only``, one interrupted before
-    its first test) proves no golden unused: paramform's leave syrupy's unused list and exit status;
-    syrupy's own snapshots follow syrupy's rules."""
+    its first test) proves no golden unused: paramform's leave syrupy's unused list and its
+    exit status; syrupy's own snapshots follow syrupy's rules."""
     report = syrupy_compat.finished_report(session.config)
     if report is None or not _ran_no_test(session.config, report):
         return
