@@ -1,8 +1,10 @@
-"""Unused-golden cleanup for ``--paramform-update``, on top of syrupy's bookkeeping.
+"""Unused-golden cleanup for update runs, on top of syrupy's bookkeeping.
 
 syrupy deletes unused snapshots only under its own ``--snapshot-update``, which also
 rewrites every other snapshot. Here the unused paramform goldens of syrupy's finished
-report are deleted, each only when the run proves it unused (``deletion.Verdicts``).
+report are deleted, each only when the run proves it unused (``deletion.Verdicts``), with
+those a narrowed run left out of syrupy's list; and a run that ran no test takes every
+paramform golden out of that list (``forget_unproven``).
 """
 
 from __future__ import annotations
