@@ -68,15 +68,30 @@ def test_anything_short_of_proof_keeps_the_golden_and_says_why(
     assert f"were kept ({reason})" in verdicts.summary()
 
 
+def ran(**fields: object) -> RunRecord:
+    """A record of a run in which one other test passed."""
+    record = RunRecord(**fields)  # type: ignore[arg-type]
+    record.selected.add("test_other.py::test_x")
+    record.add_outcome("test_other.py::test_x", "passed")
+    return record
+
+
 def test_a_deleted_module_loses_its_goldens_unless_the_run_was_narrowed(tmp_path: Path) -> None:
     golden = str(tmp_path / "tests" / "__snapshots__" / "test_gone" / "test_x.paramform.yaml")
-    assert Verdicts(RunRecord()).may_delete(golden)
+    assert Verdicts(ran()).may_delete(golden)
     other = tmp_path / "other"
     other.mkdir()
-    narrowed = Verdicts(RunRecord(narrowed_to=[str(other)]))
+    narrowed = Verdicts(ran(narrowed_to=[str(other)]))
     assert not narrowed.may_delete(golden)
     assert narrowed.kept[golden] == "its folder was not part of this run"
-    assert Verdicts(RunRecord(narrowed_to=[str(tmp_path)])).may_delete(golden)
+    assert Verdicts(ran(narrowed_to=[str(tmp_path)])).may_delete(golden)
+
+
+def test_a_run_that_ran_no_test_deletes_nothing_and_has_nothing_to_say(tmp_path: Path) -> None:
+    golden = str(tmp_path / "tests" / "__snapshots__" / "test_gone" / "test_x.paramform.yaml")
+    verdicts = Verdicts(RunRecord())
+    assert not verdicts.may_delete(golden)
+    assert not verdicts.kept
 
 
 def test_other_snapshots_are_syrupys_to_decide(suite: tuple[Path, RunRecord]) -> None:
@@ -85,3 +100,48 @@ def test_other_snapshots_are_syrupys_to_decide(suite: tuple[Path, RunRecord]) ->
     verdicts = Verdicts(record)
     assert verdicts.may_delete_any(str(folder.parent / "test_arch.ambr"))
     assert not verdicts.may_delete_any(str(folder / "test_a.paramform.yaml"))
+
+
+def test_a_golden_its_passing_test_no_longer_makes_may_go(suite: tuple[Path, RunRecord]) -> None:
+    folder, record = suite
+    verdicts = Verdicts(record)
+    assert verdicts.may_delete(str(folder / "test_a.1.paramform.yaml"))
+    assert verdicts.may_delete(str(folder / "test_b[vit].paramform.md"))
+    assert not verdicts.kept
+
+
+@pytest.mark.parametrize(
+    ("partial", "problem", "advice"),
+    [
+        (True, None, "run the whole suite with --paramform-update"),
+        (False, "the run was interrupted", "an update run that completes with no failure"),
+        (False, None, "delete it by hand if it is unused"),
+    ],
+)
+def test_only_a_partial_run_is_told_to_run_the_whole_suite(
+    suite: tuple[Path, RunRecord], partial: bool, problem: str | None, advice: str
+) -> None:
+    folder, record = suite
+    record.partial = partial
+    record.problems += [problem] if problem else []
+    record.add_outcome("test_arch.py::test_a", "skipped")
+    verdicts = Verdicts(record)
+    assert not verdicts.may_delete(str(folder / "test_a.1.paramform.yaml"))
+    assert advice in verdicts.summary()
+    assert ("whole suite" in verdicts.summary()) == partial
+
+
+def test_a_golden_syrupy_left_out_looks_unused_when_no_test_of_its_name_exists(
+    suite: tuple[Path, RunRecord],
+) -> None:
+    folder, record = suite
+    module = str((folder.parent.parent / "test_arch.py").resolve())
+    record.names[module] = {"test_a", "test_b", "test_helper_not_collected"}
+    verdicts = Verdicts(record)
+    assert verdicts.looks_unused(str(folder / "test_gone.paramform.yaml"))
+    assert verdicts.looks_unused(str(folder / "test_a.1.paramform.yaml"))  # test_a passed
+    assert not verdicts.looks_unused(str(folder / "test_helper_not_collected.paramform.yaml"))
+    record.add_outcome("test_arch.py::test_b", "skipped")
+    assert not Verdicts(record).looks_unused(str(folder / "test_b[vit].paramform.yaml"))
+    record.names.clear()  # no test of the module was collected: not this run's business
+    assert not Verdicts(record).looks_unused(str(folder / "test_gone.paramform.yaml"))

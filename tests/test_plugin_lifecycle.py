@@ -248,3 +248,28 @@ def test_the_accept_line_pastes_into_a_shell(pytester: pytest.Pytester) -> None:
         assert "1 passed" in done.stdout
         run(pytester).assert_outcomes(passed=1)
         write_suite(pytester, tests=tests, hidden=5)
+
+
+def test_the_accept_line_pastes_from_the_folder_pytest_runs_in(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(
+        **{
+            "tests/models/test_models": "import pytest\nfrom torch import nn\n\n"
+            + QUOTED_ID_TESTS.replace(
+                "paramform_snapshot(Net)", "paramform_snapshot(nn.Linear(2, 2))"
+            )
+        }
+    )
+    pytester.makeini("[pytest]\n")
+    here = pytester.path / "tests"
+    monkeypatch.chdir(here)  # the rootdir stays at the ini file, one folder up
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    lines = result.stdout.lines
+    command = lines[lines.index("create it with:") + 1].strip()
+    assert command == "pytest --paramform-update 'models/test_models.py::test_net[it'\\''s a [b]]'"
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(command, shell=True, cwd=here, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run(pytester).assert_outcomes(passed=1)

@@ -92,7 +92,7 @@ def test_an_interrupted_update_keeps_the_goldens_of_tests_not_yet_run(
     result.stdout.fnmatch_lines(
         [
             "paramform: 3 golden(s) look unused but were kept (the run was interrupted); "
-            "run the whole suite with --paramform-update to delete them",
+            "an update run that completes with no failure deletes those whose test is gone",
             f"  {FOLDER}/test_net2.paramform.yaml: the run was interrupted",
         ]
     )
@@ -137,8 +137,14 @@ def test_a_module_that_is_not_collected_keeps_its_goldens(
 
     skipping = "pytest.importorskip('a_package_this_machine_lacks')\n\n" + BACKBONES
     write_suite(pytester, tests=skipping)
-    run(pytester, update).assert_outcomes(passed=1, skipped=1)
+    result = run(pytester, update)
+    result.assert_outcomes(passed=1, skipped=1)
     assert goldens(pytester) == before
+    # The whole suite ran: a second whole-suite run would change nothing.
+    assert "whole suite" not in result.stdout.str()
+    result.stdout.fnmatch_lines(
+        ["*each stays until a run proves its test gone: delete it by hand*"]
+    )
 
 
 @pytest.mark.parametrize("update", UPDATES)
@@ -186,17 +192,151 @@ def test_stepwise_keeps_the_goldens_of_the_tests_it_skips(pytester: pytest.Pytes
     assert goldens(pytester) == before
 
 
-def test_a_test_that_no_longer_makes_a_check_keeps_that_golden_and_says_so(
+ONE_CHECK = "def test_pair(paramform_snapshot):\n    paramform_snapshot(Net)\n"
+TWO_CHECKS = ONE_CHECK + "    paramform_snapshot(nn.Linear(2, 2))\n"
+
+
+@pytest.mark.parametrize("update", UPDATES)
+def test_a_test_that_dropped_its_second_check_loses_that_golden_in_an_update(
+    pytester: pytest.Pytester, update: str
+) -> None:
+    assert accept(pytester, TWO_CHECKS, passed=1) == [
+        "test_pair.1.paramform.yaml",
+        "test_pair.paramform.yaml",
+    ]
+    write_suite(pytester, tests=ONE_CHECK)
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        ["1 paramform golden(s) unused *", f"  {FOLDER}/test_pair.1.paramform.yaml"]
+    )
+
+    result = run(pytester, update)  # the test ran to completion without that check
+    result.assert_outcomes(passed=1)
+    assert goldens(pytester) == ["test_pair.paramform.yaml"]
+    assert "kept" not in result.stdout.str()
+    assert run(pytester).ret == pytest.ExitCode.OK
+
+
+def test_a_named_check_a_test_dropped_goes_too_but_not_while_its_test_fails(
     pytester: pytest.Pytester,
 ) -> None:
     before = accept(pytester, BACKBONES, passed=3)
-    write_suite(
-        pytester,
-        tests=BACKBONES.replace("    paramform_snapshot(nn.Linear(3, 3), name='vit')\n", ""),
-    )
+    without_vit = BACKBONES.replace("    paramform_snapshot(nn.Linear(3, 3), name='vit')\n", "")
+    write_suite(pytester, tests=without_vit.replace("name='resnet')", "name='resnet')\n    1/0"))
     result = run(pytester, "--paramform-update")
-    result.assert_outcomes(passed=3)
+    result.assert_outcomes(passed=2, failed=1)
     assert goldens(pytester) == before
     result.stdout.fnmatch_lines(
-        [f"  {FOLDER}/test_backbones[[]vit[]].paramform.yaml: its test still exists; *"]
+        [f"  {FOLDER}/test_backbones[[]vit[]].paramform.yaml: 1 test(s) failed or did not collect"]
     )
+    write_suite(pytester, tests=without_vit)
+    result = run(pytester, "--paramform-update")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "1 unused paramform golden(s) deleted:",
+            f"  {FOLDER}/test_backbones[[]vit[]].paramform.yaml",
+        ]
+    )
+    assert "test_backbones[vit].paramform.yaml" not in goldens(pytester)
+
+
+def write_tests_folder(pytester: pytest.Pytester, *names: str) -> None:
+    """``tests/test_m.py`` with one check per test name, and an ini file at the root."""
+    body = "".join(
+        f"def {name}(paramform_snapshot):\n    paramform_snapshot(nn.Linear(2, 2))\n\n"
+        for name in names
+    )
+    pytester.makepyfile(**{"tests/test_m": "from torch import nn\n\n" + body})
+    pytester.makeini("[pytest]\n")
+
+
+OLD = "tests/__snapshots__/test_m/test_old.paramform.yaml"
+
+
+@pytest.mark.parametrize("path", ["tests", ".", "tests/test_m.py"])
+def test_a_renamed_tests_golden_is_judged_alike_when_pytest_gets_a_path(
+    pytester: pytest.Pytester, path: str
+) -> None:
+    write_tests_folder(pytester, "test_old")
+    run(pytester, "--paramform-update", path).assert_outcomes(passed=1)
+    write_tests_folder(pytester, "test_new")
+
+    result = run(pytester, path)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(
+        [
+            "1 paramform golden(s) unused (the test is gone, or no longer makes that check); "
+            "pytest --paramform-update deletes them:",
+            f"  {OLD}",
+            "*1 snapshot unused*",
+        ]
+    )
+
+    result = run(pytester, "--paramform-update", path)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["1 unused paramform golden(s) deleted:", f"  {OLD}"])
+    assert goldens(pytester) == ["test_new.paramform.yaml"]
+    assert run(pytester, path).ret == pytest.ExitCode.OK
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--collect-only"],
+        ["--collect-only", "-q", "."],
+        ["--setup-only"],
+        ["--paramform-update", "--collect-only"],
+    ],
+    ids=["collect-only", "collect-only-path", "setup-only", "update-collect-only"],
+)
+def test_a_run_that_runs_no_test_proves_nothing(pytester: pytest.Pytester, args: list[str]) -> None:
+    before = accept(pytester, BACKBONES, passed=3)
+    result = run(pytester, *args)
+    assert result.ret == pytest.ExitCode.OK
+    assert "unused" not in result.stdout.str()
+    assert "kept" not in result.stdout.str()
+    assert goldens(pytester) == before
+
+
+def kept_lines(reason: str) -> list[str]:
+    return [
+        f"paramform: 1 golden(s) look unused but were kept ({reason}); "
+        "run the whole suite with --paramform-update to delete those whose test is gone",
+        f"  {OLD}: {reason}",
+    ]
+
+
+@pytest.mark.parametrize("update", UPDATES)
+def test_a_renamed_tests_golden_is_listed_as_kept_by_a_node_id_or_lf_update(
+    pytester: pytest.Pytester, update: str
+) -> None:
+    write_tests_folder(pytester, "test_old", "test_other")
+    run(pytester, "--paramform-update").assert_outcomes(passed=2)
+    write_tests_folder(pytester, "test_new", "test_other")
+    module = pytester.path / "tests/test_m.py"
+    check = "    paramform_snapshot(nn.Linear(2, 2))\n"
+    flaky = check + "    assert (__import__('pathlib').Path(__file__).parent / 'ok').exists()\n"
+    module.write_text(module.read_text().replace(check, flaky, 1))
+
+    with_cache = ("-p", "no:hypothesispytest")
+    pytester.runpytest(*with_cache, update).assert_outcomes(passed=1, failed=1)
+    (module.parent / "ok").touch()
+    result = pytester.runpytest(*with_cache, update, "--lf")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(kept_lines("--lf ran only the last failures"))
+
+    result = run(pytester, update, "tests/test_m.py::test_new")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(kept_lines("tests were chosen by node id"))
+    assert "test_other.paramform.yaml:" not in result.stdout.str()  # its test exists
+    assert goldens(pytester) == [
+        "test_new.paramform.yaml",
+        "test_old.paramform.yaml",
+        "test_other.paramform.yaml",
+    ]
+    # -k deselects tests but collects them all: test_old is proven gone, as in a bare run.
+    result = run(pytester, update, "-k", "new")
+    result.assert_outcomes(passed=1, deselected=1)
+    assert goldens(pytester) == ["test_new.paramform.yaml", "test_other.paramform.yaml"]

@@ -71,3 +71,35 @@ def test_the_relation_warning_syrupy_gives_still_reads_as_paramform_filters_it()
     from syrupy.extensions import base
 
     assert "Can not relate snapshot" in inspect.getsource(base)
+
+
+def test_the_report_relates_a_goldens_name_apart_from_its_location() -> None:
+    # ParamFormExtension.matches_test_location answers for the module's folder only: syrupy
+    # must check the name on its own wherever a name matters, and a run given a path must
+    # ask the location alone (or a renamed test's golden is never counted unused).
+    for method in ("_ran_items_match_name", "_skipped_items_match_name"):
+        source = inspect.getsource(getattr(SnapshotReport, method))
+        assert "_matches_location(" in source
+        assert "matches_snapshot_name(" in source
+    assert "_ran_items_match_location(" in inspect.getsource(SnapshotReport.unused.func)
+    assert "matches_test_location(" in inspect.getsource(SnapshotReport._matches_location)
+
+
+def test_selected_items_hold_an_item_status_that_stays_not_run_until_a_phase_reports() -> None:
+    # ran_a_test() reads report.selected_items' values for "passed" or "failed".
+    from syrupy.session import ItemStatus
+
+    assert "selected_items" in SnapshotReport.__dataclass_fields__
+    assert {status.value for status in ItemStatus} == {False, "passed", "failed", "skipped"}
+    assert "ItemStatus.NOT_RUN" in inspect.getsource(SnapshotSession.select_items)
+
+
+def test_the_report_keeps_what_it_discovered_and_what_was_used_by_location() -> None:
+    # idle_locations() iterates report.discovered and asks report.used.get(location).
+    from syrupy.data import SnapshotCollection, SnapshotCollections
+
+    assert {"discovered", "used"} <= set(SnapshotReport.__dataclass_fields__)
+    collections = SnapshotCollections()
+    collections.add(SnapshotCollection(location="a.paramform.yaml"))
+    assert [c.location for c in collections] == ["a.paramform.yaml"]
+    assert collections.get("b.paramform.yaml") is None

@@ -205,6 +205,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
 
         with deleting_only(config, verdicts.may_delete_any):
             result = yield
+    from pytest_paramform.plugin.cleanup import forget_unproven
+
+    forget_unproven(session)
     # Read before _settle takes the goldens it handled out of syrupy's report.
     unused = _unused_goldens(config) if _summary_wanted(config) else []
     if verdicts is not None:
@@ -221,12 +224,12 @@ def _summary_wanted(config: pytest.Config) -> bool:
 def _unused_goldens(config: pytest.Config) -> list[str]:
     from pytest_paramform.plugin.syrupy_compat import finished_report, unused_locations
 
-    report = finished_report(config)
-    if report is None:
+    unused = unused_locations(finished_report(config))
+    if not unused:  # what follows imports the formats: a run without goldens skips it
         return []
     from pytest_paramform.plugin.extensions import is_golden
 
-    return [location for location in unused_locations(report) if is_golden(location)]
+    return [location for location in unused if is_golden(location)]
 
 
 def _write_summary(config: pytest.Config, unused: list[str]) -> None:
@@ -258,8 +261,10 @@ def _settle(session: pytest.Session, verdicts: Verdicts) -> None:
     from pytest_paramform.plugin.cleanup import remove_unused_goldens, settle_report
 
     config = session.config
-    if config.getoption("paramform_update") and not config.getoption("update_snapshots", False):
-        config.stash[REMOVED_KEY] = remove_unused_goldens(session, verdicts)
+    syrupy_deletes = bool(config.getoption("update_snapshots", False))
+    config.stash[REMOVED_KEY] = remove_unused_goldens(
+        session, verdicts, syrupy_deletes=syrupy_deletes
+    )
     removed: list[str] = config.stash.get(REMOVED_KEY, [])
     settle_report(session, verdicts, set(removed) | set(verdicts.kept))
 
@@ -278,13 +283,22 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     removed = config.stash.get(REMOVED_KEY, [])
     guard = _guard(config)
     kept = guard.verdicts.kept if guard is not None and guard.verdicts is not None else {}
-    if not removed and not kept and not checks:
+    checking = guard is None and not hasattr(config, "workerinput")
+    unused = _unused_goldens(config) if checking else []
+    if not removed and not kept and not checks and not unused:
         return
     from pytest_paramform.files import relative
 
     terminalreporter.write_sep("-", "paramform")
     for line in checks:
         terminalreporter.write_line(line)
+    if unused:
+        terminalreporter.write_line(
+            f"{len(unused)} paramform golden(s) unused (the test is gone, or no longer makes "
+            "that check); pytest --paramform-update deletes them:"
+        )
+        for location in unused:
+            terminalreporter.write_line(f"  {relative(location, config.rootpath)}")
     if removed:
         terminalreporter.write_line(f"{len(removed)} unused paramform golden(s) deleted:")
         for location in removed:

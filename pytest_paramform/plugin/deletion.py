@@ -1,11 +1,12 @@
 """When a golden that looks unused may really be deleted.
 
 A golden is the only record of an approved architecture, so an update run deletes one only
-when the run proves that the test owning it is gone: the run finished, ran every test it
-selected, none failed, and no collected test could own it. A test that still exists keeps
-its goldens, whether it was deselected, skipped, filtered, never reached, or ran without
-making that check (then the file is left for a person to delete). This module is pure data
-(no pytest, no syrupy): the pytest layer fills a ``RunRecord`` and asks ``verdict``.
+when the run proves that the test owning it is gone, or no longer makes that check: the run
+finished, ran every test it selected, none failed, and no collected test could own it, or
+the one that could ran to completion and passed without using it (a test that dropped its
+second check leaves a ``.1`` golden). A test that was deselected, skipped, filtered or
+never reached keeps its goldens. This module is pure data (no pytest, no syrupy): the pytest
+layer fills a ``RunRecord`` and asks ``Verdicts``.
 """
 
 from __future__ import annotations
@@ -80,9 +81,14 @@ class RunRecord:
     selected: set[str] = field(default_factory=set)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
     modules: set[str] = field(default_factory=set)
+    # The names a collected test module defines, by module path: what tests it still has,
+    # whatever the run selected.
+    names: dict[str, set[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     # Path arguments that narrowed the run (None: the whole configured suite ran).
     narrowed_to: list[str] | None = None
+    # The command line chose part of the suite (paths, node ids, -k, -m, --lf, ...).
+    partial: bool = False
     snapshot_dirname: str = "__snapshots__"
 
     def add_outcome(self, nodeid: str, outcome: Outcome) -> None:
@@ -124,6 +130,8 @@ class Verdicts:
         self.kept: dict[str, str] = {}
 
     def may_delete(self, location: str) -> bool:
+        if not self._record.outcomes:
+            return False  # a run that ran no test proves nothing, and has nothing to say
         reason = self._problem or self._module_reason(location) or self._test_reason(location)
         if reason is None:
             self.deleted.append(location)
@@ -134,6 +142,22 @@ class Verdicts:
     def may_delete_any(self, location: str) -> bool:
         """For a file of any snapshot kind: paramform goldens need proof, others do not."""
         return not location.endswith(formats.golden_suffixes()) or self.may_delete(location)
+
+    def looks_unused(self, location: str) -> bool:
+        """For a golden the run did not use and syrupy left alone (a run narrowed by node
+        id, ``-k`` or ``--lf``): whether it looks unused, so that it is judged and listed.
+        Its module was collected and defines no test of its name, or every test that could
+        own it passed without using it."""
+        module = str(owning_module(location).resolve())
+        names = self._record.names.get(module)
+        if names is None:  # no test of the module was collected
+            return False
+        stem = golden_stem(location)
+        if name_key(stem).split(".")[0] not in names:
+            return True
+        owners = [test for test in self._tests.get(module, ()) if owns(test.key, stem)]
+        outcomes = self._record.outcomes
+        return bool(owners) and all(outcomes.get(t.nodeid) == "passed" for t in owners)
 
     def _module_reason(self, location: str) -> str | None:
         module = owning_module(location)
@@ -150,7 +174,8 @@ class Verdicts:
         return None
 
     def _test_reason(self, location: str) -> str | None:
-        """Why a collected test still owns this golden, if one does."""
+        """Why a collected test may still make this check, if one may: every test that
+        could own the golden must have passed in this run without using it."""
         module = str(owning_module(location).resolve())
         stem = golden_stem(location)
         for test in self._tests.get(module, ()):
@@ -161,17 +186,24 @@ class Verdicts:
             outcome = self._record.outcomes.get(test.nodeid)
             if outcome != "passed":
                 return f"its test {'did not run' if outcome is None else 'was ' + outcome}"
-            return "its test still exists; if it no longer makes this check, delete the file"
         return None
 
     def summary(self) -> str:
-        """One line for the terminal: how many were kept and why."""
+        """One line for the terminal: how many were kept, why, and what to do."""
         reasons = sorted(set(self.kept.values()))
         return (
             f"paramform: {len(self.kept)} golden(s) look unused but were kept "
-            f"({' / '.join(reasons)}); run the whole suite with --paramform-update "
-            "to delete them"
+            f"({' / '.join(reasons)}); {self._advice()}"
         )
+
+    def _advice(self) -> str:
+        """Never "run the whole suite" after a whole-suite run: that would send a user in
+        a circle."""
+        if self._record.partial:
+            return "run the whole suite with --paramform-update to delete those whose test is gone"
+        if self._problem is not None:
+            return "an update run that completes with no failure deletes those whose test is gone"
+        return "each stays until a run proves its test gone: delete it by hand if it is unused"
 
 
 def _covers(paths: Iterable[str], golden: Path) -> bool:

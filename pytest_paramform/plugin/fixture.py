@@ -196,7 +196,11 @@ class ParamFormSnapshot:
             return f"paramform: {error.at(golden)}"
         if error is not None:
             return f"paramform: checking {golden} failed: {type(error).__name__}: {error}"
-        accept = accept_command(self._snapshot.test_location.nodeid, self._overrides)
+        location = self._snapshot.test_location
+        here = location.item.config.invocation_params.dir
+        accept = accept_command(
+            location.nodeid, self._overrides, rootpath=self._rootpath, here=here
+        )
         if outcome.problem is not None:
             return (
                 f"paramform: cannot use the golden: {outcome.problem.at(golden)}\n"
@@ -220,10 +224,20 @@ class ParamFormSnapshot:
         return f"{drift}\n{SYRUPY_NOTE}"
 
 
-def accept_command(nodeid: str, overrides: tuple[str, ...] = ()) -> str:
+def accept_command(
+    nodeid: str,
+    overrides: tuple[str, ...] = (),
+    *,
+    rootpath: Path | None = None,
+    here: Path | None = None,
+) -> str:
     """The update command for one test, quoted for a POSIX shell (ids hold ``[]``, spaces
     and quotes), so the line it stands on can be pasted as it is; with the run's own
-    ``-o paramform_...`` settings, so that what it writes is what this run checks."""
+    ``-o paramform_...`` settings, so that what it writes is what this run checks. A node
+    id is relative to the rootdir; run from another folder (``here``), the path is given
+    from there."""
+    if rootpath is not None and here is not None and here != rootpath:
+        nodeid = _from_folder(nodeid, rootpath, here)
     flags = "".join(f" -o {shlex.quote(override)}" for override in overrides)
     quoted = "'" + nodeid.replace("'", "'\\''") + "'"
     return f"pytest {UPDATE_FLAG}{flags} {quoted}"
@@ -232,3 +246,11 @@ def accept_command(nodeid: str, overrides: tuple[str, ...] = ()) -> str:
 def overridden_settings(override_ini: list[str] | None) -> tuple[str, ...]:
     """The ``-o paramform_<option>=value`` settings given on the command line."""
     return tuple(o for o in override_ini or () if o.strip().startswith("paramform_"))
+
+
+def _from_folder(nodeid: str, rootpath: Path, here: Path) -> str:
+    path, sep, rest = nodeid.partition("::")
+    try:
+        return os.path.relpath(rootpath / path, here) + sep + rest
+    except ValueError:  # another drive (Windows): no relative path; an absolute one works
+        return str(rootpath / path) + sep + rest

@@ -32,6 +32,14 @@ def unused_locations(report: Any) -> list[str]:
     return [collection.location for collection in report.unused]
 
 
+def idle_locations(report: Any) -> list[str]:
+    """The files syrupy discovered that no assertion of the run used (its ``discovered``
+    and ``used`` collections), whether or not it counted them unused."""
+    if report is None:
+        return []
+    return [c.location for c in report.discovered if report.used.get(c.location) is None]
+
+
 def forget_unused(report: Any, locations: set[str]) -> None:
     """Take ``locations`` out of syrupy's (cached) unused list, so its summary and exit
     status no longer count them: paramform reported them itself."""
@@ -44,6 +52,12 @@ def forget_unused(report: Any, locations: set[str]) -> None:
             kept.add(collection)
     report.__dict__["unused"] = kept
     report.__dict__.pop("num_unused", None)
+
+
+def ran_a_test(report: Any) -> bool:
+    """Whether a selected test reached an outcome other than a skip (syrupy's
+    ``selected_items``: node id to an ``ItemStatus`` that stays ``NOT_RUN`` until then)."""
+    return any(status.value in ("passed", "failed") for status in report.selected_items.values())
 
 
 def num_unused(report: Any) -> int:

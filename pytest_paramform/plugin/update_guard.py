@@ -44,6 +44,8 @@ class UpdateGuard:
         for item in items:
             module = str(item.path.resolve())
             self.record.collected[item.nodeid] = CollectedTest(item.nodeid, module, _test_key(item))
+            if module not in self.record.names and isinstance(item, pytest.Function):
+                self.record.names[module] = set(vars(item.module))
         yield
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -103,7 +105,24 @@ class UpdateGuard:
         if config.args_source == pytest.Config.ArgsSource.ARGS:
             here = config.invocation_params.dir
             self.record.narrowed_to = [str(Path(here, arg)) for arg in config.args]
+        self.record.partial = _chosen_on_command_line(config)
         return problems
+
+
+_CHOOSING = ("-k", "-m", "--deselect", "--lf", "--last-failed", "--sw", "--stepwise")
+
+
+def _chosen_on_command_line(config: pytest.Config) -> bool:
+    """Whether the command line chose part of the suite: a filter, a node id, or paths
+    that leave out part of what a bare run collects (``testpaths``, or the folder)."""
+    if any(str(arg).startswith(_CHOOSING) for arg in config.invocation_params.args):
+        return True
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        return False
+    here = config.invocation_params.dir
+    given = [Path(here, arg).resolve() for arg in config.args]
+    suite = [Path(config.rootpath, p) for p in config.getini("testpaths")] or [here]
+    return not all(any(s.resolve().is_relative_to(g) for g in given) for s in suite)
 
 
 def _dump(record: RunRecord) -> dict[str, Any]:
@@ -113,6 +132,7 @@ def _dump(record: RunRecord) -> dict[str, Any]:
         "selected": sorted(record.selected),
         "outcomes": dict(record.outcomes),
         "modules": sorted(record.modules),
+        "names": {module: sorted(names) for module, names in record.names.items()},
         "problems": list(record.problems),
     }
 
@@ -122,4 +142,6 @@ def _merge(record: RunRecord, sent: dict[str, Any]) -> None:
         record.collected[nodeid] = CollectedTest(nodeid, module, key)
     record.selected.update(sent["selected"])
     record.modules.update(sent["modules"])
+    for module, names in sent["names"].items():
+        record.names.setdefault(module, set()).update(names)
     record.problems.extend(p for p in sent["problems"] if p not in record.problems)
