@@ -10,9 +10,11 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from operator import attrgetter
 from typing import Literal
 
 Shape = tuple[int, ...]
+_NUMEL, _SQUEEZED = attrgetter("numel"), attrgetter("squeezed")  # read per row at C speed
 
 SCALAR = "Scalar"
 VECTOR = "Vector"
@@ -150,7 +152,7 @@ class ParamFormReport:
     @cached_property
     def num_parameters(self) -> int:
         """The exact parameter total; buffers never count."""
-        return sum(row.numel for row in self.rows)
+        return sum(map(_NUMEL, self.rows))
 
     @cached_property
     def num_trainable(self) -> int:
@@ -170,7 +172,7 @@ class ParamFormReport:
     @cached_property
     def ranks(self) -> tuple[int, ...]:
         """Squeezed ranks in column order: Vector, Matrix, then the others by rank."""
-        present = {row.rank for row in self.rows} - set(ALWAYS_SHOWN_RANKS)
+        present = set(self._layers_by_rank) - set(ALWAYS_SHOWN_RANKS)
         return ALWAYS_SHOWN_RANKS + tuple(sorted(present))
 
     @property
@@ -179,14 +181,23 @@ class ParamFormReport:
         return tuple(form_name(rank) for rank in self.ranks)
 
     @cached_property
+    def _by_shape(self) -> Counter[tuple[Shape, int]]:
+        """How many rows have each (squeezed shape, numel): a large model has few, so the
+        per-form figures below add up a handful of entries, not every row."""
+        return Counter(zip(map(_SQUEEZED, self.rows), map(_NUMEL, self.rows), strict=True))
+
+    @cached_property
     def _layers_by_rank(self) -> Counter[int]:
-        return Counter(row.rank for row in self.rows)
+        totals: Counter[int] = Counter()
+        for (squeezed, _), count in self._by_shape.items():
+            totals[len(squeezed)] += count
+        return totals
 
     @cached_property
     def _parameters_by_rank(self) -> Counter[int]:
         totals: Counter[int] = Counter()
-        for row in self.rows:
-            totals[row.rank] += row.numel
+        for (squeezed, numel), count in self._by_shape.items():
+            totals[len(squeezed)] += numel * count
         return totals
 
     def layers_of(self, form: str) -> int:

@@ -181,7 +181,7 @@ def _read(text: str) -> tuple[Any, Lines, bool]:
     """The data, its line numbers, and whether the canonical reader (not PyYAML) read it;
     the canonical reader hands back the parameter rows already built and checked."""
     try:
-        return (*read_canonical(text, _canonical_row), True)
+        return (*read_canonical(text, _canonical_row, ParamRow.trusted), True)
     except NotCanonical:
         data, node = _load(text)
         return data, _lines_of(node), False
