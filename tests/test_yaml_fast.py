@@ -30,7 +30,7 @@ def test_canonical_goldens_read_as_pyyaml_reads_them(report: ParamFormReport) ->
 def test_rows_made_once_per_distinct_shape_are_the_report_rows(report: ParamFormReport) -> None:
     """The golden reader's path: a row's text is checked once per distinct shape and flags."""
     text = report.to_yaml()
-    data, lines = read_canonical(text, _canonical_row, ParamRow.trusted)
+    data, lines = read_canonical(text, _canonical_row, ParamRow.trusted_rows)
     assert tuple(data["params"]) == report.rows
     assert lines == read_canonical(text)[1]
 
@@ -40,9 +40,10 @@ def test_a_repeated_row_that_breaks_the_layout_falls_back_in_the_middle_of_a_blo
     text = ParamFormReport("m", rows).to_yaml()
     broken = text.replace("- {name: w3, shape: [3, 4]", "- {name: w3, shape: [3,4]", 1)
     with pytest.raises(NotCanonical):
-        read_canonical(broken, _canonical_row, ParamRow.trusted)
+        read_canonical(broken, _canonical_row, ParamRow.trusted_rows)
+    reserved = text.replace("name: w3,", "name: Yes,")
     with pytest.raises(NotCanonical):
-        read_canonical(text.replace("name: w3,", "name: Yes,"), _canonical_row, ParamRow.trusted)
+        read_canonical(reserved, _canonical_row, ParamRow.trusted_rows)
 
 
 @pytest.mark.parametrize(

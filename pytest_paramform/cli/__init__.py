@@ -20,6 +20,7 @@ from pytest_paramform.comparison import CompareOptions, compare, render_drift
 from pytest_paramform.comparison.markdown import render_diff
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.files import relative, write_text
+from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.options import add_cli_flags
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.specs import FORMS
@@ -234,10 +235,14 @@ def _check(args: argparse.Namespace) -> int:
     )
     if not args.golden.is_file():
         raise ParamFormError(f"no golden at {args.golden}; create it with: {create}")
-    expected = load_golden(args.golden)
-    buffers = _buffers(args, {expected.source, kind_of(args.spec)})
-    actual = load_report(args.spec, buffers=buffers, dtype=args.dtype)
-    return _verdict(expected, actual, options, label=str(args.golden), accept=create)
+    # A checkpoint runs no user code: the collector stays paused from the golden to the
+    # verdict, rather than waking between them to scan the golden's rows (0.15 s at 90,000).
+    reading = kind_of(args.spec) == "checkpoint"
+    with gc_paused() if reading else contextlib.nullcontext():
+        expected = load_golden(args.golden)
+        buffers = _buffers(args, {expected.source, kind_of(args.spec)})
+        actual = load_report(args.spec, buffers=buffers, dtype=args.dtype)
+        return _verdict(expected, actual, options, label=str(args.golden), accept=create)
 
 
 COMMANDS = {"report": _report, "diff": _diff, "check": _check}

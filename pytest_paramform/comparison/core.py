@@ -15,7 +15,13 @@ from pytest_paramform.comparison.align import Step, align
 from pytest_paramform.comparison.drift import ROW_KINDS, Drift
 from pytest_paramform.comparison.states import state_drifts
 from pytest_paramform.options import LEVELS, Level
-from pytest_paramform.report import ALWAYS_SHOWN_RANKS, ParamFormReport, ParamRow, form_name
+from pytest_paramform.report import (
+    ALWAYS_SHOWN_RANKS,
+    ParamFormReport,
+    ParamRow,
+    form_name,
+    rows_equal,
+)
 
 CAPPED_KINDS = (*ROW_KINDS, "buffer")
 
@@ -62,7 +68,7 @@ def compare(
     if expected.source != actual.source:
         notes = _buffer_note(expected, actual)
         expected, actual = tensor_views(expected, actual)
-    same_rows = expected.rows == actual.rows  # the common case, decided in one pass
+    same_rows = rows_equal(expected.rows, actual.rows)  # the common case, in one pass
     extra = state_drifts(expected, actual, same_rows=same_rows)
     tied = {d.name for d in extra if d.kind == "tying"}
     rows = [

@@ -13,7 +13,7 @@ does any character, even in a comment, that YAML reads as a line break or refuse
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice, takewhile
@@ -167,9 +167,12 @@ def _open(data: dict[str, Any], lines: Lines, key: str, value: Any, lineno: int)
 # What a caller makes of one parameter row instead of PyYAML's mapping: (name, shape,
 # squeezed, numel, form, frozen, dtype, line) -> its own object.
 RowBuilder = Callable[[str, tuple[int, ...], tuple[int, ...], int, str, bool, str | None, int], Any]
-# The same object for a row whose derived columns equal a row already built: (name, shape,
-# frozen, dtype) -> its own object, with nothing left to check.
-RowMaker = Callable[[str, tuple[int, ...], bool, str | None], Any]
+# The objects for rows whose derived columns were checked by RowBuilder: (names, keys,
+# key -> (shape, frozen, dtype)) -> one object per name, nothing left to check.
+RowsMaker = Callable[
+    [Iterable[str], Iterable[str], Callable[[str], tuple[tuple[int, ...], bool, str | None]]],
+    list[Any],
+]
 
 
 def _names(tokens: tuple[str, ...]) -> list[str] | tuple[str, ...]:
@@ -181,7 +184,7 @@ def _names(tokens: tuple[str, ...]) -> list[str] | tuple[str, ...]:
 
 
 def _param_block(
-    block: list[str], first: int, build_row: RowBuilder, make_row: RowMaker
+    block: list[str], first: int, build_row: RowBuilder, make_rows: RowsMaker
 ) -> list[Any]:
     """The rows of consecutive parameter lines (``first`` is the first one's line number).
 
@@ -205,8 +208,7 @@ def _param_block(
         line = first + index
         build_row(names[index], dims, _parsed_ints(squeezed), int(numel), form, flag, kind, line)
         fields[rest] = (dims, flag, kind)
-    shapes, flags, kinds = zip(*map(fields.__getitem__, rests), strict=True)
-    return list(map(make_row, names, shapes, flags, kinds))
+    return make_rows(names, rests, fields.__getitem__)
 
 
 def _dtype(token: str | None) -> str | None:
@@ -220,14 +222,14 @@ def _plain(text: str) -> bool:
 
 
 def read_canonical(
-    text: str, build_row: RowBuilder | None = None, make_row: RowMaker | None = None
+    text: str, build_row: RowBuilder | None = None, make_rows: RowsMaker | None = None
 ) -> tuple[dict[str, Any], Lines]:
     """The data PyYAML would load from ``text``; NotCanonical for any other layout.
 
     With ``build_row``, each parameter row becomes what it returns rather than a mapping:
     the golden reader builds its rows in the same pass (a 90,000-tensor golden otherwise
-    spends a third of its time on mappings it throws away). With ``make_row`` too, rows
-    whose shape, flags and derived columns repeat an earlier row's are made by it instead.
+    spends a third of its time on mappings it throws away). With ``make_rows`` too, a block
+    of parameter lines is made at once, ``build_row`` checking one line per distinct text.
     """
     if not _plain(text) and _ELSEWHERE.search(text):
         raise NotCanonical
@@ -242,10 +244,10 @@ def read_canonical(
         lineno = position
         if not line or line.startswith("#"):
             continue
-        if section == "params" and make_row is not None and line.startswith("- "):
+        if section == "params" and make_rows is not None and line.startswith("- "):
             assert build_row is not None
             block = list(takewhile(_ITEM_LINE, islice(every, lineno - 1, None)))
-            data[section].extend(_param_block(block, lineno, build_row, make_row))
+            data[section].extend(_param_block(block, lineno, build_row, make_rows))
             lines.items[section].extend(range(lineno, lineno + len(block)))
             position = lineno - 1 + len(block)
             continue
