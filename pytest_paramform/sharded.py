@@ -14,12 +14,13 @@ import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 
 from pytest_paramform.checkpoints import (
     INDEX_SUFFIXES,
     TensorInfo,
-    check_name,
+    check_names,
     read_safetensors_header,
     read_torch_checkpoint,
 )
@@ -72,13 +73,11 @@ def read_index(path: Path) -> Index:
     except SourceError as exc:
         raise exc.at(str(path)) from None
     weight_map = data.get("weight_map") if isinstance(data, dict) else None
-    if not isinstance(weight_map, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()
-    ):
+    # JSON object keys are always strings; the values are checked at C speed.
+    if not isinstance(weight_map, dict) or not set(map(type, weight_map.values())) <= {str}:
         raise SourceError("has no weight_map of tensor names to shard files", path=str(path))
     with in_file(str(path)):
-        for name in weight_map:
-            check_name(name, "weight_map")
+        check_names(weight_map, "weight_map")
     for shard in dict.fromkeys(weight_map.values()):
         _check_shard_name(shard, path)
     metadata = data.get("metadata") or {}
@@ -122,20 +121,39 @@ def read_sharded(path: Path) -> tuple[list[TensorInfo], list[tuple[str, str]]]:
     found: dict[str, TensorInfo] = {}
     ties: list[tuple[str, str]] = []
     stored: int | None = 0
-    for shard, names in _shards(index):
+    held: dict[str, str] = {}  # tensor or tied name -> the shard that holds it
+    count = 0
+    for shard in dict.fromkeys(index.weight_map.values()):
         tensors, shard_ties, covered = _read_shard(path.parent / shard, index)
-        held = [t.name for t in tensors] + [alias for alias, _ in shard_ties]
-        _check_agreement(path.parent / shard, names, held, index)
-        found.update((t.name, t) for t in tensors)
+        names = [t.name for t in tensors] + [alias for alias, _ in shard_ties]
+        held.update(zip(names, repeat(shard)))
+        count += len(names)
+        found.update(zip(names, tensors, strict=False))  # the tied names come last
         ties += shard_ties
         stored = None if stored is None or covered is None else stored + covered
+    if count != len(index.weight_map) or held != index.weight_map:
+        _disagreement(path, index)
     if index.total_size is not None and stored is not None and index.total_size != stored:
         raise SourceError(
             f"declares metadata.total_size {index.total_size:,} but its shards hold "
             f"{stored:,} bytes of tensors",
             path=str(path),
         )
+    if not ties:  # every listed name is a tensor
+        return list(map(found.__getitem__, index.weight_map)), ties
     return [found[name] for name in index.weight_map if name in found], ties
+
+
+def _disagreement(path: Path, index: Index) -> None:
+    """The index and its shards disagree somewhere: name the first shard where they do
+    (read again: this happens once, for a broken checkpoint)."""
+    for shard, names in _shards(index):
+        tensors, shard_ties, _ = _read_shard(path.parent / shard, index)
+        held = [t.name for t in tensors] + [alias for alias, _ in shard_ties]
+        _check_agreement(path.parent / shard, names, held, index)
+    raise SourceError(
+        "lists tensors that its shards do not hold exactly once", path=str(path)
+    )
 
 
 def _shards(index: Index) -> Iterator[tuple[str, list[str]]]:

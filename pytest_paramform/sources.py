@@ -10,6 +10,8 @@ import functools
 import inspect
 import os
 from collections.abc import Iterator, Mapping
+from itertools import repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -156,11 +158,16 @@ def report_of_tensors(
     :func:`unwrap` does for a live model.
     """
     tensors, ties = _strip_wrapper_prefix(tensors, ties)
-    rows = tuple(
-        ParamRow.trusted(t.name, t.shape, False, t.dtype if dtype else None) for t in tensors
-    )
+    shapes = map(attrgetter("shape"), tensors)
+    kinds = map(attrgetter("dtype"), tensors) if dtype else repeat(None)
+    keys = zip(shapes, repeat(False), kinds)  # (shape, frozen, dtype): its own fields
+    rows = tuple(ParamRow.trusted_rows(map(attrgetter("name"), tensors), keys, _fields))
     aliases = tuple(Alias(alias, target) for alias, target in ties)
     return ParamFormReport(name, rows, aliases, None, "checkpoint")
+
+
+def _fields(key: Any) -> tuple[tuple[int, ...], bool, str | None]:
+    return key  # type: ignore[no-any-return]
 
 
 def _strip_wrapper_prefix(

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,7 +62,22 @@ def run(pytester: pytest.Pytester, *args: str, ctrl_c: bool = False) -> pytest.R
     # from its old bytecode (pytest 8.0 compares whole-second modification times).
     for cache in pytester.path.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
-    return pytester.runpytest(*args, no_reraise_ctrlc=ctrl_c)
+    if not ctrl_c:
+        return pytester.runpytest(*args)
+    with ctrl_c_delivered():
+        return pytester.runpytest(*args, no_reraise_ctrlc=True)
+
+
+@contextmanager
+def ctrl_c_delivered() -> Iterator[None]:
+    """SIGINT raises KeyboardInterrupt meanwhile, whatever this process inherited: a
+    shell's background job (``cmd &``, ``nohup``, many CI runners) starts with SIGINT
+    ignored, and a test that sends itself Ctrl-C would then not be interrupted at all."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def walk_life_cycle(

@@ -9,7 +9,8 @@ from test_roundtrip import reports
 
 from pytest_paramform import ParamFormReport
 from pytest_paramform.formats.yaml_fast import NotCanonical, read_canonical
-from pytest_paramform.formats.yaml_format import _Loader
+from pytest_paramform.formats.yaml_format import _canonical_row, _Loader
+from pytest_paramform.report import ParamRow
 
 
 def production_load(text: str) -> object:
@@ -23,6 +24,26 @@ def test_canonical_goldens_read_as_pyyaml_reads_them(report: ParamFormReport) ->
     data, lines = read_canonical(text)
     assert data == production_load(text)
     assert len(lines.items["params"]) == len(report.rows)
+
+
+@given(reports())
+def test_rows_made_once_per_distinct_shape_are_the_report_rows(report: ParamFormReport) -> None:
+    """The golden reader's path: a row's text is checked once per distinct shape and flags."""
+    text = report.to_yaml()
+    data, lines = read_canonical(text, _canonical_row, ParamRow.trusted_rows)
+    assert tuple(data["params"]) == report.rows
+    assert lines == read_canonical(text)[1]
+
+
+def test_a_repeated_row_that_breaks_the_layout_falls_back_in_the_middle_of_a_block() -> None:
+    rows = tuple(ParamRow(f"w{i}", (3, 4)) for i in range(5))
+    text = ParamFormReport("m", rows).to_yaml()
+    broken = text.replace("- {name: w3, shape: [3, 4]", "- {name: w3, shape: [3,4]", 1)
+    with pytest.raises(NotCanonical):
+        read_canonical(broken, _canonical_row, ParamRow.trusted_rows)
+    reserved = text.replace("name: w3,", "name: Yes,")
+    with pytest.raises(NotCanonical):
+        read_canonical(reserved, _canonical_row, ParamRow.trusted_rows)
 
 
 @pytest.mark.parametrize(

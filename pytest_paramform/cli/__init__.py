@@ -22,6 +22,7 @@ from pytest_paramform.comparison import CompareOptions, compare, render_drift
 from pytest_paramform.comparison.markdown import COLUMNS, cell, figures, render_diff, table
 from pytest_paramform.errors import ModelCodeError, ParamFormError
 from pytest_paramform.files import relative, write_text
+from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.options import add_cli_flags
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.sources import reads_checkpoint
@@ -303,12 +304,16 @@ def _check(args: argparse.Namespace) -> int:
     create = _accept_command(args, fmt)
     if not golden.is_file():
         raise ParamFormError(f"no golden at {golden}; create it with: {create}")
-    expected = load_golden(golden)
-    buffers = _buffers(args, {expected.source, kind_of(args.spec)})
-    actual = load_report(args.spec, buffers=buffers, dtype=args.dtype)
-    return _verdict(
-        expected, actual, options, label=str(golden), accept=create, fold=args.fold
-    )
+    # A checkpoint runs no user code: the collector stays paused from the golden to the
+    # verdict, rather than waking between them to scan the golden's rows (0.15 s at 90,000).
+    reading = kind_of(args.spec) == "checkpoint"
+    with gc_paused() if reading else contextlib.nullcontext():
+        expected = load_golden(golden)
+        buffers = _buffers(args, {expected.source, kind_of(args.spec)})
+        actual = load_report(args.spec, buffers=buffers, dtype=args.dtype)
+        return _verdict(
+            expected, actual, options, label=str(golden), accept=create, fold=args.fold
+        )
 
 
 def _check_argument_order(spec: str, golden: str) -> None:

@@ -18,7 +18,13 @@ from pytest_paramform.comparison.fold import fold_texts, render_lines
 from pytest_paramform.comparison.states import state_drifts
 from pytest_paramform.comparison.tensor_sets import checkpoint_views
 from pytest_paramform.options import LEVELS, Level
-from pytest_paramform.report import ALWAYS_SHOWN_RANKS, ParamFormReport, ParamRow, form_name
+from pytest_paramform.report import (
+    ALWAYS_SHOWN_RANKS,
+    ParamFormReport,
+    ParamRow,
+    form_name,
+    rows_equal,
+)
 
 CAPPED_KINDS = (*ROW_KINDS, "buffer")
 
@@ -67,10 +73,10 @@ def compare(
     if expected.source != actual.source:
         notes = _buffer_note(expected, actual)
         expected, actual = tensor_views(expected, actual)
-    same_rows = expected.rows == actual.rows  # the common case, decided in one pass
+    same_rows = rows_equal(expected.rows, actual.rows)  # the common case, decided in one pass
     if saved and not (same_rows and expected.aliases == actual.aliases):
         expected, actual = checkpoint_views(expected, actual)
-        same_rows = expected.rows == actual.rows
+        same_rows = rows_equal(expected.rows, actual.rows)
     extra = state_drifts(expected, actual, same_rows=same_rows)
     tied = {d.name for d in extra if d.kind == "tying"}
     rows = [

@@ -7,6 +7,8 @@ must fail loudly instead of passing by accident.
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from pytest_paramform.errors import GoldenError
 from pytest_paramform.report import SOURCES, Alias, ParamFormReport, ParamRow, Source, form_rank
 
@@ -56,6 +58,8 @@ def check_row(
 
 def check_unique_names(rows: list[ParamRow], lines: list[int | None]) -> None:
     """Parameter names are unique in a model; a repeated one means a corrupt golden."""
+    if len(set(map(attrgetter("name"), rows))) == len(rows):
+        return
     seen: set[str] = set()
     for row, line in zip(rows, lines, strict=True):
         if row.name in seen:

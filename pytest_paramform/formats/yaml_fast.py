@@ -13,9 +13,11 @@ does any character, even in a comment, that YAML reads as a line break or refuse
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import islice, takewhile
+from operator import methodcaller
 from typing import Any
 
 _INT = r"(?:0|[1-9][0-9]*)"
@@ -42,8 +44,15 @@ _ROW = re.compile(
     rf"- \{{name: ({_SCALAR}), shape: ({_LIST}), squeezed: ({_LIST}), numel: ({_INT}), "
     rf"form: ({_FORM}){_EXTRAS}\}}"
 )
+# A parameter row split in two: its name, and the rest, which a large model repeats (a few
+# distinct shapes): each distinct rest is matched against _ROW_REST once.
+_ROW_SPLIT = re.compile(rf"^- \{{name: ({_SCALAR}), (.*)$", re.MULTILINE)
+_ROW_REST = re.compile(
+    rf"shape: ({_LIST}), squeezed: ({_LIST}), numel: ({_INT}), form: ({_FORM}){_EXTRAS}\}}"
+)
 _BUFFER = re.compile(rf"- \{{name: ({_SCALAR}), shape: ({_LIST}), numel: ({_INT}){_EXTRAS}\}}")
 _ALIAS = re.compile(rf"- \{{name: ({_SCALAR}), target: ({_SCALAR})\}}")
+_ITEM_LINE = methodcaller("startswith", "- ")
 _ESCAPE = re.compile(r'\\(["\\]|u[0-9a-fA-F]{4})')
 # Anywhere in the text, comments included: characters YAML reads as line breaks (\x85,
 # \u2028, \u2029) or refuses, a carriage return, and escapes of lone surrogates (which
@@ -158,6 +167,52 @@ def _open(data: dict[str, Any], lines: Lines, key: str, value: Any, lineno: int)
 # What a caller makes of one parameter row instead of PyYAML's mapping: (name, shape,
 # squeezed, numel, form, frozen, dtype, line) -> its own object.
 RowBuilder = Callable[[str, tuple[int, ...], tuple[int, ...], int, str, bool, str | None, int], Any]
+# The objects for rows whose derived columns were checked by RowBuilder: (names, keys,
+# key -> (shape, frozen, dtype)) -> one object per name, nothing left to check.
+RowsMaker = Callable[
+    [Iterable[str], Iterable[str], Callable[[str], tuple[tuple[int, ...], bool, str | None]]],
+    list[Any],
+]
+
+
+def _names(tokens: tuple[str, ...]) -> list[str] | tuple[str, ...]:
+    if '"' in "".join(tokens):  # some are quoted: unescape one by one
+        return list(map(_scalar, tokens))
+    if not RESERVED.isdisjoint(map(str.lower, tokens)):
+        raise NotCanonical
+    return tokens
+
+
+def _param_block(
+    block: list[str], first: int, build_row: RowBuilder, make_rows: RowsMaker
+) -> list[Any]:
+    """The rows of consecutive parameter lines (``first`` is the first one's line number).
+
+    Each line is one regex step here, its name taken as it is; the rest of the line (shape,
+    squeezed, numel, form, flags) is parsed and checked by ``build_row`` once per distinct
+    text, at the first line holding it, so a 90,000-tensor golden does Python work per
+    distinct shape rather than per line.
+    """
+    found = _ROW_SPLIT.findall("\n".join(block))
+    if len(found) != len(block):
+        raise NotCanonical
+    tokens, rests = zip(*found, strict=True)
+    names = _names(tokens)
+    at = dict(zip(reversed(rests), range(len(rests) - 1, -1, -1), strict=True))
+    fields: dict[str, tuple[tuple[int, ...], bool, str | None]] = {}
+    for rest, index in at.items():
+        if (match := _ROW_REST.fullmatch(rest)) is None:
+            raise NotCanonical
+        shape, squeezed, numel, form, frozen, _, dtype = match.groups()
+        dims, flag, kind = _parsed_ints(shape), frozen is not None, _dtype(dtype)
+        line = first + index
+        build_row(names[index], dims, _parsed_ints(squeezed), int(numel), form, flag, kind, line)
+        fields[rest] = (dims, flag, kind)
+    return make_rows(names, rests, fields.__getitem__)
+
+
+def _dtype(token: str | None) -> str | None:
+    return None if token is None else _scalar(token)
 
 
 def _plain(text: str) -> bool:
@@ -166,20 +221,35 @@ def _plain(text: str) -> bool:
     return text.isascii() and "\\u" not in text and text.replace("\n", "").isprintable()
 
 
-def read_canonical(text: str, build_row: RowBuilder | None = None) -> tuple[dict[str, Any], Lines]:
+def read_canonical(
+    text: str, build_row: RowBuilder | None = None, make_rows: RowsMaker | None = None
+) -> tuple[dict[str, Any], Lines]:
     """The data PyYAML would load from ``text``; NotCanonical for any other layout.
 
     With ``build_row``, each parameter row becomes what it returns rather than a mapping:
     the golden reader builds its rows in the same pass (a 90,000-tensor golden otherwise
-    spends a third of its time on mappings it throws away).
+    spends a third of its time on mappings it throws away). With ``make_rows`` too, a block
+    of parameter lines is made at once, ``build_row`` checking one line per distinct text.
     """
     if not _plain(text) and _ELSEWHERE.search(text):
         raise NotCanonical
     data: dict[str, Any] = {}
     lines = Lines()
     section: str | None = None
-    for lineno, line in enumerate(text.split("\n"), start=1):
+    every = text.split("\n")
+    position = 0
+    while position < len(every):
+        line = every[position]
+        position += 1
+        lineno = position
         if not line or line.startswith("#"):
+            continue
+        if section == "params" and make_rows is not None and line.startswith("- "):
+            assert build_row is not None
+            block = list(takewhile(_ITEM_LINE, islice(every, lineno - 1, None)))
+            data[section].extend(_param_block(block, lineno, build_row, make_rows))
+            lines.items[section].extend(range(lineno, lineno + len(block)))
+            position = lineno - 1 + len(block)
             continue
         if section is not None and section in _ITEMS and line.startswith("- "):
             pattern, build = _ITEMS[section]

@@ -181,7 +181,7 @@ def _read(text: str) -> tuple[Any, Lines, bool]:
     """The data, its line numbers, and whether the canonical reader (not PyYAML) read it;
     the canonical reader hands back the parameter rows already built and checked."""
     try:
-        return (*read_canonical(text, _canonical_row), True)
+        return (*read_canonical(text, _canonical_row, ParamRow.trusted_rows), True)
     except NotCanonical:
         data, node = _load(text)
         return data, _lines_of(node), False
@@ -320,7 +320,12 @@ def _parse_list(
 def _parse_tensors(
     top: dict[str, Any], where: Lines, key: str, parse: Callable[[Any, int | None], ParamRow]
 ) -> list[ParamRow]:
-    rows, lines = _parse_list(top[key], where, key, parse)
+    items = top[key]
+    if isinstance(items, list) and set(map(type, items)) <= {ParamRow}:  # built by the reader
+        lines: list[int | None] = list(where.items.get(key, []))
+        rows = items if len(lines) == len(items) else _parse_list(items, where, key, parse)[0]
+    else:
+        rows, lines = _parse_list(items, where, key, parse)
     check_unique_names(rows, lines)
     return rows
 

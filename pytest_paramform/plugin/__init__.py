@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -72,6 +73,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(config.stash[GUARD_KEY], "paramform-update-guard")
     if any(value is not None for value in _ini_values(config).values()):
         _settings(config)  # a bad ini value stops the run before any test
+    if config.pluginmanager.hasplugin("rerunfailures"):  # see plugin/reruns.py
+        from pytest_paramform.plugin.reruns import RerunWatch
+
+        watch = RerunWatch(lambda: config.stash.get(SUMMARY_KEY, None))
+        config.pluginmanager.register(watch, "paramform-reruns")
     if config.getoption("paramform_charts") and importlib.util.find_spec("matplotlib") is None:
         raise pytest.UsageError(
             "--paramform-charts needs matplotlib: pip install 'pytest-paramform[plot]'"
@@ -185,6 +191,19 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failed check's short-summary line is its message's first line."""
+    report = yield
+    if call.excinfo is not None:
+        from pytest_paramform.plugin.failures import shorten_summary_line
+
+        shorten_summary_line(report, call.excinfo)
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
     """In an update run, decide which unused-looking goldens the run proves unused, for
     syrupy's --snapshot-update and for --paramform-update alike; then write the summary."""
@@ -214,6 +233,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> Any:
         _settle(session, verdicts)
     _remove_claims(config)
     _write_summary(config, unused)
+    if exitstatus == pytest.ExitCode.INTERRUPTED:  # 2, not syrupy's 2 | 1
+        from pytest_paramform.plugin.exit_codes import settle_interrupted
+
+        settle_interrupted(session, exitstatus)
     return result
 
 

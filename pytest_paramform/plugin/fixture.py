@@ -8,7 +8,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import pytest
 from syrupy.assertion import SnapshotAssertion
 
 from pytest_paramform.comparison.core import render_drift
@@ -23,6 +22,7 @@ from pytest_paramform.plugin.extensions import (
     ParamFormExtension,
     extension_for,
 )
+from pytest_paramform.plugin.failures import ParamFormFailed, fail
 from pytest_paramform.plugin.summary import RunSummary
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.settings import Settings
@@ -98,7 +98,7 @@ class ParamFormSnapshot:
             report = to_report(self._located(source), settings, name)
         except ParamFormError as exc:
             # `from None`: the message says it all; pytest would print it twice otherwise.
-            raise pytest.fail.Exception(f"paramform: {exc}", pytrace=False) from None
+            raise ParamFormFailed(f"paramform: {exc}", pytrace=False) from None
         assertion = self._assertion(settings.format)
         extension = assertion.extension
         assert isinstance(extension, ParamFormExtension)
@@ -124,7 +124,7 @@ class ParamFormSnapshot:
                 failure=failure,
             )
         if failure is not None:
-            pytest.fail(failure, pytrace=False)
+            fail(failure)
         return report
 
     def _located(self, source: Any) -> Any:
@@ -179,10 +179,9 @@ class ParamFormSnapshot:
             other = claim(self._shared_claims, location, owner) or owner
         if other != owner or location in self._mine:
             who = "this test twice" if other == owner else f"{other} and {owner}"
-            pytest.fail(
+            fail(
                 f"paramform: {who} map to the same golden {golden}; "
-                "give each check its own name=... (or distinct test ids)",
-                pytrace=False,
+                "give each check its own name=... (or distinct test ids)"
             )
         self._mine.add(location)
         return golden

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pytest_paramform.comparison.core import render_drift
-from pytest_paramform.comparison.markdown import GoldenRow, figures, render_summary
+from pytest_paramform.comparison.markdown import GoldenRow, code, figures, render_summary
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.files import read_text, relative
 from pytest_paramform.plugin.extensions import Outcome
@@ -32,6 +32,8 @@ class RunSummary:
     passed: int = 0
     unused: list[GoldenRow] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    reran: list[str] = field(default_factory=list)  # tests whose checks passed on a rerun
+    _passes: Counter[str] = field(default_factory=Counter, init=False, repr=False)
 
     def record(
         self,
@@ -46,36 +48,53 @@ class RunSummary:
         row = _row(test, golden, report, outcome, update, failure)
         if row is None:
             self.passed += 1
+            self._passes[test] += 1
         else:
             self.rows.append(row)
 
+    def discard(self, test: str) -> None:
+        """Forget what an attempt of ``test`` found: pytest-rerunfailures runs it again,
+        and only the final attempt counts."""
+        self.rows = [row for row in self.rows if row.test != test]
+        self.passed -= self._passes.pop(test, 0)
+
+    def passed_on_rerun(self, test: str) -> None:
+        if self._passes[test]:
+            self.reran.append(test)
+
     def dump(self) -> dict[str, Any]:
         """What a worker sends the controller, in the plain types execnet carries."""
-        return {"rows": [asdict(row) for row in self.rows], "passed": self.passed}
+        rows = [asdict(row) for row in self.rows]
+        return {"rows": rows, "passed": self.passed, "reran": self.reran}
 
     def merge(self, sent: dict[str, Any]) -> None:
         self.rows.extend(GoldenRow(**row) for row in sent["rows"])
         self.passed += int(sent["passed"])
+        self.reran.extend(sent.get("reran", []))
 
     def ordered(self) -> list[GoldenRow]:
         """The rows by test id: the same order whichever xdist worker ran which test."""
         return sorted(self.rows, key=lambda row: row.test)
 
     def markdown(self) -> str:
-        return render_summary([*self.ordered(), *self.unused], self.passed)
+        text = render_summary([*self.ordered(), *self.unused], self.passed)
+        return text + "".join(f"Passed on rerun: {code(test)}\n" for test in sorted(self.reran))
 
     def terminal_lines(self) -> list[str]:
-        """The goldens that did not pass, one a line; nothing when every check passed."""
-        if not self.rows:
+        """The goldens that did not pass, one a line, and the tests that passed only on a
+        rerun; nothing when every check passed at once."""
+        if not self.rows and not self.reran:
             return self.problems
         rows = self.ordered()
         tally = [f"{n} {status}" for status, n in Counter(r.status for r in rows).items()]
-        width = max(len(row.status) for row in rows)
-        lines = [f"{', '.join(tally)}, {self.passed} passed"]
+        reran = f" ({len(self.reran)} test(s) on rerun)" if self.reran else ""
+        lines = [", ".join([*tally, f"{self.passed} passed{reran}"])]
+        width = max((len(row.status) for row in rows), default=0)
         shown = rows[:TERMINAL_ROWS]
         lines += [f"  {r.status:<{width}}  {r.golden} ({r.model}, {r.test})" for r in shown]
         if len(rows) > len(shown):
             lines.append(f"  ... and {len(rows) - len(shown)} more")
+        lines += [f"  passed on rerun  {test}" for test in sorted(self.reran)]
         return [*lines, *self.problems]
 
 
