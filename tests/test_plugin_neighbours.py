@@ -229,16 +229,3 @@ def test_an_interrupted_update_keeps_goldens_even_where_sigint_starts_ignored(
     assert result.ret == pytest.ExitCode.INTERRUPTED
     assert goldens(pytester) == before
     result.stdout.fnmatch_lines(["*the run was interrupted*"])
-
-
-# --- CI runs what the README says ------------------------------------------------------
-
-
-def test_ci_runs_the_readme_test_command_word_for_word_on_two_workers() -> None:
-    root = Path(__file__).resolve().parent.parent
-    readme = (root / "README.md").read_text(encoding="utf-8").splitlines()
-    command = next(line for line in readme if line.endswith("&& .venv/bin/python -m pytest -n 2"))
-    assert command.startswith("python3 -m venv .venv && ")
-    assert command in (root / ".ci" / "run").read_text(encoding="utf-8").splitlines()
-    tox = (root / "tox.ini").read_text(encoding="utf-8")
-    assert tox.count("commands = pytest {posargs:-n 2}") == 2  # py311 and oldest

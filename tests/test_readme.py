@@ -161,9 +161,13 @@ def test_every_block_says_how_it_is_tested() -> None:
 
 
 def test_the_test_command_is_what_ci_runs() -> None:
+    """Word for word, on two pytest-xdist workers; tox runs the suite the same way."""
     (block,) = by_kind("ci")
     ci_lines = (ROOT / ".ci/run").read_text().splitlines()
     assert block.text.strip() in ci_lines
+    assert block.text.strip().endswith(" -m pytest -n 2")
+    tox = (ROOT / "tox.ini").read_text()
+    assert tox.count("commands = pytest {posargs:-n 2}") == 2  # py311 and oldest
 
 
 @pytest.mark.parametrize("block", by_kind("install"), ids=ids(by_kind("install")))
