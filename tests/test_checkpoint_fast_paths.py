@@ -21,8 +21,8 @@ REPEAT = {"dtype": "F32", "shape": [1, 2], "data_offsets": [8, 16]}
 
 def test_entries_that_repeat_a_dtype_and_shape_read_as_the_first(tmp_path: Path) -> None:
     header = {f"w{i}": {**FIRST, "data_offsets": [8 * i, 8 * i + 8]} for i in range(4)}
-    header["odd"] = {"dtype": "Q4", "shape": [3], "data_offsets": [32, 35]}  # width unknown
-    header["odd2"] = {"dtype": "Q4", "shape": [3], "data_offsets": [35, 36]}
+    header["odd"] = {"dtype": "F4", "shape": [3], "data_offsets": [32, 35]}  # sub-byte: no width
+    header["odd2"] = {"dtype": "F4", "shape": [3], "data_offsets": [35, 36]}
     path = write_safetensors(tmp_path / "m.safetensors", header, bytes(36))
     tensors = read_safetensors(path)
     assert tensors[:4] == [TensorInfo(f"w{i}", (1, 2), "float32") for i in range(4)]

@@ -270,9 +270,9 @@ def test_a_renamed_tests_golden_is_judged_alike_when_pytest_gets_a_path(
             "1 paramform golden(s) unused (the test is gone, or no longer makes that check); "
             "pytest --paramform-update deletes them:",
             f"  {OLD}",
-            "*1 snapshot unused*",
         ]
     )
+    result.stdout.fnmatch_lines(["*1 snapshot unused*"])  # syrupy's own count agrees
 
     result = run(pytester, "--paramform-update", path)
     result.assert_outcomes(passed=1)

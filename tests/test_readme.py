@@ -281,6 +281,8 @@ def test_test_files_pass_after_an_update(
 
 @pytest.mark.parametrize("block", by_kind("ini"), ids=ids(by_kind("ini")))
 def test_ini_settings_take_effect(block: Block, pytester: pytest.Pytester) -> None:
+    """A format setting names the golden's suffix; the plugin guard stops a run without the
+    plugin at startup (exit 4), before any golden is touched."""
     (pytester.path / "pyproject.toml").write_text(block.text)
     pytester.makepyfile(
         test_m="import torch\n\ndef test_m(paramform_snapshot):\n"
@@ -289,7 +291,13 @@ def test_ini_settings_take_effect(block: Block, pytester: pytest.Pytester) -> No
     assert run(pytester, "--paramform-update").ret == 0
     (golden,) = (pytester.path / "__snapshots__" / "test_m").iterdir()
     settings = tomllib.loads(block.text)["tool"]["pytest"]["ini_options"]
-    assert golden.name == {"markdown": "test_m.paramform.md"}[settings["paramform_format"]]
+    suffix = {"markdown": ".paramform.md"}.get(settings.get("paramform_format"), ".paramform.yaml")
+    assert golden.name == "test_m" + suffix
+    if "required_plugins" in settings:
+        result = run(pytester, "--snapshot-update", "-p", "no:paramform")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR
+        result.stderr.fnmatch_lines(["*Missing required plugins: pytest-paramform*"])
+        assert golden.is_file()
 
 
 ARCH = "tests/test_arch.py"
