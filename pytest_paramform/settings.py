@@ -19,6 +19,7 @@ class Settings:
     compare: CompareOptions = field(default_factory=CompareOptions)
     buffers: bool = False
     dtype: bool = False
+    max_parameters: int | None = None
 
     def updated(self, values: Mapping[str, Any], *, source: str) -> Settings:
         """These settings with ``values`` (None means unset) laid over them.
@@ -40,12 +41,13 @@ class Settings:
         level = next(level for level in LEVELS if level == current["level"])  # validated
         return Settings(
             str(current["format"]),
-            CompareOptions(level, float(current["tolerance"]), float(current["rel_tolerance"])),
+            CompareOptions(level, _float(current["tolerance"]), _float(current["rel_tolerance"])),
             buffers=bool(current["buffers"]),
             dtype=bool(current["dtype"]),
+            max_parameters=_count_or_none(current["max_parameters"]),
         )
 
-    def flat(self) -> dict[str, str | float | bool]:
+    def flat(self) -> dict[str, str | float | bool | None]:
         """The settings as one value per option name."""
         return {
             "format": self.format,
@@ -54,4 +56,15 @@ class Settings:
             "rel_tolerance": self.compare.rel_tolerance,
             "buffers": self.buffers,
             "dtype": self.dtype,
+            "max_parameters": self.max_parameters,
         }
+
+
+def _float(value: object) -> float:
+    assert isinstance(value, int | float), "validated by the option table"
+    return float(value)
+
+
+def _count_or_none(value: object) -> int | None:
+    """A count option's value (validated by the table), None when no budget is set."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

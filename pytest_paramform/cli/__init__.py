@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from pytest_paramform import __version__, formats
+from pytest_paramform.budgets import BudgetError, check_budgets
 from pytest_paramform.cli.inputs import kind_of, load_golden, load_report
 from pytest_paramform.comparison import CompareOptions, compare, render_drift
 from pytest_paramform.comparison.markdown import render_diff
@@ -31,6 +32,7 @@ SPEC_HELP = f"{FORMS}, a checkpoint (.safetensors, .pt, .pth, .bin) or a golden 
 
 
 STRICTNESS = ("level", "tolerance", "rel_tolerance", "buffers", "dtype")
+BUDGETS = ("max_parameters",)
 DEFAULT_FORMAT = "markdown"  # the seed's document
 FORMAT_HELP = "default: the format --output's suffix names (.yaml, .md), else markdown"
 
@@ -63,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
         "left out: DIR/figs/<model>_pie_chart.png",
     )
     report.add_argument("--name", help="the model name in the report (one SPEC)")
-    add_cli_flags(report, ("buffers", "dtype"))
+    add_cli_flags(report, ("buffers", "dtype", *BUDGETS))
     diff = commands.add_parser(
         "diff",
         help="the semantic diff of two models, checkpoints or goldens (exit 1 on drift)",
@@ -88,7 +90,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     check.add_argument("golden", metavar="GOLDEN", type=Path, help="a .yaml or .md golden")
-    add_cli_flags(check, STRICTNESS)
+    add_cli_flags(check, (*STRICTNESS, *BUDGETS))
     return parser
 
 
@@ -131,6 +133,7 @@ def _write_one(args: argparse.Namespace) -> None:
         raise ParamFormError("--chart needs a PATH unless --output-dir is given")
     fmt = _output_format(args.format, args.output)
     report = _named(load_report(args.specs[0], buffers=args.buffers, dtype=args.dtype), args.name)
+    _within_budget(report, args)
     link = None
     if args.chart is not None:
         chart = Path(args.chart)
@@ -153,6 +156,7 @@ def _write_many(args: argparse.Namespace) -> None:
     written: dict[str, str] = {}
     for spec in args.specs:
         report = _named(load_report(spec, buffers=args.buffers, dtype=args.dtype), args.name)
+        _within_budget(report, args)
         stem = _safe_name(report.name)
         if stem in written:
             raise ParamFormError(
@@ -166,6 +170,11 @@ def _write_many(args: argparse.Namespace) -> None:
             _chart(report, out / link)
         write_text(out / f"{stem}{suffix}", _render(report, fmt, link))
         print(out / f"{stem}{suffix}")
+
+
+def _within_budget(report: ParamFormReport, args: argparse.Namespace) -> None:
+    """A model over its budget is never written nor checked (exit 1, like a drift)."""
+    check_budgets(report, max_parameters=args.max_parameters)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -237,6 +246,7 @@ def _check(args: argparse.Namespace) -> int:
     expected = load_golden(args.golden)
     buffers = _buffers(args, {expected.source, kind_of(args.spec)})
     actual = load_report(args.spec, buffers=buffers, dtype=args.dtype)
+    _within_budget(actual, args)
     return _verdict(expected, actual, options, label=str(args.golden), accept=create)
 
 
@@ -252,6 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = COMMANDS[args.command](args)
         sys.stdout.flush()
         return code
+    except BudgetError as exc:
+        print(f"paramform: {exc}", file=sys.stderr)
+        return EXIT_DRIFT
     except ParamFormError as exc:
         print(f"paramform: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

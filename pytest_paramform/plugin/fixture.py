@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
+from pytest_paramform.budgets import check_budgets
 from pytest_paramform.comparison.core import render_drift
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.files import relative
@@ -90,6 +91,7 @@ class ParamFormSnapshot:
         rel_tolerance: float | None = None,
         buffers: bool | None = None,
         dtype: bool | None = None,
+        max_parameters: int | None = None,
     ) -> ParamFormReport:
         """Check ``source`` against its golden; fail the test with every difference.
 
@@ -98,9 +100,12 @@ class ParamFormSnapshot:
         __tracebackhide__ = True
         values = {"format": format, "level": level, "tolerance": tolerance}
         values |= {"rel_tolerance": rel_tolerance, "buffers": buffers, "dtype": dtype}
+        values |= {"max_parameters": max_parameters}
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
             report = to_report(self._located(source), settings, name)
+            # Before the golden is touched: an update never records a model over budget.
+            check_budgets(report, max_parameters=settings.max_parameters)
         except ParamFormError as exc:
             # `from None`: the message says it all; pytest would print it twice otherwise.
             raise pytest.fail.Exception(f"paramform: {exc}", pytrace=False) from None

@@ -1,0 +1,34 @@
+"""Budgets: ceilings on what a model may hold, checked before any golden is read or written.
+
+A hand-written ``assert sum(p.numel() for p in model.parameters()) < 2_000_000`` becomes
+one keyword. A model over its budget fails a check and an update alike, so an update never
+records a model that breaks its budget. Pure: reads the report only.
+"""
+
+from __future__ import annotations
+
+from pytest_paramform.errors import ParamFormError
+from pytest_paramform.report import ParamFormReport
+
+
+class BudgetError(ParamFormError):
+    """A model is over one of its budgets; ``budget`` names the option."""
+
+    def __init__(self, problem: str, *, budget: str) -> None:
+        super().__init__(problem)
+        self.budget = budget
+
+    def at(self, path: str) -> ParamFormError:
+        return self  # about the model, not about a file
+
+
+def check_budgets(report: ParamFormReport, *, max_parameters: int | None = None) -> None:
+    """Raise :class:`BudgetError` naming the budget and the figure when ``report`` is over
+    one; a budget of None is no budget."""
+    total = report.num_parameters
+    if max_parameters is not None and total > max_parameters:
+        raise BudgetError(
+            f"{report.name} has {total:,} parameters, over its budget "
+            f"max_parameters={max_parameters:,}",
+            budget="max_parameters",
+        )
