@@ -18,8 +18,10 @@ from typing import Literal
 
 from pytest_paramform import formats
 from pytest_paramform.errors import SettingsError
+from pytest_paramform.forward_report import DEFAULT_DEPTH, INPUT_HELP, InputSpec, parse_inputs
 
-Kind = Literal["choice", "number", "flag", "count"]
+Kind = Literal["choice", "number", "flag", "count", "inputs"]
+Value = str | float | bool | int | InputSpec
 Level = Literal["layers", "summary"]
 LEVELS: tuple[Level, ...] = ("layers", "summary")
 _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off")
@@ -42,7 +44,7 @@ class Option:
     def flag(self) -> str:
         return f"--{self.name.replace('_', '-')}"
 
-    def parse(self, raw: object, source: str) -> str | float | bool | int:
+    def parse(self, raw: object, source: str) -> Value:
         """The value ``raw`` stands for (a keyword's value or an ini string), or an error
         that names ``source`` and the option and says what is allowed."""
         if self.kind == "flag":
@@ -51,6 +53,8 @@ class Option:
             return _number(raw, self.name, source)
         if self.kind == "count":
             return count(raw, self.name, source)
+        if self.kind == "inputs":
+            return parse_inputs(raw, source)
         allowed = self.choices() if self.choices else ()
         if raw not in allowed:
             raise SettingsError(
@@ -73,13 +77,16 @@ OPTIONS: tuple[Option, ...] = (
     Option("buffers", "flag", False, "record buffers (BatchNorm statistics and the like)"),
     Option("dtype", "flag", False, "record each tensor's dtype"),
     Option("max_parameters", "count", None, "budget: fail when the model has more parameters"),
+    Option("inputs", "inputs", None, f"record one forward pass on meta with inputs {INPUT_HELP}"),
+    Option("depth", "count", DEFAULT_DEPTH, "forward pass: how deep module outputs are recorded"),
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 
 
 def ini_help(option: Option) -> str:
     allowed = f": {', '.join(option.choices())}" if option.choices else ""
-    default = str(option.default).lower() if option.kind in ("flag", "count") else option.default
+    default = option.default
+    default = str(default).lower() if option.kind == "flag" or default is None else default
     return f"{option.help}{allowed} (default {default})"
 
 
@@ -105,6 +112,14 @@ def add_cli_flags(
             parser.add_argument(option.flag, action="store_true", help=option.help)
         elif option.kind == "number":
             parser.add_argument(option.flag, type=float, default=default, help=option.help)
+        elif option.kind == "inputs":
+            parser.add_argument(
+                "--input",
+                dest=option.name,
+                action="append",
+                metavar="[NAME:]SHAPE[:DTYPE]",
+                help=f"{option.help} (repeat for several)",
+            )
         elif option.kind == "count":
             parser.add_argument(
                 option.flag, type=_count_flag(option.name), default=default, help=option.help

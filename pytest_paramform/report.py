@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Literal
 
+from pytest_paramform.forward_report import ForwardReport
+
 Shape = tuple[int, ...]
 
 SCALAR = "Scalar"
@@ -141,6 +143,7 @@ class ParamFormReport:
     aliases: tuple[Alias, ...] = ()
     buffers: tuple[ParamRow, ...] | None = None
     source: Source = "model"
+    forward: ForwardReport | None = None  # one forward pass, when inputs were given
 
     @cached_property
     def num_layers(self) -> int:

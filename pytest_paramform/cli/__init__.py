@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from pytest_paramform import __version__, formats
 from pytest_paramform.budgets import BudgetError, check_budgets
@@ -21,6 +22,7 @@ from pytest_paramform.comparison import CompareOptions, compare, render_drift
 from pytest_paramform.comparison.markdown import render_diff
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.files import relative, write_text
+from pytest_paramform.forward_report import DEFAULT_DEPTH, inputs_from_text
 from pytest_paramform.options import add_cli_flags
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.specs import FORMS
@@ -33,6 +35,7 @@ SPEC_HELP = f"{FORMS}, a checkpoint (.safetensors, .pt, .pth, .bin) or a golden 
 
 STRICTNESS = ("level", "tolerance", "rel_tolerance", "buffers", "dtype")
 BUDGETS = ("max_parameters",)
+FORWARD = ("inputs", "depth")
 DEFAULT_FORMAT = "markdown"  # the seed's document
 FORMAT_HELP = "default: the format --output's suffix names (.yaml, .md), else markdown"
 
@@ -65,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
         "left out: DIR/figs/<model>_pie_chart.png",
     )
     report.add_argument("--name", help="the model name in the report (one SPEC)")
-    add_cli_flags(report, ("buffers", "dtype", *BUDGETS))
+    add_cli_flags(report, ("buffers", "dtype", *BUDGETS, *FORWARD))
     diff = commands.add_parser(
         "diff",
         help="the semantic diff of two models, checkpoints or goldens (exit 1 on drift)",
@@ -90,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     check.add_argument("golden", metavar="GOLDEN", type=Path, help="a .yaml or .md golden")
-    add_cli_flags(check, (*STRICTNESS, *BUDGETS))
+    add_cli_flags(check, (*STRICTNESS, *BUDGETS, *FORWARD))
     return parser
 
 
@@ -132,7 +135,8 @@ def _write_one(args: argparse.Namespace) -> None:
     if args.chart == "":
         raise ParamFormError("--chart needs a PATH unless --output-dir is given")
     fmt = _output_format(args.format, args.output)
-    report = _named(load_report(args.specs[0], buffers=args.buffers, dtype=args.dtype), args.name)
+    loaded = load_report(args.specs[0], buffers=args.buffers, dtype=args.dtype, **_forward(args))
+    report = _named(loaded, args.name)
     _within_budget(report, args)
     link = None
     if args.chart is not None:
@@ -155,7 +159,8 @@ def _write_many(args: argparse.Namespace) -> None:
     out: Path = args.output_dir
     written: dict[str, str] = {}
     for spec in args.specs:
-        report = _named(load_report(spec, buffers=args.buffers, dtype=args.dtype), args.name)
+        loaded = load_report(spec, buffers=args.buffers, dtype=args.dtype, **_forward(args))
+        report = _named(loaded, args.name)
         _within_budget(report, args)
         stem = _safe_name(report.name)
         if stem in written:
@@ -170,6 +175,13 @@ def _write_many(args: argparse.Namespace) -> None:
             _chart(report, out / link)
         write_text(out / f"{stem}{suffix}", _render(report, fmt, link))
         print(out / f"{stem}{suffix}")
+
+
+def _forward(args: argparse.Namespace) -> dict[str, Any]:
+    """``--input`` (repeated) and ``--depth``: a forward pass is recorded when given."""
+    tokens = args.inputs
+    inputs = None if tokens is None else inputs_from_text(tokens, "--input")
+    return {"inputs": inputs, "depth": args.depth}
 
 
 def _within_budget(report: ParamFormReport, args: argparse.Namespace) -> None:
@@ -238,14 +250,16 @@ def _diff(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     options = _options(args)
     fmt = (formats.for_file(args.golden.name) or formats.get("yaml")).name
+    forward = [f"--input={token}" for token in args.inputs or ()]
+    forward += [f"--depth={args.depth}"] if forward and args.depth != DEFAULT_DEPTH else []
     create = shlex.join(
-        ["paramform", "report", args.spec, "--format", fmt, "--output", str(args.golden)]
+        ["paramform", "report", args.spec, *forward, "--format", fmt, "--output", str(args.golden)]
     )
     if not args.golden.is_file():
         raise ParamFormError(f"no golden at {args.golden}; create it with: {create}")
     expected = load_golden(args.golden)
     buffers = _buffers(args, {expected.source, kind_of(args.spec)})
-    actual = load_report(args.spec, buffers=buffers, dtype=args.dtype)
+    actual = load_report(args.spec, buffers=buffers, dtype=args.dtype, **_forward(args))
     _within_budget(actual, args)
     return _verdict(expected, actual, options, label=str(args.golden), accept=create)
 

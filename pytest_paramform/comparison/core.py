@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 
 from pytest_paramform.comparison.align import Step, align
 from pytest_paramform.comparison.drift import ROW_KINDS, Drift
+from pytest_paramform.comparison.forward import forward_drifts
 from pytest_paramform.comparison.states import state_drifts
 from pytest_paramform.options import LEVELS, Level
 from pytest_paramform.report import ALWAYS_SHOWN_RANKS, ParamFormReport, ParamRow, form_name
@@ -57,13 +58,14 @@ def compare(
     The report names are labels and never drift.
     """
     if options.level == "summary":
-        return _summary_drifts(expected, actual, options)
+        summary = _summary_drifts(expected, actual, options)
+        return summary + forward_drifts(expected, actual, options)
     notes = []
     if expected.source != actual.source:
         notes = _buffer_note(expected, actual)
         expected, actual = tensor_views(expected, actual)
     same_rows = expected.rows == actual.rows  # the common case, decided in one pass
-    extra = state_drifts(expected, actual, same_rows=same_rows)
+    extra = state_drifts(expected, actual, same_rows=same_rows) + forward_drifts(expected, actual)
     tied = {d.name for d in extra if d.kind == "tying"}
     rows = [
         d

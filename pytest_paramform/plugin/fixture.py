@@ -51,7 +51,14 @@ def to_report(source: Any, settings: Settings, name: str | None = None) -> Param
         source, default = resolve(source)
         name = name or default
     with gc_paused() if reading else contextlib.nullcontext():
-        return build_report(source, name, buffers=settings.buffers, dtype=settings.dtype)
+        return build_report(
+            source,
+            name,
+            buffers=settings.buffers,
+            dtype=settings.dtype,
+            inputs=settings.inputs,
+            depth=settings.depth,
+        )
 
 
 class ParamFormSnapshot:
@@ -92,6 +99,8 @@ class ParamFormSnapshot:
         buffers: bool | None = None,
         dtype: bool | None = None,
         max_parameters: int | None = None,
+        inputs: Any = None,
+        depth: int | None = None,
     ) -> ParamFormReport:
         """Check ``source`` against its golden; fail the test with every difference.
 
@@ -100,7 +109,7 @@ class ParamFormSnapshot:
         __tracebackhide__ = True
         values = {"format": format, "level": level, "tolerance": tolerance}
         values |= {"rel_tolerance": rel_tolerance, "buffers": buffers, "dtype": dtype}
-        values |= {"max_parameters": max_parameters}
+        values |= {"max_parameters": max_parameters, "inputs": inputs, "depth": depth}
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
             report = to_report(self._located(source), settings, name)
