@@ -22,13 +22,33 @@ class BudgetError(ParamFormError):
         return self  # about the model, not about a file
 
 
-def check_budgets(report: ParamFormReport, *, max_parameters: int | None = None) -> None:
+def check_budgets(
+    report: ParamFormReport, *, max_parameters: int | None = None, max_flops: int | None = None
+) -> None:
     """Raise :class:`BudgetError` naming the budget and the figure when ``report`` is over
-    one; a budget of None is no budget."""
+    one; a budget of None is no budget. FLOPs are counted in a forward pass, so a FLOPs
+    budget without one is an error rather than a pass."""
+    if max_flops is not None:
+        _check_flops(report, max_flops)
     total = report.num_parameters
     if max_parameters is not None and total > max_parameters:
         raise BudgetError(
             f"{report.name} has {total:,} parameters, over its budget "
             f"max_parameters={max_parameters:,}",
             budget="max_parameters",
+        )
+
+
+def _check_flops(report: ParamFormReport, budget: int) -> None:
+    if report.forward is None:
+        raise BudgetError(
+            f"max_flops={budget:,} needs a forward pass to count {report.name}'s FLOPs: "
+            "give inputs (inputs=(1, 3, 224, 224), --input 1x3x224x224)",
+            budget="max_flops",
+        )
+    if report.forward.flops > budget:
+        raise BudgetError(
+            f"{report.name} computes {report.forward.flops:,} FLOPs, over its budget "
+            f"max_flops={budget:,}",
+            budget="max_flops",
         )

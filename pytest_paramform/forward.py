@@ -3,18 +3,20 @@
 The module is never changed: its parameters and buffers are swapped for ``meta`` stand-ins
 for the pass only (``torch.func.functional_call``), so a model with real weights is
 neither moved nor copied; train/eval flags are put back afterwards. Hooks record each
-module's output shapes down to a depth. torch is imported when this module is.
+module's output shapes down to a depth, and ``FlopCounterMode`` counts FLOPs (2 per
+multiply-add), per module and in total. torch is imported when this module is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from pytest_paramform.errors import SourceError
 from pytest_paramform.forward_report import (
@@ -34,6 +36,8 @@ class _Seen:
 
     outputs: tuple[tuple[str, Shape], ...] = ()
     calls: int = 0
+    flops: int = 0
+    started: list[int] = field(default_factory=list)  # the counter at each open call
 
 
 def run_forward(module: nn.Module, inputs: InputSpec, depth: int) -> ForwardReport:
@@ -42,10 +46,14 @@ def run_forward(module: nn.Module, inputs: InputSpec, depth: int) -> ForwardRepo
     args, kwargs = make_arguments(inputs)
     chosen = dict(modules_to_depth(module, depth))
     seen = {name: _Seen() for name in chosen}
-    with _eval_mode(module), _recording(chosen, seen), torch.no_grad():
+    counter = FlopCounterMode(display=False)
+    with _eval_mode(module), torch.no_grad(), counter, _recording(chosen, seen, counter):
         torch.func.functional_call(module, _meta_state(module), tuple(args), kwargs)
-    rows = tuple(ModuleOutput(name, s.outputs, s.calls) for name, s in seen.items() if s.calls)
-    return ForwardReport(_recorded_inputs(args, kwargs), depth, rows)
+    rows = tuple(
+        ModuleOutput(name, s.outputs, s.calls, s.flops) for name, s in seen.items() if s.calls
+    )
+    total = int(counter.get_total_flops())
+    return ForwardReport(_recorded_inputs(args, kwargs), depth, rows, total)
 
 
 def modules_to_depth(module: nn.Module, depth: int) -> Iterator[tuple[str, nn.Module]]:
@@ -121,8 +129,19 @@ def _eval_mode(module: nn.Module) -> Iterator[None]:
 
 
 @contextmanager
-def _recording(chosen: dict[str, nn.Module], seen: dict[str, _Seen]) -> Iterator[None]:
-    handles = [sub.register_forward_hook(_output_hook(seen[name])) for name, sub in chosen.items()]
+def _recording(
+    chosen: dict[str, nn.Module], seen: dict[str, _Seen], counter: FlopCounterMode
+) -> Iterator[None]:
+    """Hooks on the chosen modules: outputs after each call, and the FLOPs counted between
+    a call's start and its end (its modules' included)."""
+    handles = [
+        hook
+        for name, sub in chosen.items()
+        for hook in (
+            sub.register_forward_pre_hook(_start_hook(seen[name], counter)),
+            sub.register_forward_hook(_output_hook(seen[name], counter)),
+        )
+    ]
     try:
         yield
     finally:
@@ -130,9 +149,17 @@ def _recording(chosen: dict[str, nn.Module], seen: dict[str, _Seen]) -> Iterator
             handle.remove()
 
 
-def _output_hook(seen: _Seen) -> Callable[..., None]:
+def _start_hook(seen: _Seen, counter: FlopCounterMode) -> Callable[..., None]:
+    def hook(module: nn.Module, args: Any) -> None:
+        seen.started.append(int(counter.get_total_flops()))
+
+    return hook
+
+
+def _output_hook(seen: _Seen, counter: FlopCounterMode) -> Callable[..., None]:
     def hook(module: nn.Module, args: Any, output: Any) -> None:
         seen.calls += 1
+        seen.flops += int(counter.get_total_flops()) - seen.started.pop()
         if seen.calls == 1:
             seen.outputs = tuple(leaves(output))
 

@@ -1,5 +1,5 @@
-"""What one forward pass computes, as plain data (no torch): the inputs it was given and the
-output shapes of the model and its modules down to a depth.
+"""What one forward pass computes, as plain data (no torch): the inputs it was given, the
+output shapes and FLOPs of the model and its modules down to a depth.
 
 Recorded only when asked for (``inputs=``); a report without it is the seed's. The torch
 side, which runs the pass on ``meta``, is :mod:`pytest_paramform.forward`.
@@ -39,11 +39,12 @@ class ForwardInput:
 class ModuleOutput:
     """What one module returned: its tensor leaves by name ("" for a lone tensor; ``0``,
     ``logits``, ``0.hidden`` inside tuples, dicts and ``ModelOutput``s), from its first
-    call; ``calls`` counts its calls in the pass."""
+    call; ``calls`` counts its calls in the pass; ``flops`` what they computed."""
 
     name: str
     outputs: tuple[tuple[str, Shape], ...]
     calls: int = 1
+    flops: int = 0  # in all its calls, its modules' included
 
     @property
     def label(self) -> str:
@@ -58,6 +59,11 @@ class ForwardReport:
     inputs: tuple[ForwardInput, ...]
     depth: int
     modules: tuple[ModuleOutput, ...]
+    flops: int = 0  # the whole pass, 2 per multiply-add (torch's FlopCounterMode)
+
+    def share(self, row: ModuleOutput) -> float:
+        """A module's share of the pass's FLOPs, in percent (0 for a pass that has none)."""
+        return 100.0 * row.flops / self.flops if self.flops else 0.0
 
 
 # What ``inputs=`` may be, once read: the tensors to make, or a callable that makes them.
@@ -69,6 +75,8 @@ def parse_inputs(raw: object, source: str) -> InputSpec:
     callable, or the command line's text) as tensors to make; errors name ``source``."""
     if callable(raw):
         return raw
+    if isinstance(raw, tuple) and raw and all(isinstance(i, ForwardInput) for i in raw):
+        return raw  # read already
     if isinstance(raw, str):
         return inputs_from_text(raw.split(), source)
     if isinstance(raw, Mapping):

@@ -77,6 +77,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("buffers", "flag", False, "record buffers (BatchNorm statistics and the like)"),
     Option("dtype", "flag", False, "record each tensor's dtype"),
     Option("max_parameters", "count", None, "budget: fail when the model has more parameters"),
+    Option("max_flops", "count", None, "budget: fail when a forward pass computes more FLOPs"),
     Option("inputs", "inputs", None, f"record one forward pass on meta with inputs {INPUT_HELP}"),
     Option("depth", "count", DEFAULT_DEPTH, "forward pass: how deep module outputs are recorded"),
 )

@@ -21,6 +21,7 @@ class Settings:
     buffers: bool = False
     dtype: bool = False
     max_parameters: int | None = None
+    max_flops: int | None = None
     inputs: InputSpec | None = None  # a forward pass is recorded only when given
     depth: int = DEFAULT_DEPTH
 
@@ -48,6 +49,7 @@ class Settings:
             buffers=bool(current["buffers"]),
             dtype=bool(current["dtype"]),
             max_parameters=_count_or_none(current["max_parameters"]),
+            max_flops=_count_or_none(current["max_flops"]),
             inputs=_inputs(current["inputs"]),
             depth=_count_or_none(current["depth"]) or 0,
         )
@@ -62,6 +64,7 @@ class Settings:
             "buffers": self.buffers,
             "dtype": self.dtype,
             "max_parameters": self.max_parameters,
+            "max_flops": self.max_flops,
             "inputs": self.inputs,
             "depth": self.depth,
         }

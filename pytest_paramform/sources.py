@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 from pytest_paramform.building import call_without_weights
 from pytest_paramform.errors import SourceError
-from pytest_paramform.forward_report import DEFAULT_DEPTH, InputSpec
+from pytest_paramform.forward_report import DEFAULT_DEPTH, parse_inputs
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.quantized import module_order, packed_tensors
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow
@@ -252,18 +252,20 @@ def build_report(
     *,
     buffers: bool = False,
     dtype: bool = False,
-    inputs: InputSpec | None = None,
+    inputs: object = None,
     depth: int = DEFAULT_DEPTH,
 ) -> ParamFormReport:
     """The report of a module, a factory (built without weights), a state_dict-like
     mapping, or a checkpoint file. ``buffers`` and ``dtype`` record more than the seed;
-    ``inputs`` adds one forward pass on ``meta`` (modules down to ``depth``).
+    ``inputs`` (a shape, a mapping of keyword to shape or (shape, dtype), or a callable)
+    adds one forward pass on ``meta`` (modules down to ``depth``).
 
     Warnings torch raises about its own internals meanwhile are ignored; the user's code
     (a factory's body) still answers to the user's warning filters."""
     with internal_warnings_ignored():
         if inputs is None:
             return _build_report(source, name, buffers=buffers, dtype=dtype)
+        inputs = parse_inputs(inputs, "build_report(inputs=...)")
         module, default = _module_of(source)
         report = report_of_module(module, name or default, buffers=buffers, dtype=dtype)
         from pytest_paramform.forward import run_forward

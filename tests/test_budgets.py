@@ -9,6 +9,7 @@ import pytest
 
 from pytest_paramform.budgets import BudgetError, check_budgets
 from pytest_paramform.cli import main
+from pytest_paramform.forward_report import ForwardReport
 from pytest_paramform.report import ParamFormReport, ParamRow
 from pytest_paramform.settings import Settings
 
@@ -104,3 +105,16 @@ def test_the_cli_refuses_to_write_or_pass_a_model_over_budget(
     assert main(["check", spec, str(golden), "--max-parameters", "1_000_000"]) == 1
     assert capsys.readouterr().err.strip() == over
     assert main(["check", spec, str(golden), "--max-parameters", "12,000,000"]) == 0
+
+
+def test_a_flops_budget_names_the_figure_and_needs_a_forward_pass() -> None:
+    forward = ForwardReport((), 2, (), 8_178_368_512)
+    report = ParamFormReport("resnet50", (ParamRow("w", (4,)),), forward=forward)
+    with pytest.raises(BudgetError) as caught:
+        check_budgets(report, max_flops=4_000_000_000)
+    assert str(caught.value) == (
+        "resnet50 computes 8,178,368,512 FLOPs, over its budget max_flops=4,000,000,000"
+    )
+    check_budgets(report, max_flops=9_000_000_000)
+    with pytest.raises(BudgetError, match=r"^max_flops=1,000 needs a forward pass to count"):
+        check_budgets(_report(4), max_flops=1000)

@@ -3,6 +3,7 @@ real forward pass on real tensors gives; the user's module is left as it was."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import torch
 import torchvision
 import transformers
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
 from pytest_paramform import build_report
 from pytest_paramform.cli import main
@@ -50,6 +52,33 @@ def real_outputs(model: nn.Module, depth: int, *args: Any, **kwargs: Any) -> dic
     return seen
 
 
+def real_flops(model: nn.Module, depth: int, *args: Any) -> tuple[int, dict[str, int]]:
+    """FlopCounterMode on real tensors: the total, and each module's (pre/post hooks)."""
+    counter = FlopCounterMode(display=False)
+    flops: dict[str, int] = {}
+    start: dict[str, int] = {}
+    handles = []
+    for name, sub in modules_to_depth(model, depth):
+        handles.append(
+            sub.register_forward_pre_hook(
+                lambda _m, _a, name=name: start.__setitem__(name, counter.get_total_flops())
+            )
+        )
+        handles.append(
+            sub.register_forward_hook(
+                lambda _m, _a, _o, name=name: flops.__setitem__(
+                    name, flops.get(name, 0) + counter.get_total_flops() - start[name]
+                )
+            )
+        )
+    model.eval()
+    with torch.no_grad(), counter:
+        model(*args)
+    for handle in handles:
+        handle.remove()
+    return counter.get_total_flops(), flops
+
+
 def recorded(report: Any) -> dict[str, Any]:
     return {row.name: row.outputs for row in report.forward.modules}
 
@@ -63,6 +92,31 @@ def test_torchvision_output_shapes_equal_a_real_forward_pass(name: str) -> None:
     assert recorded(report) == real
     assert report.forward.modules[0].outputs == (("", (2, 1000)),)
     assert report.forward.inputs == (ForwardInput("0", (2, 3, 64, 64), "float32"),)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small"])
+def test_flops_equal_flop_counter_mode_on_real_tensors(name: str) -> None:
+    factory = torchvision.models.get_model_builder(name)
+    report = build_report(lambda: factory(weights=None), inputs=parse_inputs((1, 3, 64, 64), "t"))
+    total, per_module = real_flops(factory(weights=None), 2, torch.randn(1, 3, 64, 64))
+    assert report.forward is not None
+    assert report.forward.flops == total > 0
+    assert {row.name: row.flops for row in report.forward.modules} == per_module
+
+
+@pytest.mark.parametrize(
+    ("name", "weights"),
+    [("resnet50", "ResNet50_Weights"), ("mobilenet_v2", "MobileNet_V2_Weights")],
+)
+def test_flops_are_twice_torchvision_published_multiply_adds(name: str, weights: str) -> None:
+    """torchvision's "GFLOPS" count multiply-adds; FlopCounterMode counts 2 FLOPs each."""
+    published = getattr(torchvision.models, weights).IMAGENET1K_V1.meta["_ops"] * 1e9
+    factory = torchvision.models.get_model_builder(name)
+    report = build_report(
+        lambda: factory(weights=None), inputs=(ForwardInput("0", (1, 3, 224, 224)),)
+    )
+    assert report.forward is not None
+    assert report.forward.flops / published == pytest.approx(2.0, rel=0.002)
 
 
 def test_a_transformers_model_keyword_inputs_and_named_outputs() -> None:
@@ -181,11 +235,12 @@ def test_the_cli_records_and_checks_a_forward_pass(
     forward = ["--input", "1x3x32x32", "--depth", "1"]
     assert main(["report", spec, *forward, "--output", str(golden)]) == 0
     text = golden.read_text()
-    assert "  - {name: layer4, output: [1, 512, 1, 1]}\n" in text
+    assert "  - {name: layer4, output: [1, 512, 1, 1], flops: " in text
     assert "layer4.0" not in text.split("forward:")[1]
     assert main(["check", spec, str(golden), "--input", "1x3x32x32", "--depth", "1"]) == 0
     capsys.readouterr()
     assert main(["check", spec, str(golden), "--input", "1x3x64x64", "--depth", "1"]) == 1
     out = capsys.readouterr().out
-    assert "  ~ layer4 output (1, 512, 1, 1) -> (1, 512, 2, 2)\n" in out
+    assert "  ~ layer4 output (1, 512, 1, 1) -> (1, 512, 2, 2)   FLOPs " in out
+    assert re.search(r"^  FLOPs [0-9.]+M -> [0-9.]+M \(\+29[0-9.]+%\)$", out, re.MULTILINE)
     assert f"paramform report {spec} --input=1x3x64x64 --depth=1 --format yaml" in out

@@ -35,8 +35,10 @@ def forwards(draw: st.DrawFn) -> ForwardReport:
             if draw(st.booleans())
             else tuple((leaf, draw(shapes)) for leaf in leaves)
         )
-        modules.append(ModuleOutput(name, outputs, draw(st.integers(1, 4))))
-    return ForwardReport(inputs, draw(st.integers(0, 5)), tuple(modules))
+        flops = draw(st.integers(0, 10**13))
+        modules.append(ModuleOutput(name, outputs, draw(st.integers(1, 4)), flops))
+    total = max((row.flops for row in modules), default=0) + draw(st.integers(0, 10**6))
+    return ForwardReport(inputs, draw(st.integers(0, 5)), tuple(modules), total)
 
 
 @given(forwards())
@@ -51,31 +53,37 @@ def test_markdown_round_trip(forward: ForwardReport) -> None:
     assert ParamFormReport.from_markdown(report.to_markdown()) == report
 
 
-def _report(layer4: tuple[int, ...] = (1, 2048, 7, 7), **changes: object) -> ParamFormReport:
+def _report(
+    layer4: tuple[int, ...] = (1, 2048, 7, 7), flops: int = 800_000_000, **changes: object
+) -> ParamFormReport:
+    total = 8_178_368_512 - 800_000_000 + flops
     modules = (
-        ModuleOutput("", (("", (1, 1000)),)),
-        ModuleOutput("layer4", (("", layer4),)),
+        ModuleOutput("", (("", (1, 1000)),), flops=total),
+        ModuleOutput("layer4", (("", layer4),), flops=flops),
         ModuleOutput("model", (("last_hidden_state", (1, 8, 32)), ("0.1", (2,)))),
         ModuleOutput("relu", (("", (1, 64)),), calls=3),
     )
-    forward = ForwardReport((ForwardInput("0", (1, 3, 224, 224)),), 2, modules)
+    forward = ForwardReport((ForwardInput("0", (1, 3, 224, 224)),), 2, modules, total)
     return ParamFormReport("resnet50", ROWS, forward=forward, **changes)  # type: ignore[arg-type]
 
 
 YAML_SECTION = """\
 forward:
   depth: 2
+  flops: 8178368512
   inputs:
   - {name: "0", shape: [1, 3, 224, 224], dtype: float32}
   modules:
-  - {name: "", output: [1, 1000]}
-  - {name: layer4, output: [1, 2048, 7, 7]}
-  - {name: model, outputs: {last_hidden_state: [1, 8, 32], "0.1": [2]}}
-  - {name: relu, output: [1, 64], calls: 3}
+  - {name: "", output: [1, 1000], flops: 8178368512, share: 100.00}
+  - {name: layer4, output: [1, 2048, 7, 7], flops: 800000000, share: 9.78}
+  - {name: model, outputs: {last_hidden_state: [1, 8, 32], "0.1": [2]}, flops: 0, share: 0.00}
+  - {name: relu, output: [1, 64], calls: 3, flops: 0, share: 0.00}
 """
 
 MARKDOWN_SECTION = """\
 **Forward pass**
+
+FLOPs: 8178368512 (8.18G), 2 per multiply-add
 
 Inputs:
 
@@ -85,12 +93,12 @@ Inputs:
 
 Output of each module, down to depth 2:
 
-| Module | Output | Calls |
-| --- | --- | --- |
-| (model) | (1, 1000) | 1 |
-| layer4 | (1, 2048, 7, 7) | 1 |
-| model | last_hidden_state (1, 8, 32)<br>0.1 (2,) | 1 |
-| relu | (1, 64) | 3 |
+| Module | Output | Calls | FLOPs | Share of FLOPs (%) |
+| --- | --- | --- | --- | --- |
+| (model) | (1, 1000) | 1 | 8178368512 | 100.00 |
+| layer4 | (1, 2048, 7, 7) | 1 | 800000000 | 9.78 |
+| model | last_hidden_state (1, 8, 32)<br>0.1 (2,) | 1 | 0 | 0.00 |
+| relu | (1, 64) | 3 | 0 | 0.00 |
 
 """
 
@@ -116,10 +124,11 @@ def test_without_a_forward_pass_the_documents_do_not_change() -> None:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("  - {name: layer4, output: [1, 2048, 7, 7]}", "a module is listed twice"),
-        ("  - {name: x, output: [1], outputs: {a: [1]}}", "expected output (one tensor) or"),
-        ("  - {name: x, output: [-1]}", "expected a whole number >= 0"),
+        ("  - {name: layer4, output: [1], flops: 0, share: 0}", "a module is listed twice"),
+        ("  - {name: x, output: [1], outputs: {}, flops: 0, share: 0}", "expected output (one"),
+        ("  - {name: x, output: [-1], flops: 0, share: 0}", "expected a whole number >= 0"),
         ("  - {name: x, shape: [1]}", "unknown shape"),
+        ("  - {name: x, output: [1], flops: 1, share: 9.00}", "FLOPs of x is 9.00% but its"),
     ],
 )
 def test_a_hand_broken_yaml_section_is_an_error(line: str, message: str) -> None:
@@ -128,9 +137,17 @@ def test_a_hand_broken_yaml_section_is_an_error(line: str, message: str) -> None
         ParamFormReport.from_yaml(text, path="g.yaml")
 
 
-def test_a_hand_broken_markdown_section_is_an_error() -> None:
-    text = _report().to_markdown().replace("| (1, 2048, 7, 7) |", "| 1x2048 |")
-    with pytest.raises(GoldenError, match="expected an output such as"):
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("| (1, 2048, 7, 7) |", "| 1x2048 |", "expected an output such as"),
+        ("| 800000000 | 9.78 |", "| 900000000 | 9.78 |", "9.78% but its FLOPs make 11.00%"),
+        ("8178368512 (8.18G)", "8178368512 (8.2G)", "expected 'FLOPs: N (8.18G), 2 per"),
+    ],
+)
+def test_a_hand_broken_markdown_section_is_an_error(old: str, new: str, message: str) -> None:
+    text = _report().to_markdown().replace(old, new)
+    with pytest.raises(GoldenError, match=re.escape(message)):
         ParamFormReport.from_markdown(text, path="g.md")
 
 
@@ -142,6 +159,22 @@ def test_a_stride_change_names_the_module() -> None:
     texts = _texts(_report(), _report(layer4=(1, 2048, 14, 14)))
     assert texts[0] == "~ layer4 output (1, 2048, 7, 7) -> (1, 2048, 14, 14)"
     assert texts[1].startswith("totals: layers 1 -> 1, parameters 32 -> 32")
+
+
+def test_flops_name_the_module_and_the_total() -> None:
+    texts = _texts(_report(), _report(layer4=(1, 2048, 14, 14), flops=1_671_631_488))
+    assert texts[:2] == [
+        "~ layer4 output (1, 2048, 7, 7) -> (1, 2048, 14, 14)   FLOPs 800.00M -> 1.67G (+109.0%)",
+        "FLOPs 8.18G -> 9.05G (+10.7%)",
+    ]
+
+
+def test_at_the_summary_level_flops_follow_rel_tolerance() -> None:
+    old, new = _report(), _report(flops=1_671_631_488)  # total +10.65%
+    assert _texts(old, new, level="summary", rel_tolerance=0.11) == []
+    assert _texts(old, new, level="summary", rel_tolerance=0.1) == [
+        "FLOPs 8.18G -> 9.05G (+10.7%, tolerance 10%)"
+    ]
 
 
 def test_named_leaves_added_and_removed_modules_and_calls() -> None:
@@ -194,5 +227,6 @@ def test_the_summary_level_holds_the_model_output_only() -> None:
     assert old.forward is not None
     head = ModuleOutput("", (("", (1, 10)),))
     modules = (head, *old.forward.modules[1:])
-    new = ParamFormReport("m", ROWS, forward=ForwardReport(old.forward.inputs, 2, modules))
+    forward = ForwardReport(old.forward.inputs, 2, modules, old.forward.flops)
+    new = ParamFormReport("m", ROWS, forward=forward)
     assert _texts(old, new, level="summary") == ["~ (model) output (1, 1000) -> (1, 10)"]

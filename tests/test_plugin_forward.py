@@ -53,7 +53,7 @@ def test_a_stride_change_fails_naming_the_module(pytester: pytest.Pytester, how:
     write(pytester, **given)
     run(pytester, "--paramform-update").assert_outcomes(passed=1)
     text = (pytester.path / GOLDEN).read_text()
-    assert "  - {name: body, output: [1, 4, 16, 16]}\n" in text
+    assert "  - {name: body, output: [1, 4, 16, 16], flops: 73728, share: " in text
     run(pytester).assert_outcomes(passed=1)
     write(pytester, stride=2, **given)
     result = run(pytester)
@@ -61,9 +61,10 @@ def test_a_stride_change_fails_naming_the_module(pytester: pytest.Pytester, how:
     result.stdout.fnmatch_lines(
         [
             "paramform: Net differs from __snapshots__/test_arch/test_net.paramform.yaml",
-            "  ~ body output (1, 4, 16, 16) -> (1, 4, 8, 8)",
-            "  ~ body.0 output (1, 4, 16, 16) -> (1, 4, 8, 8)",
+            "  ~ body output (1, 4, 16, 16) -> (1, 4, 8, 8)   FLOPs 73.73K -> 18.43K (-75.0%)",
+            "  ~ body.0 output (1, 4, 16, 16) -> (1, 4, 8, 8)   FLOPs 73.73K -> 18.43K (-75.0%)",
             "  ~ body.1 output (1, 4, 16, 16) -> (1, 4, 8, 8)",
+            "  FLOPs 129.02K -> 73.73K (*%)",
         ]
     )
     run(pytester, "--paramform-update").assert_outcomes(passed=1)
@@ -82,7 +83,7 @@ def test_turning_the_forward_pass_on_and_off_fails_once_until_updated(
     result.stdout.fnmatch_lines(["  forward pass: this run records it and the golden does not"])
     run(pytester, "--paramform-update").assert_outcomes(passed=1)
     text = (pytester.path / GOLDEN).read_text()
-    assert "  - {name: body, output: [1, 4, 8, 8]}\n" in text
+    assert "  - {name: body, output: [1, 4, 8, 8], flops: 18432, share: " in text
     assert "{name: body.0," not in text, "depth 1"
     pytester.makeini("[pytest]\n")
     result = run(pytester)
@@ -99,3 +100,16 @@ def test_inputs_on_a_checkpoint_are_an_error(pytester: pytest.Pytester) -> None:
     result = run(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["paramform: inputs need a model to run, and dict *"])
+
+
+def test_a_flops_budget_fails_check_and_update_alike(pytester: pytest.Pytester) -> None:
+    write(pytester, keywords=", inputs=(1, 3, 16, 16), max_flops=100_000")
+    for update in ((), ("--paramform-update",)):
+        result = run(pytester, *update)
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines(
+            ["paramform: Net computes 129,024 FLOPs, over its budget max_flops=100,000"]
+        )
+        assert not (pytester.path / GOLDEN).exists()
+    write(pytester, keywords=", max_flops=100_000")
+    run(pytester).stdout.fnmatch_lines(["paramform: max_flops=100,000 needs a forward pass*"])

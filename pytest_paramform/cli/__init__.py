@@ -34,7 +34,7 @@ SPEC_HELP = f"{FORMS}, a checkpoint (.safetensors, .pt, .pth, .bin) or a golden 
 
 
 STRICTNESS = ("level", "tolerance", "rel_tolerance", "buffers", "dtype")
-BUDGETS = ("max_parameters",)
+BUDGETS = ("max_parameters", "max_flops")
 FORWARD = ("inputs", "depth")
 DEFAULT_FORMAT = "markdown"  # the seed's document
 FORMAT_HELP = "default: the format --output's suffix names (.yaml, .md), else markdown"
@@ -186,7 +186,7 @@ def _forward(args: argparse.Namespace) -> dict[str, Any]:
 
 def _within_budget(report: ParamFormReport, args: argparse.Namespace) -> None:
     """A model over its budget is never written nor checked (exit 1, like a drift)."""
-    check_budgets(report, max_parameters=args.max_parameters)
+    check_budgets(report, max_parameters=args.max_parameters, max_flops=args.max_flops)
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_paramform.errors import GoldenError
-from pytest_paramform.formats.yaml_format import _dims, _expect_keys, _int, _str, quote
+from pytest_paramform.formats.yaml_format import _dims, _expect_keys, _float, _int, _str, quote
 from pytest_paramform.forward_report import ForwardInput, ForwardReport, ModuleOutput, Shape
 
 KEY = "forward"
-_KEYS = ("depth", "inputs", "modules")
+_KEYS = ("depth", "flops", "inputs", "modules")
 _INPUT_KEYS = ("name", "shape", "dtype")
-_MODULE_KEYS = ("name",)
+_MODULE_KEYS = ("name", "flops", "share")
 _MODULE_OPTIONAL = ("output", "outputs", "calls")
 
 
@@ -33,17 +33,31 @@ def _outputs(row: ModuleOutput) -> str:
     return f"outputs: {{{inner}}}"
 
 
-def _module_line(row: ModuleOutput) -> str:
+def _module_line(row: ModuleOutput, share: float) -> str:
     calls = f", calls: {row.calls}" if row.calls != 1 else ""
-    return f"  - {{name: {quote(row.name)}, {_outputs(row)}{calls}}}"
+    flops = f", flops: {row.flops}, share: {share:.2f}"
+    return f"  - {{name: {quote(row.name)}, {_outputs(row)}{calls}{flops}}}"
 
 
 def render_forward(forward: ForwardReport) -> list[str]:
-    """The section's lines, ``forward:`` first."""
+    """The section's lines, ``forward:`` first; ``flops`` is the exact total."""
     inputs = [_input_line(spec) for spec in forward.inputs]
-    lines = [f"{KEY}:", f"  depth: {forward.depth}", "  inputs:" if inputs else "  inputs: []"]
-    lines += [*inputs, "  modules:", *(_module_line(row) for row in forward.modules)]
+    lines = [f"{KEY}:", f"  depth: {forward.depth}", f"  flops: {forward.flops}"]
+    lines += ["  inputs:" if inputs else "  inputs: []", *inputs, "  modules:"]
+    lines += [_module_line(row, forward.share(row)) for row in forward.modules]
     return lines
+
+
+def check_share(forward: ForwardReport, row: ModuleOutput, stored: float, line: int | None) -> None:
+    """A module's stored share of the FLOPs must be its FLOPs over the total, 2 decimals."""
+    share = forward.share(row)
+    if f"{stored:.2f}" != f"{share:.2f}":
+        raise GoldenError(
+            f"the share of FLOPs of {row.label} is {stored:.2f}% but its FLOPs make "
+            f"{share:.2f}% of the total (a hand-edited golden?)",
+            line=line,
+            field="share",
+        )
 
 
 def parse_forward(data: Any, line: int | None) -> ForwardReport:
@@ -53,11 +67,16 @@ def parse_forward(data: Any, line: int | None) -> ForwardReport:
         if not isinstance(top[key], list):
             raise GoldenError(f"{KEY}: {key} must be a list", line=line, field=key)
     inputs = tuple(_input(item, line) for item in top["inputs"])
-    modules = tuple(_module(item, line) for item in top["modules"])
+    read = [_module(item, line) for item in top["modules"]]
+    modules = tuple(row for row, _ in read)
     names = [row.name for row in modules]
     if len(set(names)) != len(names):
         raise GoldenError(f"{KEY}: a module is listed twice", line=line, field="modules")
-    return ForwardReport(inputs, _int(top["depth"], field="depth", line=line), modules)
+    depth = _int(top["depth"], field="depth", line=line)
+    forward = ForwardReport(inputs, depth, modules, _int(top["flops"], field="flops", line=line))
+    for row, share in read:
+        check_share(forward, row, share, line)
+    return forward
 
 
 def _input(item: Any, line: int | None) -> ForwardInput:
@@ -69,7 +88,7 @@ def _input(item: Any, line: int | None) -> ForwardInput:
     )
 
 
-def _module(item: Any, line: int | None) -> ModuleOutput:
+def _module(item: Any, line: int | None) -> tuple[ModuleOutput, float]:
     fields = _expect_keys(
         item, _MODULE_KEYS, what=f"{KEY} module", line=line, optional=_MODULE_OPTIONAL
     )
@@ -91,4 +110,6 @@ def _module(item: Any, line: int | None) -> ModuleOutput:
             (str(leaf), _dims(shape, field="outputs", line=line)) for leaf, shape in named.items()
         )
     calls = _int(fields.get("calls", 1), field="calls", line=line)
-    return ModuleOutput(name, outputs, calls)
+    flops = _int(fields["flops"], field="flops", line=line)
+    share = _float(fields["share"], field="share", line=line)
+    return ModuleOutput(name, outputs, calls, flops), share

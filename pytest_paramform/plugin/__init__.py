@@ -121,7 +121,8 @@ def paramform_snapshot(
     or refresh it with ``pytest --paramform-update``. Keywords, also ini options
     ``paramform_<name>`` and ``@pytest.mark.paramform(...)``: format (yaml, markdown),
     level (layers, summary), tolerance, rel_tolerance, buffers, dtype, max_parameters,
-    inputs (record one forward pass on meta: output shapes per module), depth.
+    max_flops, inputs (record one forward pass on meta: output shapes and FLOPs per
+    module), depth.
     Returns the report.
     """
     from pytest_paramform.plugin.fixture import ParamFormSnapshot

@@ -99,6 +99,7 @@ class ParamFormSnapshot:
         buffers: bool | None = None,
         dtype: bool | None = None,
         max_parameters: int | None = None,
+        max_flops: int | None = None,
         inputs: Any = None,
         depth: int | None = None,
     ) -> ParamFormReport:
@@ -109,12 +110,15 @@ class ParamFormSnapshot:
         __tracebackhide__ = True
         values = {"format": format, "level": level, "tolerance": tolerance}
         values |= {"rel_tolerance": rel_tolerance, "buffers": buffers, "dtype": dtype}
-        values |= {"max_parameters": max_parameters, "inputs": inputs, "depth": depth}
+        values |= {"max_parameters": max_parameters, "max_flops": max_flops}
+        values |= {"inputs": inputs, "depth": depth}
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
             report = to_report(self._located(source), settings, name)
             # Before the golden is touched: an update never records a model over budget.
-            check_budgets(report, max_parameters=settings.max_parameters)
+            check_budgets(
+                report, max_parameters=settings.max_parameters, max_flops=settings.max_flops
+            )
         except ParamFormError as exc:
             # `from None`: the message says it all; pytest would print it twice otherwise.
             raise pytest.fail.Exception(f"paramform: {exc}", pytrace=False) from None
