@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from pytest_paramform.errors import SourceError
@@ -47,8 +48,11 @@ def run_forward(module: nn.Module, inputs: InputSpec, depth: int) -> ForwardRepo
     chosen = dict(modules_to_depth(module, depth))
     seen = {name: _Seen() for name in chosen}
     counter = FlopCounterMode(display=False)
-    with _eval_mode(module), torch.no_grad(), counter, _recording(chosen, seen, counter):
-        torch.func.functional_call(module, _meta_state(module), tuple(args), kwargs)
+    try:
+        with _eval_mode(module), torch.no_grad(), counter, _recording(chosen, seen, counter):
+            torch.func.functional_call(module, _meta_state(module), tuple(args), kwargs)
+    except Exception as exc:  # the model's own code: anything may come out of it
+        raise _located_failure(module, inputs, exc) from exc
     rows = tuple(
         ModuleOutput(name, s.outputs, s.calls, s.flops) for name, s in seen.items() if s.calls
     )
@@ -186,3 +190,105 @@ def _join(prefix: str, key: str) -> str:
 
 def _shape(tensor: torch.Tensor) -> Shape:
     return tuple(int(d) for d in tensor.shape)
+
+
+# Calls that hand a tensor's values to Python, or make a shape from values: a meta tensor
+# has no values, so these cannot run there.
+_VALUE_READS = ("item", "tolist", "numpy", "__bool__", "__int__", "__float__", "__index__")
+_VALUE_SHAPED = ("nonzero", "masked_select", "unique", "bincount", "repeat_interleave")
+
+
+@dataclass
+class _Failure:
+    """Where a failing pass failed: the modules open at that moment, and the torch call."""
+
+    stack: list[str] = field(default_factory=list)
+    call: str | None = None
+    where: list[str] = field(default_factory=list)
+
+
+class _FailedCall(TorchFunctionMode):
+    """Notes the first torch call that raised, and which modules were running then. Used
+    only to explain a pass that failed, so a pass that runs pays nothing for it."""
+
+    def __init__(self, failure: _Failure) -> None:
+        super().__init__()
+        self.failure = failure
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        try:
+            return func(*args, **(kwargs or {}))
+        except Exception:
+            if self.failure.call is None:
+                self.failure.call = _call_name(func)
+                self.failure.where = list(self.failure.stack)
+            raise
+
+
+def _call_name(func: Any) -> str:
+    """``Tensor.item``, ``torch.nonzero``: how the model's code spelled the call."""
+    name = getattr(func, "__name__", repr(func))
+    owner = getattr(func, "__objclass__", None) or getattr(func, "__self__", None)
+    if owner is torch.Tensor or getattr(owner, "__name__", "") in ("TensorBase", "Tensor"):
+        return f"Tensor.{name}"
+    module = getattr(func, "__module__", None) or "torch"
+    return f"{'torch' if module.startswith('torch') else module}.{name}"
+
+
+def _located_failure(module: nn.Module, inputs: InputSpec, exc: Exception) -> SourceError:
+    """The pass runs again, watched, to name the deepest module that was running and the
+    torch call that failed; the error says why meta cannot run it and what to do."""
+    failure = _Failure()
+    try:
+        args, kwargs = make_arguments(inputs)
+        watched = _module_stack(module, failure), _FailedCall(failure)
+        with _eval_mode(module), torch.no_grad(), watched[0], watched[1]:
+            torch.func.functional_call(module, _meta_state(module), tuple(args), kwargs)
+    except Exception:  # the same failure again, now located
+        pass
+    return SourceError(_failure_text(module, failure, exc))
+
+
+def _failure_text(module: nn.Module, failure: _Failure, exc: Exception) -> str:
+    names = dict(module.named_modules())
+    deepest = failure.where[-1] if failure.where else ""
+    kind = type(names.get(deepest, module)).__name__
+    where = f"in {deepest} ({kind})" if deepest else f"in the model's own forward ({kind})"
+    call = f" at {failure.call}()" if failure.call else ""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    first = first if len(first) <= 160 else first[:157] + "..."
+    model = type(module).__name__
+    text = f"the forward pass of {model} failed {where}{call}: {type(exc).__name__}: {first}"
+    if _reads_values(failure.call, exc):
+        text += (
+            "; that call needs the tensor's values, and a forward pass on meta has none "
+            "(no weights, no data). Record the forward pass of a part that does not read "
+            "values (pass that submodule), or leave out inputs= for this model"
+        )
+    return text
+
+
+def _reads_values(call: str | None, exc: Exception) -> bool:
+    name = (call or "").rpartition(".")[2]
+    return name in _VALUE_READS + _VALUE_SHAPED or "meta" in str(exc).lower()
+
+
+@contextmanager
+def _module_stack(module: nn.Module, failure: _Failure) -> Iterator[None]:
+    """Keeps ``failure.stack`` as the names of the modules whose forward is running."""
+
+    def enter(name: str) -> Callable[..., None]:
+        return lambda _module, _args: failure.stack.append(name)
+
+    def leave(_module: nn.Module, _args: Any, _output: Any) -> None:
+        failure.stack.pop()
+
+    handles = []
+    for name, sub in module.named_modules():
+        handles.append(sub.register_forward_pre_hook(enter(name)))
+        handles.append(sub.register_forward_hook(leave))
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()

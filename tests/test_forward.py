@@ -244,3 +244,54 @@ def test_the_cli_records_and_checks_a_forward_pass(
     assert "  ~ layer4 output (1, 512, 1, 1) -> (1, 512, 2, 2)   FLOPs " in out
     assert re.search(r"^  FLOPs [0-9.]+M -> [0-9.]+M \(\+29[0-9.]+%\)$", out, re.MULTILINE)
     assert f"paramform report {spec} --input=1x3x64x64 --depth=1 --format yaml" in out
+
+
+class Gate(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x if x.sum() > 0 else -x  # a Python branch on a value
+
+
+class Pick(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[torch.nonzero(x)]
+
+
+class Item(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * x.max().item()
+
+
+class Holder(nn.Module):
+    def __init__(self, part: nn.Module) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+        self.block = nn.Sequential(nn.ReLU(), part)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(self.lin(x))
+
+
+@pytest.mark.parametrize(
+    ("part", "message"),
+    [
+        (Gate, "in block.1 (Gate) at Tensor.__bool__(): RuntimeError: Tensor.item() cannot"),
+        (Pick, "in block.1 (Pick) at torch.nonzero(): NotImplementedError: "),
+        (Item, "in block.1 (Item) at Tensor.item(): RuntimeError: "),
+    ],
+)
+def test_a_forward_that_reads_values_names_the_module_and_the_call(
+    part: type[nn.Module], message: str
+) -> None:
+    model = Holder(part()).train()
+    with pytest.raises(SourceError) as caught:
+        build_report(model, inputs=(2, 4))
+    text = str(caught.value)
+    assert text.startswith(f"the forward pass of Holder failed {message}")
+    assert "a forward pass on meta has none (no weights, no data)" in text
+    assert model.training, "the model's flags are put back"
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+
+
+def test_inputs_that_do_not_fit_name_the_module() -> None:
+    with pytest.raises(SourceError, match=r"^the forward pass of Holder failed in lin \(Linear\)"):
+        build_report(Holder(nn.ReLU()), inputs=(2, 3))

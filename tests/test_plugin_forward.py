@@ -113,3 +113,26 @@ def test_a_flops_budget_fails_check_and_update_alike(pytester: pytest.Pytester) 
         assert not (pytester.path / GOLDEN).exists()
     write(pytester, keywords=", max_flops=100_000")
     run(pytester).stdout.fnmatch_lines(["paramform: max_flops=100,000 needs a forward pass*"])
+
+
+def test_a_forward_that_cannot_run_on_meta_fails_with_one_line(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_arch="from torch import nn\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.lin = nn.Linear(4, 4)\n\n"
+        "    def forward(self, x):\n"
+        "        return self.lin(x) * x.max().item()\n\n"
+        "def test_net(paramform_snapshot):\n"
+        "    paramform_snapshot(Net, inputs=(2, 4))\n"
+    )
+    result = run(pytester, "--paramform-update")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "paramform: the forward pass of Net failed in the model's own forward (Net) at "
+            "Tensor.item(): RuntimeError: Tensor.item() cannot be called on meta tensors; *"
+        ]
+    )
+    assert not (pytester.path / GOLDEN).exists()
