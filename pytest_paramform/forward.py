@@ -49,7 +49,8 @@ def run_forward(module: nn.Module, inputs: InputSpec, depth: int) -> ForwardRepo
     seen = {name: _Seen() for name in chosen}
     counter = FlopCounterMode(display=False)
     try:
-        with _eval_mode(module), torch.no_grad(), counter, _recording(chosen, seen, counter):
+        recording = _recording(chosen, seen, counter)
+        with _eval_mode(module), torch.no_grad(), counter, recording, NormsKeepShape():
             torch.func.functional_call(module, _meta_state(module), tuple(args), kwargs)
     except Exception as exc:  # the model's own code: anything may come out of it
         raise _located_failure(module, inputs, exc) from exc
@@ -190,6 +191,49 @@ def _join(prefix: str, key: str) -> str:
 
 def _shape(tensor: torch.Tensor) -> Shape:
     return tuple(int(d) for d in tensor.shape)
+
+
+F = torch.nn.functional
+
+
+def _batch_norm_fits(x: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    stats = [t for t in (*args[1:5], kwargs.get("weight")) if isinstance(t, torch.Tensor)]
+    return x.dim() >= 2 and all(t.numel() == x.shape[1] for t in stats)
+
+
+def _layer_norm_fits(x: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    shape = args[1] if len(args) > 1 else kwargs.get("normalized_shape")
+    shape = (shape,) if isinstance(shape, int) else tuple(shape or ())
+    return len(shape) <= x.dim() and tuple(x.shape[x.dim() - len(shape) :]) == shape
+
+
+def _group_norm_fits(x: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    groups = args[1] if len(args) > 1 else kwargs.get("num_groups")
+    return x.dim() >= 2 and isinstance(groups, int) and groups > 0 and x.shape[1] % groups == 0
+
+
+_NORMS: dict[Any, Callable[[torch.Tensor, tuple[Any, ...], dict[str, Any]], bool]] = {
+    F.batch_norm: _batch_norm_fits,
+    F.layer_norm: _layer_norm_fits,
+    F.group_norm: _group_norm_fits,
+}
+
+
+class NormsKeepShape(TorchFunctionMode):
+    """Batch, layer and group norm return their input's shape and dtype, and count no
+    FLOPs; on ``meta`` torch runs them through Python decompositions (about 7 ms a call,
+    most of a ResNet's pass), so a fitting call is answered with an empty tensor here. A
+    call that does not fit (wrong channels) runs as usual, and fails as it would."""
+
+    def __torch_function__(
+        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None
+    ) -> Any:
+        kwargs = kwargs or {}
+        fits = _NORMS.get(func)
+        x = args[0] if args else kwargs.get("input")
+        if fits is not None and isinstance(x, torch.Tensor) and x.is_meta and fits(x, args, kwargs):
+            return torch.empty_like(x)
+        return func(*args, **kwargs)
 
 
 # Calls that hand a tensor's values to Python, or make a shape from values: a meta tensor

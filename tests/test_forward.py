@@ -52,7 +52,9 @@ def real_outputs(model: nn.Module, depth: int, *args: Any, **kwargs: Any) -> dic
     return seen
 
 
-def real_flops(model: nn.Module, depth: int, *args: Any) -> tuple[int, dict[str, int]]:
+def real_flops(
+    model: nn.Module, depth: int, *args: Any, **kwargs: Any
+) -> tuple[int, dict[str, int]]:
     """FlopCounterMode on real tensors: the total, and each module's (pre/post hooks)."""
     counter = FlopCounterMode(display=False)
     flops: dict[str, int] = {}
@@ -73,7 +75,7 @@ def real_flops(model: nn.Module, depth: int, *args: Any) -> tuple[int, dict[str,
         )
     model.eval()
     with torch.no_grad(), counter:
-        model(*args)
+        model(*args, **kwargs)
     for handle in handles:
         handle.remove()
     return counter.get_total_flops(), flops
@@ -129,6 +131,16 @@ def test_a_transformers_model_keyword_inputs_and_named_outputs() -> None:
     assert recorded(report) == real
     assert recorded(report)[""] == (("logits", (1, 8, 100)),)
     assert recorded(report)["model"] == (("last_hidden_state", (1, 8, 32)),)
+    total, per_module = real_flops(
+        transformers.LlamaForCausalLM(config), 2, input_ids=torch.randint(0, 100, (1, 8))
+    )
+    assert report.forward is not None
+    # On the CPU, scaled_dot_product_attention runs a kernel FlopCounterMode has no formula
+    # for (it counts 0); on meta it runs its math path, counted as its two batched matmuls:
+    # 2 layers x 2 matmuls x 2 FLOPs x (1 batch x 4 heads x 8 x 8 positions x 8 head dims).
+    attention = 2 * 2 * 2 * (1 * 4 * 8 * 8 * 8)
+    assert report.forward.flops == total + attention
+    assert report.forward.modules[-1].flops == per_module["lm_head"] == 2 * 8 * 32 * 100
 
 
 def test_a_callable_makes_its_tensors_on_meta_and_they_are_recorded() -> None:
@@ -295,3 +307,13 @@ def test_a_forward_that_reads_values_names_the_module_and_the_call(
 def test_inputs_that_do_not_fit_name_the_module() -> None:
     with pytest.raises(SourceError, match=r"^the forward pass of Holder failed in lin \(Linear\)"):
         build_report(Holder(nn.ReLU()), inputs=(2, 3))
+
+
+def test_norm_layers_answered_on_meta_still_refuse_what_does_not_fit() -> None:
+    """The shortcut for norms on meta never records a shape a real pass would refuse."""
+    for norm in (nn.BatchNorm2d(5), nn.LayerNorm(7), nn.GroupNorm(3, 6)):
+        with pytest.raises(SourceError, match=r"^the forward pass of .* failed"):
+            build_report(nn.Sequential(norm), inputs=(1, 4, 8, 8))
+    fits = build_report(nn.Sequential(nn.BatchNorm2d(4), nn.GroupNorm(2, 4)), inputs=(1, 4, 8, 8))
+    assert fits.forward is not None
+    assert fits.forward.modules[0].outputs == (("", (1, 4, 8, 8)),)
