@@ -3,6 +3,7 @@ real forward pass on real tensors gives; the user's module is left as it was."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -317,3 +318,12 @@ def test_norm_layers_answered_on_meta_still_refuse_what_does_not_fit() -> None:
     fits = build_report(nn.Sequential(nn.BatchNorm2d(4), nn.GroupNorm(2, 4)), inputs=(1, 4, 8, 8))
     assert fits.forward is not None
     assert fits.forward.modules[0].outputs == (("", (1, 4, 8, 8)),)
+
+
+def test_a_timm_vision_transformer_output_shapes_equal_a_real_forward_pass() -> None:
+    timm = pytest.importorskip("timm")
+    make = functools.partial(timm.create_model, "vit_tiny_patch16_224", pretrained=False)
+    report = build_report(make, inputs=(1, 3, 224, 224))
+    real = real_outputs(make(), 2, torch.randn(1, 3, 224, 224))
+    assert recorded(report) == real
+    assert recorded(report)["blocks.11"] == (("", (1, 197, 192)),)
