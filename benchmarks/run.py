@@ -314,6 +314,78 @@ def million() -> list[str]:
     ]
 
 
+FORWARD_ZOO = textwrap.dedent(
+    """
+    import functools, json, time
+    import torchvision
+    from pytest_paramform import build_report
+
+    names = torchvision.models.list_models(module=torchvision.models)
+    builders = [functools.partial(torchvision.models.get_model_builder(n), weights=None)
+                for n in names]
+    build_report(builders[0], inputs=(1, 3, 224, 224))  # torch's one-time lazy loading
+    start = time.perf_counter()
+    for builder in builders:
+        build_report(builder)
+    plain = time.perf_counter() - start
+    start = time.perf_counter()
+    for name, builder in zip(names, builders):
+        size = 299 if name == "inception_v3" else 224
+        build_report(builder, inputs=(1, 3, size, size))
+    forward = time.perf_counter() - start
+    print(json.dumps({"plain": plain, "forward": forward, "models": len(names)}))
+    """
+)
+FORWARD_LLM = textwrap.dedent(
+    """
+    import json, time
+    import transformers
+    from pytest_paramform import build_report
+
+    def llama(**size):
+        return lambda: transformers.LlamaForCausalLM(transformers.LlamaConfig(**size))
+
+    tiny = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=1,
+                num_attention_heads=4, num_key_value_heads=2, vocab_size=100)
+    build_report(llama(**tiny), inputs={"input_ids": ((1, 8), "int64")})  # lazy loading
+    big = llama(hidden_size=8192, intermediate_size=28672, num_hidden_layers=80,
+                num_attention_heads=64, num_key_value_heads=8, vocab_size=128256)
+    start = time.perf_counter()
+    build_report(big)
+    plain = time.perf_counter() - start
+    start = time.perf_counter()
+    report = build_report(big, inputs={"input_ids": ((1, 128), "int64")})
+    forward = time.perf_counter() - start
+    print(json.dumps({"plain": plain, "forward": forward, "flops": report.forward.flops}))
+    """
+)
+
+
+def forward(repeats: int) -> list[str]:
+    """The forward section's cost: the zoo with and without it, and a 70B-shaped Llama."""
+
+    def measure(code: str, keys: tuple[str, ...]) -> tuple[float, ...]:
+        def once() -> tuple[float, ...]:
+            figures = json.loads(run([PYTHON, "-c", code])[2].splitlines()[-1])
+            return tuple(figures[k] for k in keys)
+
+        return median_of(repeats, once)
+
+    plain, with_forward, models = measure(FORWARD_ZOO, ("plain", "forward", "models"))
+    ratio = with_forward / plain
+    llm_plain, llm_forward, flops = measure(FORWARD_LLM, ("plain", "forward", "flops"))
+    section = llm_forward - llm_plain
+    return [
+        f"forward: {models:.0f} torchvision classifiers reported in one process, without and"
+        " with inputs=(1, 3, 224, 224) (output shapes and FLOPs on meta)",
+        f"  {plain:.2f} s -> {with_forward:.2f} s, {ratio:.1f}x"
+        f" [target < 2x: {verdict(ratio < 2)}]",
+        f"  a 70B-shaped Llama (transformers), 128 tokens: report {llm_plain:.2f} s, with the"
+        f" forward section {llm_forward:.2f} s ({flops / 1e12:.1f} TFLOPs)",
+        f"  the forward section costs {section:.2f} s [target < 2 s: {verdict(section < 2)}]",
+    ]
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -344,6 +416,7 @@ def main() -> None:
         lambda: diff(repeats),
         lambda: folding(repeats),
         lambda: sharded(repeats),
+        lambda: forward(repeats),
     ]
     if not args.quick:
         measures.append(million)

@@ -15,6 +15,8 @@ from itertools import chain
 from operator import attrgetter, eq
 from typing import Any, Literal
 
+from pytest_paramform.forward_report import ForwardReport
+
 Shape = tuple[int, ...]
 # Read per row at C speed: a checkpoint's report has 90,000 rows.
 _NUMEL, _SQUEEZED, _DTYPE = attrgetter("numel"), attrgetter("squeezed"), attrgetter("dtype")
@@ -173,6 +175,7 @@ class ParamFormReport:
     aliases: tuple[Alias, ...] = ()
     buffers: tuple[ParamRow, ...] | None = None
     source: Source = "model"
+    forward: ForwardReport | None = None  # one forward pass, when inputs were given
 
     @cached_property
     def num_layers(self) -> int:

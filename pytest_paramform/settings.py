@@ -8,7 +8,8 @@ from typing import Any
 
 from pytest_paramform.comparison import CompareOptions
 from pytest_paramform.errors import SettingsError
-from pytest_paramform.options import BY_NAME, LEVELS
+from pytest_paramform.forward_report import DEFAULT_DEPTH, InputSpec
+from pytest_paramform.options import BY_NAME, LEVELS, Value
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,10 @@ class Settings:
     compare: CompareOptions = field(default_factory=CompareOptions)
     buffers: bool = False
     dtype: bool = False
+    max_parameters: int | None = None
+    max_flops: int | None = None
+    inputs: InputSpec | None = None  # a forward pass is recorded only when given
+    depth: int = DEFAULT_DEPTH
 
     def updated(self, values: Mapping[str, Any], *, source: str) -> Settings:
         """These settings with ``values`` (None means unset) laid over them.
@@ -40,12 +45,16 @@ class Settings:
         level = next(level for level in LEVELS if level == current["level"])  # validated
         return Settings(
             str(current["format"]),
-            CompareOptions(level, float(current["tolerance"]), float(current["rel_tolerance"])),
+            CompareOptions(level, _float(current["tolerance"]), _float(current["rel_tolerance"])),
             buffers=bool(current["buffers"]),
             dtype=bool(current["dtype"]),
+            max_parameters=_count_or_none(current["max_parameters"]),
+            max_flops=_count_or_none(current["max_flops"]),
+            inputs=_inputs(current["inputs"]),
+            depth=_count_or_none(current["depth"]) or 0,
         )
 
-    def flat(self) -> dict[str, str | float | bool]:
+    def flat(self) -> dict[str, Value | None]:
         """The settings as one value per option name."""
         return {
             "format": self.format,
@@ -54,4 +63,26 @@ class Settings:
             "rel_tolerance": self.compare.rel_tolerance,
             "buffers": self.buffers,
             "dtype": self.dtype,
+            "max_parameters": self.max_parameters,
+            "max_flops": self.max_flops,
+            "inputs": self.inputs,
+            "depth": self.depth,
         }
+
+
+def _float(value: object) -> float:
+    assert isinstance(value, int | float), "validated by the option table"
+    return float(value)
+
+
+def _count_or_none(value: object) -> int | None:
+    """A count option's value (validated by the table), None when no budget is set."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _inputs(value: object) -> InputSpec | None:
+    """The ``inputs`` option's value (read by the table): tensors to make, or a callable."""
+    if value is None or callable(value):
+        return value
+    assert isinstance(value, tuple)
+    return value

@@ -10,6 +10,7 @@ import functools
 import inspect
 import os
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from itertools import repeat
 from operator import attrgetter
 from pathlib import Path
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 from pytest_paramform.building import call_without_weights
 from pytest_paramform.errors import SourceError
+from pytest_paramform.forward_report import DEFAULT_DEPTH, parse_inputs
 from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.quantized import module_order, packed_tensors
@@ -265,12 +267,20 @@ def build_module(factory: Any) -> nn.Module:
 
 
 def build_report(
-    source: Any, name: str | None = None, *, buffers: bool = False, dtype: bool = False
+    source: Any,
+    name: str | None = None,
+    *,
+    buffers: bool = False,
+    dtype: bool = False,
+    inputs: object = None,
+    depth: int = DEFAULT_DEPTH,
 ) -> ParamFormReport:
     """The report of a module, a factory (built without weights), a spec string as the CLI
     takes (``torchvision:NAME``, ``hf:PATH``, ``package.module:callable``), a
     state_dict-like mapping, or a checkpoint (a file, an index or a ``save_pretrained``
-    folder). ``buffers`` and ``dtype`` record more than the seed.
+    folder). ``buffers`` and ``dtype`` record more than the seed; ``inputs`` (a shape, a
+    mapping of keyword to shape or (shape, dtype), or a callable) adds one forward pass on
+    ``meta`` (modules down to ``depth``).
 
     Warnings torch raises about its own internals meanwhile are ignored; the user's code
     (a factory's body) still answers to the user's warning filters."""
@@ -280,7 +290,30 @@ def build_report(
         source, default = resolve(source)
         name = name or default
     with internal_warnings_ignored():
-        return _build_report(source, name, buffers=buffers, dtype=dtype)
+        if inputs is None:
+            return _build_report(source, name, buffers=buffers, dtype=dtype)
+        inputs = parse_inputs(inputs, "build_report(inputs=...)")
+        module, default = _module_of(source)
+        report = report_of_module(module, name or default, buffers=buffers, dtype=dtype)
+        from pytest_paramform.forward import run_forward
+
+        return replace(report, forward=run_forward(unwrap(module), inputs, depth))
+
+
+def _module_of(source: Any) -> tuple[nn.Module, str]:
+    """The module a forward pass runs: a module as it is, or a factory's, built without
+    weights; anything else holds no forward."""
+    torch = require("torch", "torch")
+    if isinstance(source, torch.nn.Module):
+        return source, type(unwrap(source)).__name__
+    if is_checkpoint_path(source) or is_checkpoint_folder(source) or isinstance(source, Mapping):
+        raise SourceError(
+            f"inputs need a model to run, and {_describe(source)} holds tensors only; "
+            "pass the model (or its factory) to record a forward pass"
+        )
+    if callable(source) and not isinstance(source, torch.Tensor):
+        return build_module(source), factory_name(source)
+    raise SourceError(f"cannot take a report of {_describe(source)}: expected {ACCEPTED}")
 
 
 def _build_report(source: Any, name: str | None, *, buffers: bool, dtype: bool) -> ParamFormReport:

@@ -15,13 +15,16 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from pytest_paramform import __version__, formats
+from pytest_paramform.budgets import BudgetError, check_budgets
 from pytest_paramform.cli.inputs import kind_of, load_golden, load_report
 from pytest_paramform.comparison import CompareOptions, compare, render_drift
 from pytest_paramform.comparison.markdown import COLUMNS, cell, figures, render_diff, table
 from pytest_paramform.errors import ModelCodeError, ParamFormError
 from pytest_paramform.files import relative, write_text
+from pytest_paramform.forward_report import DEFAULT_DEPTH, inputs_from_text
 from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.options import add_cli_flags
 from pytest_paramform.report import ParamFormReport
@@ -35,6 +38,8 @@ SPEC_HELP = f"{FORMS}, a checkpoint (.safetensors, .pt, .pth, .bin) or a golden 
 
 
 STRICTNESS = ("level", "tolerance", "rel_tolerance", "buffers", "dtype")
+BUDGETS = ("max_parameters", "max_flops")
+FORWARD = ("inputs", "depth")
 DEFAULT_FORMAT = "markdown"  # the seed's document
 FORMAT_HELP = "default: the format --output's suffix names (.yaml, .md), else markdown"
 
@@ -68,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
         "left out: DIR/figs/<model>_pie_chart.png",
     )
     report.add_argument("--name", help="the model name in the report (one SPEC)")
-    add_cli_flags(report, ("buffers", "dtype"))
+    add_cli_flags(report, ("buffers", "dtype", *BUDGETS, *FORWARD))
     diff = commands.add_parser(
         "diff",
         help="the semantic diff of two models, checkpoints or goldens (exit 1 on drift)",
@@ -94,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     check.add_argument("golden", metavar="GOLDEN", help="a .yaml or .md golden")
-    add_cli_flags(check, STRICTNESS)
+    add_cli_flags(check, (*STRICTNESS, *BUDGETS, *FORWARD))
     _no_fold_flag(check)
     for command in (report, diff, check):
         _add_traceback_flag(command, default=argparse.SUPPRESS)
@@ -170,7 +175,9 @@ def _write_one(args: argparse.Namespace) -> None:
     if args.chart == "":
         raise ParamFormError("--chart needs a PATH unless --output-dir is given")
     fmt = _output_format(args.format, args.output)
-    report = _named(load_report(args.specs[0], buffers=args.buffers, dtype=args.dtype), args.name)
+    loaded = load_report(args.specs[0], buffers=args.buffers, dtype=args.dtype, **_forward(args))
+    report = _named(loaded, args.name)
+    _within_budget(report, args)
     link = None
     if args.chart is not None:
         chart = Path(args.chart)
@@ -194,7 +201,9 @@ def _write_many(args: argparse.Namespace) -> None:
     out: Path = args.output_dir
     reports: dict[str, tuple[str, ParamFormReport]] = {}
     for spec in args.specs:
-        report = _named(load_report(spec, buffers=args.buffers, dtype=args.dtype), args.name)
+        loaded = load_report(spec, buffers=args.buffers, dtype=args.dtype, **_forward(args))
+        report = _named(loaded, args.name)
+        _within_budget(report, args)
         stem = _safe_name(report.name)
         if stem in reports:
             raise ParamFormError(
@@ -210,6 +219,18 @@ def _write_many(args: argparse.Namespace) -> None:
             _chart(report, out / link)
         write_text(out / f"{stem}{suffix}", _render(report, fmt, link))
         print(out / f"{stem}{suffix}")
+
+
+def _forward(args: argparse.Namespace) -> dict[str, Any]:
+    """``--input`` (repeated) and ``--depth``: a forward pass is recorded when given."""
+    tokens = args.inputs
+    inputs = None if tokens is None else inputs_from_text(tokens, "--input")
+    return {"inputs": inputs, "depth": args.depth}
+
+
+def _within_budget(report: ParamFormReport, args: argparse.Namespace) -> None:
+    """A model over its budget is never written nor checked (exit 1, like a drift)."""
+    check_budgets(report, max_parameters=args.max_parameters, max_flops=args.max_flops)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -310,7 +331,8 @@ def _check(args: argparse.Namespace) -> int:
     with gc_paused() if reading else contextlib.nullcontext():
         expected = load_golden(golden)
         buffers = _buffers(args, {expected.source, kind_of(args.spec)})
-        actual = load_report(args.spec, buffers=buffers, dtype=args.dtype)
+        actual = load_report(args.spec, buffers=buffers, dtype=args.dtype, **_forward(args))
+        _within_budget(actual, args)
         return _verdict(
             expected, actual, options, label=str(golden), accept=create, fold=args.fold
         )
@@ -339,6 +361,9 @@ def _accept_command(args: argparse.Namespace, fmt: str) -> str:
     """The report command that writes the golden this check would pass against: the
     check's spec with every flag that changes what is recorded."""
     recorded = [flag for flag, on in (("--buffers", args.buffers), ("--dtype", args.dtype)) if on]
+    recorded += [f"--input={token}" for token in args.inputs or ()]
+    if args.inputs and args.depth != DEFAULT_DEPTH:
+        recorded.append(f"--depth={args.depth}")
     command = ["paramform", "report", args.spec, *recorded, "--format", fmt]
     return shlex.join([*command, "--output", args.golden])
 
@@ -355,6 +380,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = COMMANDS[args.command](args)
         sys.stdout.flush()
         return code
+    except BudgetError as exc:
+        print(f"paramform: {exc}", file=sys.stderr)
+        return EXIT_DRIFT
     except ParamFormError as exc:
         _print_error(exc, args.traceback)
         return EXIT_BAD_INPUT

@@ -7,6 +7,7 @@ from pathlib import Path
 from pytest_paramform import formats
 from pytest_paramform.errors import ModelCodeError, ParamFormError, SourceError
 from pytest_paramform.files import read_text
+from pytest_paramform.forward_report import DEFAULT_DEPTH, InputSpec
 from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.sources import build_report, reads_checkpoint
@@ -35,12 +36,20 @@ def load_golden(path: Path) -> ParamFormReport:
         return fmt.parse(read_text(path), path=str(path))
 
 
-def load_report(spec: str, *, buffers: bool = False, dtype: bool = False) -> ParamFormReport:
-    """The report behind any argument the commands accept."""
+def load_report(
+    spec: str,
+    *,
+    buffers: bool = False,
+    dtype: bool = False,
+    inputs: InputSpec | None = None,
+    depth: int = DEFAULT_DEPTH,
+) -> ParamFormReport:
+    """The report behind any argument the commands accept; ``inputs`` records a forward
+    pass of a model (a golden holds what it holds)."""
     if kind_of(spec) == "golden":
         return load_golden(Path(spec))
     try:
-        return build_report(spec, buffers=buffers, dtype=dtype)
+        return build_report(spec, buffers=buffers, dtype=dtype, inputs=inputs, depth=depth)
     except ParamFormError:
         raise
     except Exception as exc:  # the model's code (or the library it calls) gave up

@@ -15,6 +15,7 @@ from pytest_paramform.comparison.align import Step, align
 from pytest_paramform.comparison.drift import ROW_KINDS, Drift
 from pytest_paramform.comparison.fold import fold as fold_drifts
 from pytest_paramform.comparison.fold import fold_texts, render_lines
+from pytest_paramform.comparison.forward import forward_drifts
 from pytest_paramform.comparison.states import state_drifts
 from pytest_paramform.comparison.tensor_sets import checkpoint_views
 from pytest_paramform.options import LEVELS, Level
@@ -67,7 +68,8 @@ def compare(
     a model or another checkpoint it is a set of named tensors.
     """
     if options.level == "summary":
-        return _summary_drifts(expected, actual, options)
+        summary = _summary_drifts(expected, actual, options)
+        return summary + forward_drifts(expected, actual, options)
     notes = []
     saved = expected.source == actual.source == "checkpoint"
     if expected.source != actual.source:
@@ -77,7 +79,7 @@ def compare(
     if saved and not (same_rows and expected.aliases == actual.aliases):
         expected, actual = checkpoint_views(expected, actual)
         same_rows = rows_equal(expected.rows, actual.rows)
-    extra = state_drifts(expected, actual, same_rows=same_rows)
+    extra = state_drifts(expected, actual, same_rows=same_rows) + forward_drifts(expected, actual)
     tied = {d.name for d in extra if d.kind == "tying"}
     rows = [
         d

@@ -175,6 +175,10 @@ def render_markdown(report: ParamFormReport, chart: str | None = None) -> str:
     if chart is not None:
         lines += [CHART_LINE.format(chart), ""]
     lines += [*_layer_table(report), *_alias_table(report), *_buffer_table(report)]
+    if report.forward is not None:
+        from pytest_paramform.formats.forward_markdown import render_forward
+
+        lines += render_forward(report.forward)
     return "\n".join(lines) + "\n"
 
 
@@ -454,6 +458,9 @@ def _parse(text: str) -> ParamFormReport:
     rows = _layer_rows(cursor)
     aliases = _aliases(cursor, rows)
     buffers = _buffers(cursor)
+    from pytest_paramform.formats.forward_markdown import parse_forward
+
+    forward = parse_forward(cursor)
     if (extra := cursor.peek()) is not None:
         raise GoldenError(f"unexpected text after the tables: {extra[1][:80]!r}", line=extra[0])
     report = ParamFormReport(
@@ -462,6 +469,7 @@ def _parse(text: str) -> ParamFormReport:
         aliases=tuple(aliases),
         buffers=None if buffers is None else tuple(buffers),
         source=source,
+        forward=forward,
     )
     check_total(
         _int_cell(layers, layers_no, "Number of layers"),

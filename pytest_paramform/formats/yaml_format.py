@@ -31,6 +31,7 @@ from pytest_paramform.formats.yaml_fast import (
     NotCanonical,
     read_canonical,
 )
+from pytest_paramform.forward_report import ForwardReport
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow, form_of
 
 T = TypeVar("T")
@@ -40,7 +41,7 @@ HEADER = (
     "# Regenerate with `pytest --paramform-update`; derived figures are checked on load.\n"
 )
 _TOP_KEYS = ("paramform", "model", "layers", "parameters", "trainable", "forms", "params")
-_TOP_OPTIONAL = ("source", "aliases", "buffers")
+_TOP_OPTIONAL = ("source", "aliases", "buffers", "forward")
 _FORM_KEYS = ("layers", "parameters", "share_of_layers", "share_of_parameters")
 _ROW_KEYS = ("name", "shape", "squeezed", "numel", "form")
 _ROW_OPTIONAL = ("frozen", "dtype")
@@ -120,6 +121,10 @@ def render_yaml(report: ParamFormReport) -> str:
         lines += _section("aliases", [_alias_line(alias) for alias in report.aliases])
     if report.buffers is not None:
         lines += _section("buffers", [_buffer_line(row) for row in report.buffers])
+    if report.forward is not None:
+        from pytest_paramform.formats.forward_yaml import render_forward
+
+        lines += render_forward(report.forward)
     return "\n".join(lines) + "\n"
 
 
@@ -362,6 +367,14 @@ def _check_forms(report: ParamFormReport, data: Any, lines: Lines) -> None:
     check_shares(report, parameter_shares, by="parameters", line=line, field="forms")
 
 
+def _forward(top: dict[str, Any], where: Lines) -> ForwardReport | None:
+    if "forward" not in top:
+        return None
+    from pytest_paramform.formats.forward_yaml import parse_forward
+
+    return parse_forward(top["forward"], where.keys.get("forward"))
+
+
 def parse_yaml(text: str, path: str | None = None) -> ParamFormReport:
     """Parse and verify a YAML golden; every problem is a GoldenError naming ``path``."""
     with in_file(path):
@@ -395,6 +408,7 @@ def _parse(text: str) -> ParamFormReport:
         source=check_source(
             top.get("source", "model"), line=where.keys.get("source"), field="source"
         ),
+        forward=_forward(top, where),
     )
     totals = {
         "layers": report.num_layers,

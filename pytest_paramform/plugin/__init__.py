@@ -126,7 +126,10 @@ def paramform_snapshot(
     removed tensor. The golden is ``__snapshots__/<module>/<test>.paramform.yaml``: write
     or refresh it with ``pytest --paramform-update``. Keywords, also ini options
     ``paramform_<name>`` and ``@pytest.mark.paramform(...)``: format (yaml, markdown),
-    level (layers, summary), tolerance, rel_tolerance, buffers, dtype. Returns the report.
+    level (layers, summary), tolerance, rel_tolerance, buffers, dtype, max_parameters,
+    max_flops, inputs (record one forward pass on meta: output shapes and FLOPs per
+    module), depth.
+    Returns the report.
     """
     from pytest_paramform.plugin.fixture import ParamFormSnapshot, overridden_settings
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from syrupy.assertion import SnapshotAssertion
 
+from pytest_paramform.budgets import check_budgets
 from pytest_paramform.comparison.core import render_drift
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.files import relative
@@ -41,7 +42,14 @@ def to_report(source: Any, settings: Settings, name: str | None = None) -> Param
         return source if name is None else replace(source, name=name)
     from pytest_paramform.sources import build_report
 
-    return build_report(source, name, buffers=settings.buffers, dtype=settings.dtype)
+    return build_report(
+        source,
+        name,
+        buffers=settings.buffers,
+        dtype=settings.dtype,
+        inputs=settings.inputs,
+        depth=settings.depth,
+    )
 
 
 class ParamFormSnapshot:
@@ -85,6 +93,10 @@ class ParamFormSnapshot:
         rel_tolerance: float | None = None,
         buffers: bool | None = None,
         dtype: bool | None = None,
+        max_parameters: int | None = None,
+        max_flops: int | None = None,
+        inputs: Any = None,
+        depth: int | None = None,
     ) -> ParamFormReport:
         """Check ``source`` against its golden; fail the test with every difference.
 
@@ -93,9 +105,15 @@ class ParamFormSnapshot:
         __tracebackhide__ = True
         values = {"format": format, "level": level, "tolerance": tolerance}
         values |= {"rel_tolerance": rel_tolerance, "buffers": buffers, "dtype": dtype}
+        values |= {"max_parameters": max_parameters, "max_flops": max_flops}
+        values |= {"inputs": inputs, "depth": depth}
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
             report = to_report(self._located(source), settings, name)
+            # Before the golden is touched: an update never records a model over budget.
+            check_budgets(
+                report, max_parameters=settings.max_parameters, max_flops=settings.max_flops
+            )
         except ParamFormError as exc:
             # `from None`: the message says it all; pytest would print it twice otherwise.
             raise ParamFormFailed(f"paramform: {exc}", pytrace=False) from None

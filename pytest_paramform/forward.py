@@ -1,0 +1,338 @@
+"""One forward pass on ``meta``: what a model computes, without weights or arithmetic.
+
+The module is never changed: its parameters and buffers are swapped for ``meta`` stand-ins
+for the pass only (``torch.func.functional_call``), so a model with real weights is
+neither moved nor copied; train/eval flags are put back afterwards. Hooks record each
+module's output shapes down to a depth, and ``FlopCounterMode`` counts FLOPs (2 per
+multiply-add), per module and in total. torch is imported when this module is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+from torch.utils.flop_counter import FlopCounterMode
+
+from pytest_paramform.errors import SourceError
+from pytest_paramform.forward_report import (
+    ForwardInput,
+    ForwardReport,
+    InputSpec,
+    ModuleOutput,
+    Shape,
+)
+
+META = torch.device("meta")
+
+
+@dataclass
+class _Seen:
+    """What the hooks saw of one module."""
+
+    outputs: tuple[tuple[str, Shape], ...] = ()
+    calls: int = 0
+    flops: int = 0
+    started: list[int] = field(default_factory=list)  # the counter at each open call
+
+
+def run_forward(module: nn.Module, inputs: InputSpec, depth: int) -> ForwardReport:
+    """The model's outputs, and its modules' down to ``depth``, for one pass on ``meta``
+    in eval mode under ``no_grad``."""
+    args, kwargs = make_arguments(inputs)
+    chosen = dict(modules_to_depth(module, depth))
+    seen = {name: _Seen() for name in chosen}
+    counter = FlopCounterMode(display=False)
+    try:
+        recording = _recording(chosen, seen, counter)
+        with _eval_mode(module), torch.no_grad(), counter, recording, NormsKeepShape():
+            torch.func.functional_call(module, _meta_state(module), tuple(args), kwargs)
+    except Exception as exc:  # the model's own code: anything may come out of it
+        raise _located_failure(module, inputs, exc) from exc
+    rows = tuple(
+        ModuleOutput(name, s.outputs, s.calls, s.flops) for name, s in seen.items() if s.calls
+    )
+    total = int(counter.get_total_flops())
+    return ForwardReport(_recorded_inputs(args, kwargs), depth, rows, total)
+
+
+def modules_to_depth(module: nn.Module, depth: int) -> Iterator[tuple[str, nn.Module]]:
+    """The model ("") and its modules whose names have at most ``depth`` parts, in model
+    order."""
+    for name, sub in module.named_modules():
+        if name.count(".") < depth or not name:
+            yield name, sub
+
+
+def make_arguments(inputs: InputSpec) -> tuple[list[Any], dict[str, Any]]:
+    """Positional and keyword arguments on ``meta``: empty tensors for shapes, or what a
+    callable returns (called with ``meta`` as the default device; any tensor it made
+    elsewhere is put there too)."""
+    if callable(inputs):
+        with META:
+            made = inputs()
+        made = _to_meta(made)
+        if isinstance(made, Mapping):
+            return [], dict(made)
+        if isinstance(made, tuple | list):
+            return list(made), {}
+        return [made], {}
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for spec in inputs:
+        tensor = torch.empty(spec.shape, dtype=_dtype(spec), device=META)
+        if spec.positional:
+            args.append(tensor)
+        else:
+            kwargs[spec.name] = tensor
+    return args, kwargs
+
+
+def _dtype(spec: ForwardInput) -> torch.dtype:
+    dtype = getattr(torch, spec.dtype, None)
+    if not isinstance(dtype, torch.dtype):
+        raise SourceError(
+            f"inputs: {spec.dtype!r} (for input {spec.name}) is not a torch dtype "
+            "(float32, bfloat16, int64, bool, ...)"
+        )
+    return dtype
+
+
+def _to_meta(value: Any) -> Any:
+    return torch.utils._pytree.tree_map_only(torch.Tensor, lambda t: t.to(META), value)
+
+
+def _recorded_inputs(args: list[Any], kwargs: dict[str, Any]) -> tuple[ForwardInput, ...]:
+    named = [(str(i), a) for i, a in enumerate(args)] + list(kwargs.items())
+    return tuple(
+        ForwardInput(name, _shape(t), str(t.dtype).removeprefix("torch."))
+        for name, t in named
+        if isinstance(t, torch.Tensor)
+    )
+
+
+def _meta_state(module: nn.Module) -> dict[str, torch.Tensor]:
+    """A ``meta`` stand-in for every parameter and buffer, each tied tensor once."""
+    state = {**dict(module.named_parameters()), **dict(module.named_buffers())}
+    return {name: torch.empty_like(t, device=META) for name, t in state.items()}
+
+
+@contextmanager
+def _eval_mode(module: nn.Module) -> Iterator[None]:
+    flags = [(sub, sub.training) for sub in module.modules()]
+    module.eval()
+    try:
+        yield
+    finally:
+        for sub, training in flags:
+            sub.training = training
+
+
+@contextmanager
+def _recording(
+    chosen: dict[str, nn.Module], seen: dict[str, _Seen], counter: FlopCounterMode
+) -> Iterator[None]:
+    """Hooks on the chosen modules: outputs after each call, and the FLOPs counted between
+    a call's start and its end (its modules' included)."""
+    handles = [
+        hook
+        for name, sub in chosen.items()
+        for hook in (
+            sub.register_forward_pre_hook(_start_hook(seen[name], counter)),
+            sub.register_forward_hook(_output_hook(seen[name], counter)),
+        )
+    ]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _start_hook(seen: _Seen, counter: FlopCounterMode) -> Callable[..., None]:
+    def hook(module: nn.Module, args: Any) -> None:
+        seen.started.append(int(counter.get_total_flops()))
+
+    return hook
+
+
+def _output_hook(seen: _Seen, counter: FlopCounterMode) -> Callable[..., None]:
+    def hook(module: nn.Module, args: Any, output: Any) -> None:
+        seen.calls += 1
+        seen.flops += int(counter.get_total_flops()) - seen.started.pop()
+        if seen.calls == 1:
+            seen.outputs = tuple(leaves(output))
+
+    return hook
+
+
+def leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Shape]]:
+    """The tensors in an output by name: "" for a lone tensor, positions in tuples and
+    lists, keys in dicts and ``ModelOutput``s (joined with dots when nested); anything
+    else (None, a cache object) is not a tensor and is left out."""
+    if isinstance(value, torch.Tensor):
+        yield prefix, _shape(value)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from leaves(item, _join(prefix, str(key)))
+    elif isinstance(value, tuple | list):
+        for index, item in enumerate(value):
+            yield from leaves(item, _join(prefix, str(index)))
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _shape(tensor: torch.Tensor) -> Shape:
+    return tuple(int(d) for d in tensor.shape)
+
+
+F = torch.nn.functional
+
+
+def _batch_norm_fits(x: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    stats = [t for t in (*args[1:5], kwargs.get("weight")) if isinstance(t, torch.Tensor)]
+    return x.dim() >= 2 and all(t.numel() == x.shape[1] for t in stats)
+
+
+def _layer_norm_fits(x: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    shape = args[1] if len(args) > 1 else kwargs.get("normalized_shape")
+    shape = (shape,) if isinstance(shape, int) else tuple(shape or ())
+    return len(shape) <= x.dim() and tuple(x.shape[x.dim() - len(shape) :]) == shape
+
+
+def _group_norm_fits(x: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    groups = args[1] if len(args) > 1 else kwargs.get("num_groups")
+    return x.dim() >= 2 and isinstance(groups, int) and groups > 0 and x.shape[1] % groups == 0
+
+
+_NORMS: dict[Any, Callable[[torch.Tensor, tuple[Any, ...], dict[str, Any]], bool]] = {
+    F.batch_norm: _batch_norm_fits,
+    F.layer_norm: _layer_norm_fits,
+    F.group_norm: _group_norm_fits,
+}
+
+
+class NormsKeepShape(TorchFunctionMode):
+    """Batch, layer and group norm return their input's shape and dtype, and count no
+    FLOPs; on ``meta`` torch runs them through Python decompositions (about 7 ms a call,
+    most of a ResNet's pass), so a fitting call is answered with an empty tensor here. A
+    call that does not fit (wrong channels) runs as usual, and fails as it would."""
+
+    def __torch_function__(
+        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None
+    ) -> Any:
+        kwargs = kwargs or {}
+        fits = _NORMS.get(func)
+        x = args[0] if args else kwargs.get("input")
+        if fits is not None and isinstance(x, torch.Tensor) and x.is_meta and fits(x, args, kwargs):
+            return torch.empty_like(x)
+        return func(*args, **kwargs)
+
+
+# Calls that hand a tensor's values to Python, or make a shape from values: a meta tensor
+# has no values, so these cannot run there.
+_VALUE_READS = ("item", "tolist", "numpy", "__bool__", "__int__", "__float__", "__index__")
+_VALUE_SHAPED = ("nonzero", "masked_select", "unique", "bincount", "repeat_interleave")
+
+
+@dataclass
+class _Failure:
+    """Where a failing pass failed: the modules open at that moment, and the torch call."""
+
+    stack: list[str] = field(default_factory=list)
+    call: str | None = None
+    where: list[str] = field(default_factory=list)
+
+
+class _FailedCall(TorchFunctionMode):
+    """Notes the first torch call that raised, and which modules were running then. Used
+    only to explain a pass that failed, so a pass that runs pays nothing for it."""
+
+    def __init__(self, failure: _Failure) -> None:
+        super().__init__()
+        self.failure = failure
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        try:
+            return func(*args, **(kwargs or {}))
+        except Exception:
+            if self.failure.call is None:
+                self.failure.call = _call_name(func)
+                self.failure.where = list(self.failure.stack)
+            raise
+
+
+def _call_name(func: Any) -> str:
+    """``Tensor.item``, ``torch.nonzero``: how the model's code spelled the call."""
+    name = getattr(func, "__name__", repr(func))
+    owner = getattr(func, "__objclass__", None) or getattr(func, "__self__", None)
+    if owner is torch.Tensor or getattr(owner, "__name__", "") in ("TensorBase", "Tensor"):
+        return f"Tensor.{name}"
+    module = getattr(func, "__module__", None) or "torch"
+    return f"{'torch' if module.startswith('torch') else module}.{name}"
+
+
+def _located_failure(module: nn.Module, inputs: InputSpec, exc: Exception) -> SourceError:
+    """The pass runs again, watched, to name the deepest module that was running and the
+    torch call that failed; the error says why meta cannot run it and what to do."""
+    failure = _Failure()
+    try:
+        args, kwargs = make_arguments(inputs)
+        watched = _module_stack(module, failure), _FailedCall(failure)
+        with _eval_mode(module), torch.no_grad(), watched[0], watched[1]:
+            torch.func.functional_call(module, _meta_state(module), tuple(args), kwargs)
+    except Exception:  # the same failure again, now located
+        pass
+    return SourceError(_failure_text(module, failure, exc))
+
+
+def _failure_text(module: nn.Module, failure: _Failure, exc: Exception) -> str:
+    names = dict(module.named_modules())
+    deepest = failure.where[-1] if failure.where else ""
+    kind = type(names.get(deepest, module)).__name__
+    where = f"in {deepest} ({kind})" if deepest else f"in the model's own forward ({kind})"
+    call = f" at {failure.call}()" if failure.call else ""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    first = first if len(first) <= 160 else first[:157] + "..."
+    model = type(module).__name__
+    text = f"the forward pass of {model} failed {where}{call}: {type(exc).__name__}: {first}"
+    if _reads_values(failure.call, exc):
+        text += (
+            "; that call needs the tensor's values, and a forward pass on meta has none "
+            "(no weights, no data). Record the forward pass of a part that does not read "
+            "values (pass that submodule), or leave out inputs= for this model"
+        )
+    return text
+
+
+def _reads_values(call: str | None, exc: Exception) -> bool:
+    name = (call or "").rpartition(".")[2]
+    return name in _VALUE_READS + _VALUE_SHAPED or "meta" in str(exc).lower()
+
+
+@contextmanager
+def _module_stack(module: nn.Module, failure: _Failure) -> Iterator[None]:
+    """Keeps ``failure.stack`` as the names of the modules whose forward is running."""
+
+    def enter(name: str) -> Callable[..., None]:
+        return lambda _module, _args: failure.stack.append(name)
+
+    def leave(_module: nn.Module, _args: Any, _output: Any) -> None:
+        failure.stack.pop()
+
+    handles = []
+    for name, sub in module.named_modules():
+        handles.append(sub.register_forward_pre_hook(enter(name)))
+        handles.append(sub.register_forward_hook(leave))
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()

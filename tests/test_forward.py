@@ -1,0 +1,329 @@
+"""The forward section: output shapes per module from one pass on ``meta``, equal to what a
+real forward pass on real tensors gives; the user's module is left as it was."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torchvision
+import transformers
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from pytest_paramform import build_report
+from pytest_paramform.cli import main
+from pytest_paramform.errors import SettingsError, SourceError
+from pytest_paramform.forward import leaves, modules_to_depth
+from pytest_paramform.forward_report import ForwardInput, parse_inputs
+
+TINY_LLAMA = {
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "vocab_size": 100,
+}
+
+
+def real_outputs(model: nn.Module, depth: int, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """What a real forward pass (real weights, real inputs) gives, module by module."""
+    seen: dict[str, Any] = {}
+
+    def hook(name: str) -> Any:
+        def record(_module: nn.Module, _args: Any, output: Any) -> None:
+            seen.setdefault(name, tuple(leaves(output)))
+
+        return record
+
+    handles = [
+        sub.register_forward_hook(hook(name)) for name, sub in modules_to_depth(model, depth)
+    ]
+    model.eval()
+    with torch.no_grad():
+        model(*args, **kwargs)
+    for handle in handles:
+        handle.remove()
+    return seen
+
+
+def real_flops(
+    model: nn.Module, depth: int, *args: Any, **kwargs: Any
+) -> tuple[int, dict[str, int]]:
+    """FlopCounterMode on real tensors: the total, and each module's (pre/post hooks)."""
+    counter = FlopCounterMode(display=False)
+    flops: dict[str, int] = {}
+    start: dict[str, int] = {}
+    handles = []
+    for name, sub in modules_to_depth(model, depth):
+        handles.append(
+            sub.register_forward_pre_hook(
+                lambda _m, _a, name=name: start.__setitem__(name, counter.get_total_flops())
+            )
+        )
+        handles.append(
+            sub.register_forward_hook(
+                lambda _m, _a, _o, name=name: flops.__setitem__(
+                    name, flops.get(name, 0) + counter.get_total_flops() - start[name]
+                )
+            )
+        )
+    model.eval()
+    with torch.no_grad(), counter:
+        model(*args, **kwargs)
+    for handle in handles:
+        handle.remove()
+    return counter.get_total_flops(), flops
+
+
+def recorded(report: Any) -> dict[str, Any]:
+    return {row.name: row.outputs for row in report.forward.modules}
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small"])
+def test_torchvision_output_shapes_equal_a_real_forward_pass(name: str) -> None:
+    factory = torchvision.models.get_model_builder(name)
+    report = build_report(lambda: factory(weights=None), inputs=parse_inputs((2, 3, 64, 64), "t"))
+    torch.manual_seed(0)
+    real = real_outputs(factory(weights=None), 2, torch.randn(2, 3, 64, 64))
+    assert recorded(report) == real
+    assert report.forward.modules[0].outputs == (("", (2, 1000)),)
+    assert report.forward.inputs == (ForwardInput("0", (2, 3, 64, 64), "float32"),)
+
+
+@pytest.mark.parametrize("name", ["resnet18", "mobilenet_v3_small"])
+def test_flops_equal_flop_counter_mode_on_real_tensors(name: str) -> None:
+    factory = torchvision.models.get_model_builder(name)
+    report = build_report(lambda: factory(weights=None), inputs=parse_inputs((1, 3, 64, 64), "t"))
+    total, per_module = real_flops(factory(weights=None), 2, torch.randn(1, 3, 64, 64))
+    assert report.forward is not None
+    assert report.forward.flops == total > 0
+    assert {row.name: row.flops for row in report.forward.modules} == per_module
+
+
+@pytest.mark.parametrize(
+    ("name", "weights"),
+    [("resnet50", "ResNet50_Weights"), ("mobilenet_v2", "MobileNet_V2_Weights")],
+)
+def test_flops_are_twice_torchvision_published_multiply_adds(name: str, weights: str) -> None:
+    """torchvision's "GFLOPS" count multiply-adds; FlopCounterMode counts 2 FLOPs each."""
+    published = getattr(torchvision.models, weights).IMAGENET1K_V1.meta["_ops"] * 1e9
+    factory = torchvision.models.get_model_builder(name)
+    report = build_report(
+        lambda: factory(weights=None), inputs=(ForwardInput("0", (1, 3, 224, 224)),)
+    )
+    assert report.forward is not None
+    assert report.forward.flops / published == pytest.approx(2.0, rel=0.002)
+
+
+def test_a_transformers_model_keyword_inputs_and_named_outputs() -> None:
+    config = transformers.LlamaConfig(**TINY_LLAMA)
+    inputs = parse_inputs({"input_ids": ((1, 8), "int64")}, "t")
+    report = build_report(lambda: transformers.LlamaForCausalLM(config), inputs=inputs)
+    real = real_outputs(
+        transformers.LlamaForCausalLM(config), 2, input_ids=torch.randint(0, 100, (1, 8))
+    )
+    assert recorded(report) == real
+    assert recorded(report)[""] == (("logits", (1, 8, 100)),)
+    assert recorded(report)["model"] == (("last_hidden_state", (1, 8, 32)),)
+    total, per_module = real_flops(
+        transformers.LlamaForCausalLM(config), 2, input_ids=torch.randint(0, 100, (1, 8))
+    )
+    assert report.forward is not None
+    # On the CPU, scaled_dot_product_attention runs a kernel FlopCounterMode has no formula
+    # for (it counts 0); on meta it runs its math path, counted as its two batched matmuls:
+    # 2 layers x 2 matmuls x 2 FLOPs x (1 batch x 4 heads x 8 x 8 positions x 8 head dims).
+    attention = 2 * 2 * 2 * (1 * 4 * 8 * 8 * 8)
+    assert report.forward.flops == total + attention
+    assert report.forward.modules[-1].flops == per_module["lm_head"] == 2 * 8 * 32 * 100
+
+
+def test_a_callable_makes_its_tensors_on_meta_and_they_are_recorded() -> None:
+    made: list[torch.Tensor] = []
+
+    def inputs() -> dict[str, torch.Tensor]:
+        ids = torch.zeros(1, 5, dtype=torch.long)
+        made.append(ids)
+        return {"input_ids": ids}
+
+    config = transformers.LlamaConfig(**TINY_LLAMA)
+    report = build_report(lambda: transformers.LlamaForCausalLM(config), inputs=inputs)
+    assert made[0].device.type == "meta"
+    assert report.forward.inputs == (ForwardInput("input_ids", (1, 5), "int64"),)
+    assert recorded(report)[""] == (("logits", (1, 5, 100)),)
+
+
+def test_a_live_model_is_neither_moved_nor_left_in_eval_mode() -> None:
+    model = torchvision.models.resnet18(weights=None).train()
+    weight = model.conv1.weight
+    before = weight.detach().clone()
+    report = build_report(model, inputs=parse_inputs((1, 3, 32, 32), "t"), depth=1)
+    assert model.training
+    assert model.layer1[0].bn1.training
+    assert model.conv1.weight is weight
+    assert weight.device.type == "cpu"
+    assert torch.equal(weight, before)
+    assert [row.name for row in report.forward.modules][:3] == ["", "conv1", "bn1"]
+    assert "layer1.0" not in recorded(report), "depth 1: the model's children only"
+
+
+def test_tuples_dicts_and_repeated_calls() -> None:
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.act = nn.ReLU()
+            self.lin = nn.Linear(4, 3)
+
+        def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any]]:
+            h = self.act(self.act(x))
+            return h, {"out": self.lin(h), "none": None}
+
+    report = build_report(Twice, inputs=parse_inputs((2, 4), "t"))
+    rows = {row.name: row for row in report.forward.modules}
+    assert rows[""].outputs == (("0", (2, 4)), ("1.out", (2, 3)))
+    assert rows["act"].calls == 2
+
+
+def test_without_inputs_there_is_no_forward_pass() -> None:
+    assert build_report(torchvision.models.resnet18).forward is None
+
+
+def test_inputs_need_a_model() -> None:
+    with pytest.raises(SourceError, match="inputs need a model to run"):
+        build_report({"w": torch.zeros(2)}, inputs=parse_inputs((1,), "t"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ((1, 3, 224, 224), (ForwardInput("0", (1, 3, 224, 224)),)),
+        ("1x3x224x224", (ForwardInput("0", (1, 3, 224, 224)),)),
+        ({"input_ids": (1, 128)}, (ForwardInput("input_ids", (1, 128), "float32"),)),
+        ({"input_ids": ((1, 128), "int64")}, (ForwardInput("input_ids", (1, 128), "int64"),)),
+        ({"mask": ((1, 4), torch.bool)}, (ForwardInput("mask", (1, 4), "bool"),)),
+        (
+            "input_ids:1x128:int64 attention_mask:1x128:int64",
+            (
+                ForwardInput("input_ids", (1, 128), "int64"),
+                ForwardInput("attention_mask", (1, 128), "int64"),
+            ),
+        ),
+        ("1x4 2x4:float16", (ForwardInput("0", (1, 4)), ForwardInput("1", (2, 4), "float16"))),
+    ],
+)
+def test_every_spelling_of_inputs(raw: object, expected: object) -> None:
+    assert parse_inputs(raw, "t") == expected
+
+
+@pytest.mark.parametrize("raw", ["1x", "x:1x2:int64:more", "", (1, -3), (1.5,), {"0x": (1,)}])
+def test_bad_inputs_say_what_is_allowed(raw: object) -> None:
+    with pytest.raises(SettingsError, match=r"^t: inputs"):
+        parse_inputs(raw, "t")
+
+
+def test_an_unknown_dtype_is_named() -> None:
+    with pytest.raises(SourceError, match=r"'float33' .* is not a torch dtype"):
+        build_report(nn.Linear(2, 2), inputs=parse_inputs("1x2:float33", "t"))
+
+
+def _names(module: nn.Module) -> Iterator[str]:
+    return (name for name, _ in modules_to_depth(module, 0))
+
+
+def test_depth_zero_is_the_model_alone() -> None:
+    assert list(_names(torchvision.models.resnet18(weights=None))) == [""]
+
+
+def test_the_cli_records_and_checks_a_forward_pass(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    golden = tmp_path / "r18.yaml"
+    spec = "torchvision:resnet18"
+    forward = ["--input", "1x3x32x32", "--depth", "1"]
+    assert main(["report", spec, *forward, "--output", str(golden)]) == 0
+    text = golden.read_text()
+    assert "  - {name: layer4, output: [1, 512, 1, 1], flops: " in text
+    assert "layer4.0" not in text.split("forward:")[1]
+    assert main(["check", spec, str(golden), "--input", "1x3x32x32", "--depth", "1"]) == 0
+    capsys.readouterr()
+    assert main(["check", spec, str(golden), "--input", "1x3x64x64", "--depth", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "  ~ layer4 output (1, 512, 1, 1) -> (1, 512, 2, 2)   FLOPs " in out
+    assert re.search(r"^  FLOPs [0-9.]+M -> [0-9.]+M \(\+29[0-9.]+%\)$", out, re.MULTILINE)
+    assert f"paramform report {spec} --input=1x3x64x64 --depth=1 --format yaml" in out
+
+
+class Gate(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x if x.sum() > 0 else -x  # a Python branch on a value
+
+
+class Pick(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x[torch.nonzero(x)]
+
+
+class Item(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * x.max().item()
+
+
+class Holder(nn.Module):
+    def __init__(self, part: nn.Module) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 4)
+        self.block = nn.Sequential(nn.ReLU(), part)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.block(self.lin(x))
+
+
+@pytest.mark.parametrize(
+    ("part", "message"),
+    [
+        (Gate, "in block.1 (Gate) at Tensor.__bool__(): RuntimeError: Tensor.item() cannot"),
+        (Pick, "in block.1 (Pick) at torch.nonzero(): NotImplementedError: "),
+        (Item, "in block.1 (Item) at Tensor.item(): RuntimeError: "),
+    ],
+)
+def test_a_forward_that_reads_values_names_the_module_and_the_call(
+    part: type[nn.Module], message: str
+) -> None:
+    model = Holder(part()).train()
+    with pytest.raises(SourceError) as caught:
+        build_report(model, inputs=(2, 4))
+    text = str(caught.value)
+    assert text.startswith(f"the forward pass of Holder failed {message}")
+    assert "a forward pass on meta has none (no weights, no data)" in text
+    assert model.training, "the model's flags are put back"
+    assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+
+
+def test_inputs_that_do_not_fit_name_the_module() -> None:
+    with pytest.raises(SourceError, match=r"^the forward pass of Holder failed in lin \(Linear\)"):
+        build_report(Holder(nn.ReLU()), inputs=(2, 3))
+
+
+def test_norm_layers_answered_on_meta_still_refuse_what_does_not_fit() -> None:
+    """The shortcut for norms on meta never records a shape a real pass would refuse."""
+    for norm in (nn.BatchNorm2d(5), nn.LayerNorm(7), nn.GroupNorm(3, 6)):
+        with pytest.raises(SourceError, match=r"^the forward pass of .* failed"):
+            build_report(nn.Sequential(norm), inputs=(1, 4, 8, 8))
+    fits = build_report(nn.Sequential(nn.BatchNorm2d(4), nn.GroupNorm(2, 4)), inputs=(1, 4, 8, 8))
+    assert fits.forward is not None
+    assert fits.forward.modules[0].outputs == (("", (1, 4, 8, 8)),)
+
+
+def test_a_timm_vision_transformer_output_shapes_equal_a_real_forward_pass() -> None:
+    timm = pytest.importorskip("timm")
+    make = functools.partial(timm.create_model, "vit_tiny_patch16_224", pretrained=False)
+    report = build_report(make, inputs=(1, 3, 224, 224))
+    real = real_outputs(make(), 2, torch.randn(1, 3, 224, 224))
+    assert recorded(report) == real
+    assert recorded(report)["blocks.11"] == (("", (1, 197, 192)),)
