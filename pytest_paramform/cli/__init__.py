@@ -15,11 +15,18 @@ from dataclasses import replace
 from pathlib import Path
 
 from pytest_paramform import __version__, formats
-from pytest_paramform.cli.inputs import kind_of, load_golden, load_report
+from pytest_paramform.cli.inputs import (
+    kind_of,
+    load_golden,
+    load_pair,
+    load_report,
+    load_with_model,
+)
 from pytest_paramform.comparison import CompareOptions, compare, render_drift
 from pytest_paramform.comparison.markdown import render_diff
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.files import relative, write_text
+from pytest_paramform.hf_loading import as_loaded_by
 from pytest_paramform.options import add_cli_flags
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.specs import FORMS
@@ -196,7 +203,7 @@ def _buffers(args: argparse.Namespace, kinds: set[str]) -> bool:
 def _pair(expected: str, actual: str, args: argparse.Namespace) -> tuple[ParamFormReport, ...]:
     """Both sides; a model set against a checkpoint records buffers, as a state_dict does."""
     buffers = _buffers(args, {kind_of(expected), kind_of(actual)})
-    return tuple(load_report(s, buffers=buffers, dtype=args.dtype) for s in (expected, actual))
+    return load_pair(expected, actual, buffers=buffers, dtype=args.dtype)
 
 
 def _verdict(
@@ -236,7 +243,8 @@ def _check(args: argparse.Namespace) -> int:
         raise ParamFormError(f"no golden at {args.golden}; create it with: {create}")
     expected = load_golden(args.golden)
     buffers = _buffers(args, {expected.source, kind_of(args.spec)})
-    actual = load_report(args.spec, buffers=buffers, dtype=args.dtype)
+    actual, model = load_with_model(args.spec, buffers=buffers, dtype=args.dtype)
+    expected = as_loaded_by(expected, model)
     return _verdict(expected, actual, options, label=str(args.golden), accept=create)
 
 

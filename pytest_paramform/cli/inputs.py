@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pytest_paramform import formats
 from pytest_paramform.checkpoints import is_checkpoint_path
 from pytest_paramform.errors import SourceError
 from pytest_paramform.files import read_text
 from pytest_paramform.gc_pause import gc_paused
+from pytest_paramform.hf_loading import both_as_loaded
 from pytest_paramform.report import ParamFormReport
-from pytest_paramform.sources import build_report
+from pytest_paramform.sources import build_module, build_report
 from pytest_paramform.specs import resolve
+from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 
 def kind_of(spec: str) -> str:
@@ -43,3 +46,39 @@ def load_report(spec: str, *, buffers: bool = False, dtype: bool = False) -> Par
             return build_report(spec, dtype=dtype)
     source, name = resolve(spec)
     return build_report(source, name=name, buffers=buffers, dtype=dtype)
+
+
+def load_with_model(
+    spec: str, *, buffers: bool = False, dtype: bool = False
+) -> tuple[ParamFormReport, Any]:
+    """:func:`load_report`, and the module built for a model spec (else None): the other
+    side of a comparison may have to be read the way that model loads a checkpoint."""
+    if kind_of(spec) != "model":
+        return load_report(spec, dtype=dtype), None
+    source, name = resolve(spec)
+    model = _model(source)
+    built = source if model is None else model
+    return build_report(built, name=name, buffers=buffers, dtype=dtype), model
+
+
+def _model(source: Any) -> Any:
+    """The module a spec's source is or builds (None for a state_dict or the like)."""
+    import torch
+
+    if isinstance(source, torch.nn.Module):
+        return source
+    if not callable(source) or isinstance(source, torch.Tensor):
+        return None
+    with internal_warnings_ignored():
+        return build_module(source)
+
+
+def load_pair(
+    first: str, second: str, *, buffers: bool = False, dtype: bool = False
+) -> tuple[ParamFormReport, ParamFormReport]:
+    """Both sides; a checkpoint set against a Hugging Face model is read as that model
+    loads it (renamed and fused by transformers' own rules)."""
+    (one, model_one), (two, model_two) = (
+        load_with_model(spec, buffers=buffers, dtype=dtype) for spec in (first, second)
+    )
+    return both_as_loaded(one, two, (model_one, model_two))
