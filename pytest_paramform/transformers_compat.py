@@ -79,7 +79,7 @@ class _Loader:
         self.renamings = [r for r in rules if isinstance(r, self.loading.WeightRenaming)]
         self.converters = [r for r in rules if isinstance(r, self.loading.WeightConverter)]
         self.by_pattern = {p: c for c in self.converters for p in c.source_patterns}
-        self.targets = dict.fromkeys(model.state_dict(keep_vars=True))
+        self.targets = model.state_dict(keep_vars=True)  # values: the loader asks "is not None"
         self.prefix = model.base_model_prefix
 
     def key_of(self, name: str) -> tuple[str, str | None]:

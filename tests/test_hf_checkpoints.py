@@ -125,3 +125,14 @@ def test_a_sharded_folder_reads_as_one_checkpoint_loaded_by_the_model(tmp_path: 
     model.save_pretrained(str(tmp_path / "m"), max_shard_size="20KB")
     assert (tmp_path / "m" / "model.safetensors.index.json").is_file()
     assert main(["diff", f"hf:{tmp_path / 'm'}", str(tmp_path / "m")]) == 0
+
+
+def test_a_base_model_checkpoint_loads_into_a_model_with_a_head_under_its_prefix(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    causal = FAMILIES["llama"](tie_word_embeddings=False)
+    causal.save_pretrained(str(tmp_path / "causal"))
+    causal.model.save_pretrained(str(tmp_path / "base"))  # keys without the "model." prefix
+    assert main(["diff", f"hf:{tmp_path / 'causal'}", str(tmp_path / "base")]) == 1
+    rows = capsys.readouterr().out.splitlines()[1:-2]
+    assert [row.split()[:2] for row in rows] == [["-", "lm_head.weight"]]
