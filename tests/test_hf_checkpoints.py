@@ -12,9 +12,11 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 from hf_tiny import FAMILIES, save
 from safetensors.torch import load_file, save_file
 
+from pytest_paramform import as_loaded_by, build_report, compare
 from pytest_paramform.cli import main
 
 
@@ -136,3 +138,13 @@ def test_a_base_model_checkpoint_loads_into_a_model_with_a_head_under_its_prefix
     assert main(["diff", f"hf:{tmp_path / 'causal'}", str(tmp_path / "base")]) == 1
     rows = capsys.readouterr().out.splitlines()[1:-2]
     assert [row.split()[:2] for row in rows] == [["-", "lm_head.weight"]]
+
+
+def test_in_python_a_checkpoint_is_read_as_the_model_loads_it(tmp_path: Path) -> None:
+    model = FAMILIES["mixtral"]()
+    model.save_pretrained(str(tmp_path / "mixtral"))
+    saved = build_report(str(tmp_path / "mixtral"))
+    expected = build_report(model, buffers=True)
+    assert compare(expected, saved)  # the names on disk are not the model's
+    assert compare(expected, as_loaded_by(saved, model)) == []
+    assert as_loaded_by(saved, torch.nn.Linear(2, 2)) is saved  # not a transformers model
