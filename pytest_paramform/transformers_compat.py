@@ -54,7 +54,9 @@ def as_loaded(model: Any, tensors: Iterable[Named]) -> list[Named]:
     for tensor in sorted(tensors, key=lambda t: loader.loading.dot_natural_key(t.name)):
         key, pattern = loader.key_of(tensor.name)
         if pattern is not None:
-            rule, members = groups.setdefault(key, (loader.converter(pattern), []))
+            if key not in groups:
+                groups[key] = (loader.converter(pattern), [])
+            rule, members = groups[key]
             rule.add_tensor(key, tensor.name, pattern, _meta(tensor))
             members.append(tensor)
         elif key == tensor.name:
