@@ -131,7 +131,7 @@ def saved_to(folder: str, factory: Callable[..., Any], ours: ParamFormReport, be
             model.save_pretrained(folder)
             type(model.config).from_pretrained(folder)  # transformers reads its own save
             return ""
-        except Exception as exc:
+        except (Exception, BudgetExceeded) as exc:
             error = f"{type(exc).__name__}: {exc}"
     return error if len(tries) > 1 else "too big to save"
 
