@@ -39,6 +39,7 @@ from pytest_paramform import ParamFormReport, build_report, compare
 from pytest_paramform.cli.inputs import load_pair, load_report
 from pytest_paramform.torch_modes import AllocationBudget, BudgetExceeded
 
+TOO_BIG = "too big to save"
 REAL_BUDGET = 4 * 1024**3  # bytes a real build of a model "small enough to compare" may use
 # A config shrunk for the save pass: 2 layers, width 64, 4 experts (fields a config lacks
 # are left alone; one the model rejects sends it back to its default config).
@@ -133,7 +134,7 @@ def saved_to(folder: str, factory: Callable[..., Any], ours: ParamFormReport, be
             return ""
         except (Exception, BudgetExceeded) as exc:
             error = f"{type(exc).__name__}: {exc}"
-    return error if len(tries) > 1 else "too big to save"
+    return error if len(tries) > 1 else f"{TOO_BIG} (shrunk: {error})"
 
 
 def save_and_compare(
@@ -145,7 +146,7 @@ def save_and_compare(
         if error:
             if args.verbose:
                 print(f"lib no save {label}: {error}"[:200], flush=True)
-            too_big = error == "too big to save"
+            too_big = error.startswith(TOO_BIG)
             return "not saved (too big)" if too_big else "save failed in the library"
         expected, actual = load_pair(f"hf:{folder}", folder, buffers=True)
         drifts = compare(expected, actual)
@@ -224,7 +225,10 @@ def sweep(
                     print(f"MISMATCH    {label}", flush=True)
         if args.save and label.startswith("transformers:"):
             try:
-                counts[save_and_compare(factory, ours, label, args)] += 1
+                result = save_and_compare(factory, ours, label, args)
+                counts[result] += 1
+                if args.verbose:
+                    print(f"{result:<28}{label}", flush=True)
             except Exception as exc:  # ours: paramform could not read or compare it
                 counts["save mismatched"] += 1
                 print(f"SAVE FAILED {label}: {type(exc).__name__}: {exc}"[:300], flush=True)
