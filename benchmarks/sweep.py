@@ -112,12 +112,15 @@ def shrunk(config: Any) -> Any:
 def _shrunk(values: dict[str, Any]) -> dict[str, Any]:
     values = {k: _shrunk(v) if isinstance(v, dict) and "model_type" in v else v
               for k, v in values.items()}
+    before = values.get("num_hidden_layers")
     for field, value in TINY.items():
         if type(values.get(field)) is int:
             values[field] = value
-    layers = values.get("num_hidden_layers")
-    if isinstance(values.get("layer_types"), list) and isinstance(layers, int):
-        values["layer_types"] = values["layer_types"][:layers]
+    after = values.get("num_hidden_layers")
+    if type(before) is int and before > after:  # per-layer lists: layer_types, ...
+        for key, value in values.items():
+            if isinstance(value, list) and len(value) == before:
+                values[key] = value[:after]
     return values
 
 

@@ -37,17 +37,14 @@ def split(model: object) -> tuple[list[object], list[object]]:
     return renamings, converters
 
 
-def test_every_model_is_a_pretrained_model_and_nothing_is_imported_to_ask() -> None:
+def test_every_model_is_a_pretrained_model_and_nothing_is_imported_to_ask(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     assert is_transformers_model(llama())
     assert not is_transformers_model(torch.nn.Linear(2, 2))
-    modules = dict(sys.modules)
-    try:
-        del sys.modules["transformers"]
-        assert not is_transformers_model(torch.nn.Linear(2, 2))
-        assert "transformers" not in sys.modules
-    finally:
-        sys.modules.clear()
-        sys.modules.update(modules)
+    monkeypatch.delitem(sys.modules, "transformers")
+    assert not is_transformers_model(torch.nn.Linear(2, 2))
+    assert "transformers" not in sys.modules
 
 
 def test_from_pretrained_takes_its_rules_from_get_model_conversion_mapping() -> None:

@@ -10,6 +10,7 @@ from pytest_paramform.checkpoints import is_checkpoint_path
 from pytest_paramform.errors import SourceError
 from pytest_paramform.files import read_text
 from pytest_paramform.gc_pause import gc_paused
+from pytest_paramform.heavy_imports import require
 from pytest_paramform.hf_loading import both_as_loaded
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.sources import build_module, build_report
@@ -63,7 +64,7 @@ def load_with_model(
 
 def _model(source: Any) -> Any:
     """The module a spec's source is or builds (None for a state_dict or the like)."""
-    import torch
+    torch = require("torch", "torch")
 
     if isinstance(source, torch.nn.Module):
         return source
