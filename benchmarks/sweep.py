@@ -4,6 +4,13 @@ with a real build. Not part of the test run: the whole sweep takes an hour or mo
     python benchmarks/sweep.py                       # both libraries, every architecture
     python benchmarks/sweep.py --library timm --match 'swinv2|rope'
     python benchmarks/sweep.py --library transformers --limit 50 --real-below 5e7
+    python benchmarks/sweep.py --library transformers --real-below 0 --match 'mixtral|vit'
+
+transformers models are also saved (``save_pretrained``, shrunk to 2 layers of width 64
+where the config allows, else as they are when under ``--save-below`` parameters) and
+compared with ``hf:`` of the saved folder, as ``paramform diff hf:DIR DIR`` compares them:
+"saved (renamed on load)" counts those whose checkpoint names differ from the
+model's, and "save mismatched" those that still differ once read as transformers loads them.
 
 For each architecture it prints one line when something is wrong, and at the end the counts:
 built, failed (where the library itself builds the model, so the failure is ours),
@@ -19,6 +26,7 @@ import functools
 import gc
 import re
 import sys
+import tempfile
 import time
 import warnings
 from collections import Counter
@@ -27,10 +35,30 @@ from typing import Any
 
 import torch
 
-from pytest_paramform import ParamFormReport, build_report
+from pytest_paramform import ParamFormReport, build_report, compare
+from pytest_paramform.cli.inputs import load_pair, load_report
 from pytest_paramform.torch_modes import AllocationBudget, BudgetExceeded
 
+TOO_BIG = "too big to save"
 REAL_BUDGET = 4 * 1024**3  # bytes a real build of a model "small enough to compare" may use
+# A config shrunk for the save pass: 2 layers, width 64, 4 experts (fields a config lacks
+# are left alone; one the model rejects sends it back to its default config).
+TINY = {
+    **dict.fromkeys(
+        ("num_hidden_layers", "num_layers", "encoder_layers", "decoder_layers",
+         "num_decoder_layers"), 2
+    ),
+    **dict.fromkeys(("hidden_size", "d_model"), 64),
+    **dict.fromkeys(
+        ("intermediate_size", "d_ff", "ffn_dim", "encoder_ffn_dim", "decoder_ffn_dim"), 128
+    ),
+    **dict.fromkeys(("moe_intermediate_size", "shared_expert_intermediate_size"), 32),
+    **dict.fromkeys(("num_local_experts", "num_experts", "n_routed_experts"), 4),
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "head_dim": 16,
+    "num_experts_per_tok": 2,
+}
 
 
 def timm_architectures() -> Iterator[tuple[str, Callable[[], Any]]]:
@@ -40,12 +68,16 @@ def timm_architectures() -> Iterator[tuple[str, Callable[[], Any]]]:
         yield f"timm:{name}", functools.partial(timm.create_model, name)
 
 
-def transformers_architectures() -> Iterator[tuple[str, Callable[[], Any]]]:
-    """Every (model_type, class) pair the auto mappings know, from the default config."""
+def transformers_architectures(
+    one_per_type: bool = False,
+) -> Iterator[tuple[str, Callable[[], Any]]]:
+    """Every (model_type, class) pair the auto mappings know, from the default config
+    (with ``one_per_type``, the base model class of each type, else its first class)."""
     import transformers
     from transformers.models.auto import modeling_auto
 
     transformers.logging.set_verbosity_error()  # one line per model about its config
+    transformers.logging.disable_progress_bar()  # one per save_pretrained
 
     pairs: dict[tuple[str, str], None] = {}
     for attr in sorted(vars(modeling_auto)):
@@ -55,15 +87,78 @@ def transformers_architectures() -> Iterator[tuple[str, Callable[[], Any]]]:
         for model_type, names in table.items():
             for name in names if isinstance(names, tuple | list) else (names,):
                 pairs[(model_type, name)] = None
+    if one_per_type:
+        base = modeling_auto.MODEL_MAPPING_NAMES
+        firsts = {t: base.get(t, n) for t, n in reversed(list(pairs))}
+        pairs = {(t, n if isinstance(n, str) else n[0]): None for t, n in sorted(firsts.items())}
     for model_type, class_name in pairs:
         cls = getattr(transformers, class_name, None)
         if cls is None:
             continue
 
-        def build(cls: Any = cls, model_type: str = model_type) -> Any:
-            return cls(transformers.AutoConfig.for_model(model_type))
+        def build(cls: Any = cls, model_type: str = model_type, tiny: bool = False) -> Any:
+            config = transformers.AutoConfig.for_model(model_type)
+            return cls(shrunk(config) if tiny else config)
 
         yield f"transformers:{model_type}:{class_name}", build
+
+
+def shrunk(config: Any) -> Any:
+    """``config`` rebuilt with the ``TINY`` values, in its sub-configs (text, vision, ...)
+    too; rebuilt from a dict, as configs check their fields against each other."""
+    return type(config).from_dict(_shrunk(config.to_dict()))
+
+
+def _shrunk(values: dict[str, Any]) -> dict[str, Any]:
+    values = {k: _shrunk(v) if isinstance(v, dict) and "model_type" in v else v
+              for k, v in values.items()}
+    before = values.get("num_hidden_layers")
+    for field, value in TINY.items():
+        if type(values.get(field)) is int:
+            values[field] = value
+    after = values.get("num_hidden_layers")
+    if type(before) is int and before > after:  # per-layer lists: layer_types, ...
+        for key, value in values.items():
+            if isinstance(value, list) and len(value) == before:
+                values[key] = value[:after]
+    return values
+
+
+def saved_to(folder: str, factory: Callable[..., Any], ours: ParamFormReport, below: float) -> str:
+    """Build for real and ``save_pretrained``: shrunk, else as it is when small enough."""
+    tries = [True] + ([False] if ours.num_parameters <= below else [])
+    error = ""
+    for tiny in tries:
+        try:
+            with AllocationBudget(REAL_BUDGET):
+                model = factory(tiny=tiny)
+            model.save_pretrained(folder)
+            type(model.config).from_pretrained(folder)  # transformers reads its own save
+            return ""
+        except (Exception, BudgetExceeded) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+    return error if len(tries) > 1 else f"{TOO_BIG} (shrunk: {error})"
+
+
+def save_and_compare(
+    factory: Callable[..., Any], ours: ParamFormReport, label: str, args: argparse.Namespace
+) -> str:
+    """What ``save_pretrained`` and ``paramform diff hf:DIR DIR`` make of the model."""
+    with tempfile.TemporaryDirectory() as folder:
+        error = saved_to(folder, factory, ours, args.save_below)
+        if error:
+            if args.verbose:
+                print(f"lib no save {label}: {error}"[:200], flush=True)
+            too_big = error.startswith(TOO_BIG)
+            return "not saved (too big)" if too_big else "save failed in the library"
+        expected, actual = load_pair(f"hf:{folder}", folder, buffers=True)
+        drifts = compare(expected, actual)
+        if drifts:
+            lines = "; ".join(d.text.strip() for d in drifts[:3])
+            print(f"SAVE MISMATCH {label}: {lines}"[:300], flush=True)
+            return "save mismatched"
+        raw = compare(expected, load_report(folder))
+        return "saved (renamed on load)" if raw else "saved (same names)"
 
 
 def real_report(factory: Callable[[], Any]) -> ParamFormReport | None:
@@ -131,6 +226,15 @@ def sweep(
                 if not same(ours, real):
                     counts["mismatched"] += 1
                     print(f"MISMATCH    {label}", flush=True)
+        if args.save and label.startswith("transformers:"):
+            try:
+                result = save_and_compare(factory, ours, label, args)
+                counts[result] += 1
+                if args.verbose:
+                    print(f"{result:<28}{label}", flush=True)
+            except Exception as exc:  # ours: paramform could not read or compare it
+                counts["save mismatched"] += 1
+                print(f"SAVE FAILED {label}: {type(exc).__name__}: {exc}"[:300], flush=True)
         gc.collect()
     return counts
 
@@ -142,10 +246,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=0, help="at most this many per library")
     parser.add_argument("--real-below", type=float, default=3e8,
                         help="compare with a real build up to this many parameters")
+    parser.add_argument("--save-below", type=float, default=1e8,
+                        help="save a model whose config cannot shrink up to this many parameters")
+    parser.add_argument("--no-save", dest="save", action="store_false",
+                        help="skip the save_pretrained pass")
+    parser.add_argument("--one-per-type", action="store_true",
+                        help="transformers: one class per model type (its base model)")
     parser.add_argument("--verbose", action="store_true", help="also list library failures")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    sources = {"timm": timm_architectures, "transformers": transformers_architectures}
+    sources = {
+        "timm": timm_architectures,
+        "transformers": functools.partial(transformers_architectures, args.one_per_type),
+    }
     chosen = list(sources) if args.library == "both" else [args.library]
     bad = 0
     for library in chosen:
@@ -153,10 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         counts = sweep(sources[library](), args)
         took = time.perf_counter() - start
         summary = ", ".join(f"{counts[k]} {k}" for k in (
-            "tried", "built", "failed", "failed in the library too", "compared", "mismatched"
+            "tried", "built", "failed", "failed in the library too", "compared", "mismatched",
+            "saved (same names)", "saved (renamed on load)", "save mismatched",
+            "save failed in the library", "not saved (too big)",
         ))
         print(f"{library}: {summary} ({took:.0f} s)", flush=True)
-        bad += counts["failed"] + counts["mismatched"]
+        bad += counts["failed"] + counts["mismatched"] + counts["save mismatched"]
     return 1 if bad else 0
 
 

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         ParamFormError,
         SourceError,
     )
+    from pytest_paramform.hf_loading import as_loaded_by
     from pytest_paramform.report import Alias, ParamFormReport, ParamRow
     from pytest_paramform.sources import build_report
 
@@ -31,6 +32,7 @@ _HOMES = {
     "ParamFormReport": "report",
     "ParamRow": "report",
     "SourceError": "errors",
+    "as_loaded_by": "hf_loading",
     "build_report": "sources",
     "compare": "comparison",
     "empty_weights": "empty",
@@ -46,6 +48,7 @@ __all__ = [
     "ParamFormReport",
     "ParamRow",
     "SourceError",
+    "as_loaded_by",
     "build_report",
     "compare",
     "empty_weights",

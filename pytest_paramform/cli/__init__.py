@@ -19,13 +19,20 @@ from typing import Any
 
 from pytest_paramform import __version__, formats
 from pytest_paramform.budgets import BudgetError, check_budgets
-from pytest_paramform.cli.inputs import kind_of, load_golden, load_report
+from pytest_paramform.cli.inputs import (
+    kind_of,
+    load_golden,
+    load_pair,
+    load_report,
+    load_with_model,
+)
 from pytest_paramform.comparison import CompareOptions, compare, render_drift
 from pytest_paramform.comparison.markdown import COLUMNS, cell, figures, render_diff, table
 from pytest_paramform.errors import ModelCodeError, ParamFormError
 from pytest_paramform.files import relative, write_text
 from pytest_paramform.forward_report import DEFAULT_DEPTH, inputs_from_text
 from pytest_paramform.gc_pause import gc_paused
+from pytest_paramform.hf_loading import as_loaded_by
 from pytest_paramform.options import add_cli_flags
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.sources import reads_checkpoint
@@ -261,7 +268,7 @@ def _buffers(args: argparse.Namespace, kinds: set[str]) -> bool:
 def _pair(expected: str, actual: str, args: argparse.Namespace) -> tuple[ParamFormReport, ...]:
     """Both sides; a model set against a checkpoint records buffers, as a state_dict does."""
     buffers = _buffers(args, {kind_of(expected), kind_of(actual)})
-    return tuple(load_report(s, buffers=buffers, dtype=args.dtype) for s in (expected, actual))
+    return load_pair(expected, actual, buffers=buffers, dtype=args.dtype)
 
 
 def _verdict(
@@ -331,7 +338,10 @@ def _check(args: argparse.Namespace) -> int:
     with gc_paused() if reading else contextlib.nullcontext():
         expected = load_golden(golden)
         buffers = _buffers(args, {expected.source, kind_of(args.spec)})
-        actual = load_report(args.spec, buffers=buffers, dtype=args.dtype, **_forward(args))
+        actual, model = load_with_model(
+            args.spec, buffers=buffers, dtype=args.dtype, **_forward(args)
+        )
+        expected = as_loaded_by(expected, model)
         _within_budget(actual, args)
         return _verdict(
             expected, actual, options, label=str(golden), accept=create, fold=args.fold

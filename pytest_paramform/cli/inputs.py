@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from pytest_paramform import formats
 from pytest_paramform.errors import ModelCodeError, ParamFormError, SourceError
 from pytest_paramform.files import read_text
 from pytest_paramform.forward_report import DEFAULT_DEPTH, InputSpec
 from pytest_paramform.gc_pause import gc_paused
+from pytest_paramform.heavy_imports import require
+from pytest_paramform.hf_loading import both_as_loaded
 from pytest_paramform.report import ParamFormReport
-from pytest_paramform.sources import build_report, reads_checkpoint
-from pytest_paramform.specs import is_spec
+from pytest_paramform.sources import build_module, build_report, reads_checkpoint
+from pytest_paramform.specs import is_spec, resolve
+from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 
 def kind_of(spec: str) -> str:
@@ -48,13 +54,66 @@ def load_report(
     pass of a model (a golden holds what it holds)."""
     if kind_of(spec) == "golden":
         return load_golden(Path(spec))
-    try:
+    with _the_models_code(spec):
         return build_report(spec, buffers=buffers, dtype=dtype, inputs=inputs, depth=depth)
+
+
+@contextmanager
+def _the_models_code(spec: str) -> Iterator[None]:
+    """An exception from the model's own code (or the library it calls) is bad input
+    naming the spec, not a crash of paramform's."""
+    try:
+        yield
     except ParamFormError:
         raise
-    except Exception as exc:  # the model's code (or the library it calls) gave up
+    except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise ModelCodeError(
             f"the model's code raised {type(exc).__name__}{': ' if first else ''}{first}",
             path=spec,
         ) from exc
+
+
+def load_with_model(
+    spec: str,
+    *,
+    buffers: bool = False,
+    dtype: bool = False,
+    inputs: InputSpec | None = None,
+    depth: int = DEFAULT_DEPTH,
+) -> tuple[ParamFormReport, Any]:
+    """:func:`load_report`, and the module built for a model spec (else None): the other
+    side of a comparison may have to be read the way that model loads a checkpoint."""
+    if kind_of(spec) != "model":
+        return load_report(spec, dtype=dtype, inputs=inputs, depth=depth), None
+    with _the_models_code(spec):
+        source, name = resolve(spec)
+        model = _model(source)
+        built = source if model is None else model
+        report = build_report(
+            built, name=name, buffers=buffers, dtype=dtype, inputs=inputs, depth=depth
+        )
+    return report, model
+
+
+def _model(source: Any) -> Any:
+    """The module a spec's source is or builds (None for a state_dict or the like)."""
+    torch = require("torch", "torch")
+
+    if isinstance(source, torch.nn.Module):
+        return source
+    if not callable(source) or isinstance(source, torch.Tensor):
+        return None
+    with internal_warnings_ignored():
+        return build_module(source)
+
+
+def load_pair(
+    first: str, second: str, *, buffers: bool = False, dtype: bool = False
+) -> tuple[ParamFormReport, ParamFormReport]:
+    """Both sides; a checkpoint set against a Hugging Face model is read as that model
+    loads it (renamed and fused by transformers' own rules)."""
+    (one, model_one), (two, model_two) = (
+        load_with_model(spec, buffers=buffers, dtype=dtype) for spec in (first, second)
+    )
+    return both_as_loaded(one, two, (model_one, model_two))

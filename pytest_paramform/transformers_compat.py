@@ -1,0 +1,136 @@
+"""Every assumption paramform makes about transformers' internals, in one place.
+
+transformers 5 renames and fuses weights while ``from_pretrained`` loads them (one list of
+rules per model class or type, in ``conversion_mapping.py``, applied by
+``core_model_loading.py``); ``save_pretrained`` applies the reverse. A Mixtral checkpoint
+holds ``experts.0.w1.weight`` ... where the model holds one ``experts.gate_up_proj``. There
+is no public "what would this checkpoint become" call, so the loader's own pieces are
+used, in its own order, on ``meta`` tensors: names and shapes move, no byte is read.
+A transformers upgrade is this file to read; tests/test_transformers_compat.py pins one
+test to each assumption.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from collections.abc import Iterable
+from typing import Any, NamedTuple
+
+from pytest_paramform.heavy_imports import require
+
+
+class Named(NamedTuple):
+    """One tensor by name, shape and dtype (torch's name, ``None`` when not recorded)."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str | None
+
+
+def is_transformers_model(module: object) -> bool:
+    """A ``PreTrainedModel``; transformers is never imported to find out."""
+    transformers = sys.modules.get("transformers")
+    base = getattr(transformers, "PreTrainedModel", None)
+    return isinstance(base, type) and isinstance(module, base)
+
+
+def loading_rules(model: Any) -> list[Any]:
+    """The rules ``from_pretrained`` applies for ``model`` (no ``key_mapping``, no
+    quantizer): renamings and converters, scoped to sub-models as it scopes them."""
+    mapping = require("transformers.conversion_mapping", "hf")
+    return list(mapping.get_model_conversion_mapping(model))
+
+
+def as_loaded(model: Any, tensors: Iterable[Named]) -> list[Named]:
+    """``tensors`` (a checkpoint's) named and shaped as ``from_pretrained`` puts them into
+    ``model``. A tensor that lands nowhere in the model keeps the name the loader gives
+    it. A group the loader cannot fuse (an expert missing) and a tensor whose new name is
+    taken keep their checkpoint names: they still show as drift, never vanish."""
+    loader = _Loader(model)
+    placed: dict[str, Named] = {}
+    groups: dict[str, tuple[Any, list[Named]]] = {}
+    renamed: list[Named] = []
+    for tensor in sorted(tensors, key=lambda t: loader.loading.dot_natural_key(t.name)):
+        key, pattern = loader.key_of(tensor.name)
+        if pattern is not None:
+            if key not in groups:
+                groups[key] = (loader.converter(pattern), [])
+            rule, members = groups[key]
+            rule.add_tensor(key, tensor.name, pattern, _meta(tensor))
+            members.append(tensor)
+        elif key == tensor.name:
+            placed[key] = tensor
+        else:
+            renamed.append(tensor._replace(name=key))
+    kept: list[Named] = []
+    for tensor in renamed:
+        _place(placed, kept, [tensor], [tensor])
+    for key, (rule, members) in groups.items():
+        _place(placed, kept, _convert(model, key, rule, members), members)
+    return [*placed.values(), *kept]
+
+
+class _Loader:
+    """``from_pretrained``'s renaming step for one model: every renaming, then at most
+    one converter, then the base model prefix added or dropped to fit the model."""
+
+    def __init__(self, model: Any) -> None:
+        self.loading = require("transformers.core_model_loading", "hf")
+        rules = loading_rules(model)
+        self.renamings = [r for r in rules if isinstance(r, self.loading.WeightRenaming)]
+        self.converters = [r for r in rules if isinstance(r, self.loading.WeightConverter)]
+        self.by_pattern = {p: c for c in self.converters for p in c.source_patterns}
+        self.targets = model.state_dict(keep_vars=True)  # values: the loader asks "is not None"
+        self.prefix = model.base_model_prefix
+
+    def key_of(self, name: str) -> tuple[str, str | None]:
+        """The name ``name`` loads as, and the pattern of the converter that fuses it
+        (None for a plain rename)."""
+        key, pattern = self._rename(name, self.renamings, self.converters)
+        if key not in self.targets and name in self.targets:  # as the loader retries it
+            key, pattern = self._rename(name, [], [])
+        return key, pattern
+
+    def converter(self, pattern: str) -> Any:
+        """A fresh converter for one fused tensor, as the loader makes one per target."""
+        return copy.deepcopy(self.by_pattern[pattern])
+
+    def _rename(self, name: str, renamings: list[Any], converters: list[Any]) -> Any:
+        return self.loading.rename_source_key(
+            name, renamings, converters, self.prefix, self.targets
+        )
+
+
+def _place(placed: dict[str, Named], kept: list[Named], new: list[Named], old: list[Named]) -> None:
+    if all(tensor.name not in placed for tensor in new):
+        placed.update((tensor.name, tensor) for tensor in new)
+    else:
+        kept.extend(old)
+
+
+def _convert(model: Any, key: str, rule: Any, members: list[Named]) -> list[Named]:
+    try:
+        converted = rule.convert(key, model=model, config=model.config)
+    except Exception:  # the loader skips such a group too: it stays as it was saved
+        return members
+    dtypes = {member.dtype for member in members}
+    same = next(iter(dtypes)) if len(dtypes) == 1 else None
+    out = []
+    for name, value in converted.items():
+        tensor = value[0] if isinstance(value, list) else value
+        dtype = same if len(dtypes) == 1 else _dtype_name(tensor, None in dtypes)
+        out.append(Named(name, tuple(int(d) for d in tensor.shape), dtype))
+    return out
+
+
+def _dtype_name(tensor: Any, unknown: bool) -> str | None:
+    return None if unknown else str(tensor.dtype).removeprefix("torch.")
+
+
+def _meta(tensor: Named) -> Any:
+    """An empty tensor of that shape; a dtype torch lacks stands in as ``uint8``."""
+    torch = require("torch", "torch")
+    dtype = getattr(torch, tensor.dtype or "float32", None)
+    dtype = dtype if isinstance(dtype, torch.dtype) else torch.uint8
+    return torch.empty(tensor.shape, dtype=dtype, device="meta")

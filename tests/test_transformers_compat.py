@@ -1,0 +1,148 @@
+"""Every assumption paramform makes about transformers' internals, one test each.
+
+When transformers changes, these fail first and point at ``transformers_compat.py``, the
+only module that relies on them (how ``from_pretrained`` renames and fuses a checkpoint).
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import transformers
+from hf_tiny import FAMILIES, llama, mixtral, save
+from transformers import conversion_mapping, core_model_loading
+
+from pytest_paramform.checkpoints import read_safetensors
+from pytest_paramform.transformers_compat import (
+    Named,
+    as_loaded,
+    is_transformers_model,
+    loading_rules,
+)
+
+EXPERT_W1 = "model.layers.0.block_sparse_moe.experts.0.w1.weight"
+FUSED = "model.layers.0.mlp.experts.gate_up_proj"
+
+
+def split(model: object) -> tuple[list[object], list[object]]:
+    rules = loading_rules(model)
+    renamings = [r for r in rules if isinstance(r, core_model_loading.WeightRenaming)]
+    converters = [r for r in rules if isinstance(r, core_model_loading.WeightConverter)]
+    assert len(renamings) + len(converters) == len(rules)
+    return renamings, converters
+
+
+def test_every_model_is_a_pretrained_model_and_nothing_is_imported_to_ask(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert is_transformers_model(llama())
+    assert not is_transformers_model(torch.nn.Linear(2, 2))
+    monkeypatch.delitem(sys.modules, "transformers")
+    assert not is_transformers_model(torch.nn.Linear(2, 2))
+    assert "transformers" not in sys.modules
+
+
+def test_from_pretrained_takes_its_rules_from_get_model_conversion_mapping() -> None:
+    loader = inspect.getsource(transformers.PreTrainedModel.from_pretrained)
+    assert "get_model_conversion_mapping(model, key_mapping, hf_quantizer)" in loader
+    keywords = inspect.signature(conversion_mapping.get_model_conversion_mapping).parameters
+    assert list(keywords)[:3] == ["model", "key_mapping", "hf_quantizer"]
+
+
+def test_the_rules_are_renamings_and_converters_with_source_patterns() -> None:
+    renamings, converters = split(mixtral())
+    assert renamings
+    assert converters
+    assert all(isinstance(p, str) for c in converters for p in c.source_patterns)
+
+
+def test_rename_source_key_gives_the_fused_name_and_the_matching_pattern() -> None:
+    model = mixtral()
+    renamings, converters = split(model)
+    targets = model.state_dict()
+    key, pattern = core_model_loading.rename_source_key(
+        EXPERT_W1, renamings, converters, model.base_model_prefix, targets
+    )
+    assert key == FUSED
+    assert pattern in {p for c in converters for p in c.source_patterns}
+    plain = "model.layers.0.self_attn.q_proj.weight"
+    assert core_model_loading.rename_source_key(
+        plain, renamings, converters, model.base_model_prefix, targets
+    ) == (plain, None)
+
+
+def test_rename_source_key_adds_the_base_model_prefix_the_model_wants() -> None:
+    model = llama()
+    renamings, converters = split(model)
+    targets = model.state_dict()
+    saved_by_the_base_model = "layers.0.mlp.up_proj.weight"
+    key, _ = core_model_loading.rename_source_key(
+        saved_by_the_base_model, renamings, converters, "model", targets
+    )
+    assert key == f"model.{saved_by_the_base_model}"
+
+
+def test_dot_natural_key_orders_numbers_as_numbers() -> None:
+    names = ["experts.10.w1", "experts.2.w1", "experts.1.w1"]
+    assert sorted(names, key=core_model_loading.dot_natural_key) == [
+        "experts.1.w1",
+        "experts.2.w1",
+        "experts.10.w1",
+    ]
+
+
+def _fused(model: object, experts: int) -> object:
+    """Collect ``experts`` w1 and w3 meta tensors into a copy of their converter."""
+    renamings, converters = split(model)
+    targets = model.state_dict()  # type: ignore[attr-defined]
+    rule = None
+    for expert in range(experts):
+        for w in ("w1", "w3"):
+            name = EXPERT_W1.replace("0.w1", f"{expert}.{w}")
+            key, pattern = core_model_loading.rename_source_key(
+                name, renamings, converters, "model", targets
+            )
+            if rule is None:
+                rule = copy.deepcopy(next(c for c in converters if pattern in c.source_patterns))
+            tensor = torch.empty(32, 16, device="meta")
+            rule.add_tensor(key, name, pattern, tensor)  # type: ignore[attr-defined]
+    return rule
+
+
+def test_a_converter_fuses_collected_meta_tensors_into_the_models_shape() -> None:
+    model = mixtral()
+    converted = _fused(model, 4).convert(FUSED, model=model, config=model.config)  # type: ignore[attr-defined]
+    [(name, value)] = converted.items()
+    tensor = value[0] if isinstance(value, list) else value
+    assert name == FUSED
+    assert tensor.device.type == "meta"
+    assert tuple(tensor.shape) == tuple(model.state_dict()[FUSED].shape) == (4, 64, 16)
+
+
+def test_a_converter_without_loading_info_raises_what_it_cannot_fuse() -> None:
+    model = mixtral()
+    rule = _fused(model, 2)
+    rule.add_tensor(
+        FUSED, "w1 of a third expert", rule.source_patterns[0], torch.empty(32, 16, device="meta")
+    )  # type: ignore[attr-defined]
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the loader's own, whatever its type
+        rule.convert(FUSED, model=model, config=model.config)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_as_loaded_names_and_shapes_what_from_pretrained_loads(family: str, tmp_path: Path) -> None:
+    folder = save(tmp_path / family, family)
+    model, info = type(FAMILIES[family]()).from_pretrained(str(folder), output_loading_info=True)
+    assert not info["missing_keys"]
+    assert not info["unexpected_keys"]
+    saved = [Named(*t) for t in read_safetensors(folder / "model.safetensors")]
+    loaded = {t.name: t.shape for t in as_loaded(model, saved)}
+    state = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    tied = {k for k in state if k not in loaded}
+    assert {k: state[k] for k in loaded} == loaded
+    assert all(k.endswith("lm_head.weight") for k in tied)
