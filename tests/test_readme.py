@@ -23,12 +23,13 @@ import pytest
 import timm
 import torch
 import transformers
-from readme_blocks import Block, blocks, matches
 from test_sharded import write_sharded
 from torch import nn
 
 from pytest_paramform.cli import main
 
+import hf_tiny
+from readme_blocks import Block, blocks, matches
 from suites import MODEL, run
 
 pytest_plugins = ["pytester"]
@@ -130,6 +131,7 @@ def project_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sys.modules.pop("readme_project", None)
     config = transformers.LlamaConfig(**LLAMA_7B)
     config.save_pretrained(str(root / "configs" / "llama-7b"))
+    hf_tiny.mixtral().save_pretrained(str(root / "saved" / "mixtral"))
     return root
 
 

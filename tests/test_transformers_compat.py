@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 import torch
 import transformers
-from hf_tiny import FAMILIES, llama, mixtral, save
 from transformers import conversion_mapping, core_model_loading
 
 from pytest_paramform.checkpoints import read_safetensors
@@ -24,6 +23,8 @@ from pytest_paramform.transformers_compat import (
     is_transformers_model,
     loading_rules,
 )
+
+from hf_tiny import FAMILIES, llama, mixtral, save
 
 EXPERT_W1 = "model.layers.0.block_sparse_moe.experts.0.w1.weight"
 FUSED = "model.layers.0.mlp.experts.gate_up_proj"
