@@ -7,7 +7,7 @@ records a model that breaks its budget. Pure: reads the report only.
 
 from __future__ import annotations
 
-from pytest_paramform.errors import ParamFormError
+from pytest_paramform.errors import ParamFormError, SettingsError
 from pytest_paramform.report import ParamFormReport
 
 
@@ -40,11 +40,10 @@ def check_budgets(
 
 
 def _check_flops(report: ParamFormReport, budget: int) -> None:
-    if report.forward is None:
-        raise BudgetError(
+    if report.forward is None:  # a misuse, not a model over its budget
+        raise SettingsError(
             f"max_flops={budget:,} needs a forward pass to count {report.name}'s FLOPs: "
-            "give inputs (inputs=(1, 3, 224, 224), --input 1x3x224x224)",
-            budget="max_flops",
+            "give inputs (inputs=(1, 3, 224, 224), --input 1x3x224x224)"
         )
     if report.forward.flops > budget:
         raise BudgetError(

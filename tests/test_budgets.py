@@ -9,6 +9,7 @@ import pytest
 
 from pytest_paramform.budgets import BudgetError, check_budgets
 from pytest_paramform.cli import main
+from pytest_paramform.errors import SettingsError
 from pytest_paramform.forward_report import ForwardReport
 from pytest_paramform.report import ParamFormReport, ParamRow
 from pytest_paramform.settings import Settings
@@ -116,5 +117,41 @@ def test_a_flops_budget_names_the_figure_and_needs_a_forward_pass() -> None:
         "resnet50 computes 8,178,368,512 FLOPs, over its budget max_flops=4,000,000,000"
     )
     check_budgets(report, max_flops=9_000_000_000)
-    with pytest.raises(BudgetError, match=r"^max_flops=1,000 needs a forward pass to count"):
-        check_budgets(_report(4), max_flops=1000)
+    with pytest.raises(SettingsError, match=r"^max_flops=1,000 needs a forward pass to count"):
+        check_budgets(_report(4), max_flops=1000)  # a misuse, not a model over budget
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--max-flops", "100"], "max_flops=100 needs a forward pass"),
+        (["--depth", "3"], "--depth needs --input"),
+    ],
+)
+def test_forward_flags_without_inputs_are_bad_input_not_drift(
+    flags: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    golden = tmp_path / "g.yaml"
+    assert main(["report", "toy_models:Scalars", "--output", str(golden)]) == 0
+    capsys.readouterr()
+    assert main(["check", "toy_models:Scalars", str(golden), *flags]) == 2
+    assert capsys.readouterr().err.startswith(f"paramform: error: {message}")
+
+
+def test_a_check_over_budget_is_a_failure_of_its_test_not_an_unused_golden(
+    pytester: pytest.Pytester,
+) -> None:
+    """It fails before it reads its golden: the golden is still its test's, the run summary
+    names the failure, and nothing tells the user to delete the golden."""
+    write_suite(pytester)
+    run(pytester, "--paramform-update").assert_outcomes(passed=1)
+    write_suite(pytester, tests="def test_net(paramform_snapshot):\n"
+                "    paramform_snapshot(Net, max_parameters=100)\n")
+    result = run(pytester, "--paramform-summary", "summary.md")
+    result.assert_outcomes(failed=1)
+    assert "golden(s) unused" not in result.stdout.str()
+    summary = (pytester.path / "summary.md").read_text()
+    assert "| failed | `test_arch.py::test_net` |" in summary
+    assert "unused" not in summary
+    run(pytester, "--paramform-update").assert_outcomes(failed=1)
+    assert (pytester.path / GOLDEN).is_file()

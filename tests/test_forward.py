@@ -259,6 +259,17 @@ def test_the_cli_records_and_checks_a_forward_pass(
     assert f"paramform report {spec} --input=1x3x64x64 --depth=1 --format yaml" in out
 
 
+def test_diff_takes_the_inputs_a_golden_was_recorded_with(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    golden = tmp_path / "r18.yaml"
+    spec = "torchvision:resnet18"
+    assert main(["report", spec, "--input", "1x3x32x32", "--output", str(golden)]) == 0
+    assert main(["diff", str(golden), spec, "--input", "1x3x32x32"]) == 0
+    assert main(["diff", str(golden), spec, "--input", "1x3x64x64"]) == 1
+    assert "  ~ layer4 output (1, 512, 1, 1) -> (1, 512, 2, 2)" in capsys.readouterr().out
+
+
 class Gate(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x if x.sum() > 0 else -x  # a Python branch on a value

@@ -28,7 +28,7 @@ from pytest_paramform.cli.inputs import (
 )
 from pytest_paramform.comparison import CompareOptions, compare, render_drift
 from pytest_paramform.comparison.markdown import COLUMNS, cell, figures, render_diff, table
-from pytest_paramform.errors import ModelCodeError, ParamFormError
+from pytest_paramform.errors import ModelCodeError, ParamFormError, SettingsError
 from pytest_paramform.files import relative, write_text
 from pytest_paramform.forward_report import DEFAULT_DEPTH, inputs_from_text
 from pytest_paramform.gc_pause import gc_paused
@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("expected", metavar="A", help=SPEC_HELP)
     diff.add_argument("actual", metavar="B", help=SPEC_HELP)
-    add_cli_flags(diff, STRICTNESS)
+    add_cli_flags(diff, (*STRICTNESS, *FORWARD))
     _no_fold_flag(diff)
     diff.add_argument(
         "--format",
@@ -231,6 +231,8 @@ def _write_many(args: argparse.Namespace) -> None:
 def _forward(args: argparse.Namespace) -> dict[str, Any]:
     """``--input`` (repeated) and ``--depth``: a forward pass is recorded when given."""
     tokens = args.inputs
+    if tokens is None and args.depth != DEFAULT_DEPTH:
+        raise SettingsError("--depth needs --input: it is how deep a forward pass records")
     inputs = None if tokens is None else inputs_from_text(tokens, "--input")
     return {"inputs": inputs, "depth": args.depth}
 
@@ -268,7 +270,7 @@ def _buffers(args: argparse.Namespace, kinds: set[str]) -> bool:
 def _pair(expected: str, actual: str, args: argparse.Namespace) -> tuple[ParamFormReport, ...]:
     """Both sides; a model set against a checkpoint records buffers, as a state_dict does."""
     buffers = _buffers(args, {kind_of(expected), kind_of(actual)})
-    return load_pair(expected, actual, buffers=buffers, dtype=args.dtype)
+    return load_pair(expected, actual, buffers=buffers, dtype=args.dtype, **_forward(args))
 
 
 def _verdict(

@@ -109,11 +109,19 @@ def _model(source: Any) -> Any:
 
 
 def load_pair(
-    first: str, second: str, *, buffers: bool = False, dtype: bool = False
+    first: str,
+    second: str,
+    *,
+    buffers: bool = False,
+    dtype: bool = False,
+    inputs: InputSpec | None = None,
+    depth: int = DEFAULT_DEPTH,
 ) -> tuple[ParamFormReport, ParamFormReport]:
     """Both sides; a checkpoint set against a Hugging Face model is read as that model
-    loads it (renamed and fused by transformers' own rules)."""
+    loads it (renamed and fused by transformers' own rules). ``inputs`` records a forward
+    pass of each side that is a model."""
     (one, model_one), (two, model_two) = (
-        load_with_model(spec, buffers=buffers, dtype=dtype) for spec in (first, second)
+        load_with_model(spec, buffers=buffers, dtype=dtype, inputs=inputs, depth=depth)
+        for spec in (first, second)
     )
     return both_as_loaded(one, two, (model_one, model_two))

@@ -253,9 +253,16 @@ def _unused_goldens(config: pytest.Config) -> list[str]:
     unused = unused_locations(finished_report(config))
     if not unused:  # what follows imports the formats: a run without goldens skips it
         return []
+    from pytest_paramform.files import relative
     from pytest_paramform.plugin.extensions import is_golden
 
-    return [location for location in unused if is_golden(location)]
+    run = config.stash.get(SUMMARY_KEY, None)
+    owned = run.owned() if run is not None else set()  # a check failed before reading it
+    return [
+        location
+        for location in unused
+        if is_golden(location) and relative(location, config.rootpath) not in owned
+    ]
 
 
 def _write_summary(config: pytest.Config, unused: list[str]) -> None:

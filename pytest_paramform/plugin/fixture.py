@@ -107,6 +107,7 @@ class ParamFormSnapshot:
         values |= {"rel_tolerance": rel_tolerance, "buffers": buffers, "dtype": dtype}
         values |= {"max_parameters": max_parameters, "max_flops": max_flops}
         values |= {"inputs": inputs, "depth": depth}
+        settings = self._settings
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
             report = to_report(self._located(source), settings, name)
@@ -115,8 +116,10 @@ class ParamFormSnapshot:
                 report, max_parameters=settings.max_parameters, max_flops=settings.max_flops
             )
         except ParamFormError as exc:
+            message = f"paramform: {exc}"
+            self._failed_before_check(settings.format, name, message)
             # `from None`: the message says it all; pytest would print it twice otherwise.
-            raise ParamFormFailed(f"paramform: {exc}", pytrace=False) from None
+            raise ParamFormFailed(message, pytrace=False) from None
         assertion = self._assertion(settings.format)
         extension = assertion.extension
         assert isinstance(extension, ParamFormExtension)
@@ -144,6 +147,23 @@ class ParamFormSnapshot:
         if failure is not None:
             fail(failure)
         return report
+
+    def _failed_before_check(self, fmt: str, name: str | None, message: str) -> None:
+        """The run summary names the failure, and the golden this check would have read
+        is not reported unused (its test still makes the check; it failed before it)."""
+        if self._summary is None:
+            return
+        assertion = self._assertion(fmt)
+        index = name if name else assertion.num_executions
+        location = assertion.extension.get_location(
+            test_location=assertion.test_location, index=index
+        )
+        self._summary.record_failure(
+            test=self._snapshot.test_location.nodeid,
+            golden=relative(location, self._rootpath),
+            model=name or "",
+            message=message,
+        )
 
     def _located(self, source: Any) -> Any:
         """A relative checkpoint path, folder or ``hf:`` config is read from the rootdir,

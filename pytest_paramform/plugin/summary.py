@@ -52,6 +52,16 @@ class RunSummary:
         else:
             self.rows.append(row)
 
+    def record_failure(self, *, test: str, golden: str, model: str, message: str) -> None:
+        """A check that failed before it read its golden (a budget, a forward pass, the
+        source): a failed row, and the golden still its test's, never "unused"."""
+        row = GoldenRow("failed", test, model, "", "", "", message=message, golden=golden)
+        self.rows.append(row)
+
+    def owned(self) -> set[str]:
+        """The goldens a check of this run reached or meant to reach."""
+        return {row.golden for row in self.rows}
+
     def discard(self, test: str) -> None:
         """Forget what an attempt of ``test`` found: pytest-rerunfailures runs it again,
         and only the final attempt counts."""
