@@ -56,6 +56,17 @@ def test_unused_goldens_are_reported_and_removed_by_an_update_run(
     run(pytester).assert_outcomes(passed=1)
 
 
+def test_goldens_syrupys_update_deletes_are_listed_as_ours_are(pytester: pytest.Pytester) -> None:
+    _accept(pytester)
+    write_suite(
+        pytester, tests="def test_renamed(paramform_snapshot):\n    paramform_snapshot(Net)\n"
+    )
+    result = run(pytester, "--snapshot-update")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["1 unused paramform golden(s) deleted:", f"  {GOLDEN}"])
+    assert not (pytester.path / GOLDEN).exists()
+
+
 def test_syrupy_update_removes_unused_goldens_too(pytester: pytest.Pytester) -> None:
     _accept(pytester)
     write_suite(

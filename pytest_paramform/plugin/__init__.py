@@ -291,15 +291,18 @@ def _guard(config: pytest.Config) -> UpdateGuard | None:
 
 
 def _settle(session: pytest.Session, verdicts: Verdicts) -> None:
-    from pytest_paramform.plugin.cleanup import remove_unused_goldens, settle_report
+    from pytest_paramform.plugin.cleanup import (
+        deleted_by_syrupy,
+        remove_unused_goldens,
+        settle_report,
+    )
 
     config = session.config
     syrupy_deletes = bool(config.getoption("update_snapshots", False))
-    config.stash[REMOVED_KEY] = remove_unused_goldens(
-        session, verdicts, syrupy_deletes=syrupy_deletes
-    )
-    removed: list[str] = config.stash.get(REMOVED_KEY, [])
+    removed = remove_unused_goldens(session, verdicts, syrupy_deletes=syrupy_deletes)
     settle_report(session, verdicts, set(removed) | set(verdicts.kept))
+    # syrupy names its own deletions too; these stay in its report for it to say so
+    config.stash[REMOVED_KEY] = removed + (deleted_by_syrupy(session) if syrupy_deletes else [])
 
 
 def _remove_claims(config: pytest.Config) -> None:

@@ -44,6 +44,16 @@ def remove_unused_goldens(
     return removed
 
 
+def deleted_by_syrupy(session: pytest.Session) -> list[str]:
+    """The paramform goldens syrupy's own ``--snapshot-update`` deleted (each passed the
+    same proof first), so that the run lists them as it lists its own deletions."""
+    from pytest_paramform.plugin.extensions import is_golden
+
+    report = syrupy_compat.finished_report(session.config)
+    unused = syrupy_compat.unused_locations(report)
+    return [loc for loc in unused if is_golden(loc) and not Path(loc).exists()]
+
+
 def _delete(location: str, verdicts: Verdicts) -> bool:
     path = Path(location)
     try:
