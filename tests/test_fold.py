@@ -38,15 +38,16 @@ def llama(layers: int = 32, kv: int = 4096, mlp: int = MLP) -> ParamFormReport:
     return ParamFormReport("llama", tuple(rows))
 
 
-def tensor_lines(expected: ParamFormReport, actual: ParamFormReport) -> list[str]:
-    message = render_drift(
-        compare(expected, actual),
-        model="m",
-        golden="g",
-        accept=None,
-        expected=expected,
-        actual=actual,
+def drift_message(expected: ParamFormReport, actual: ParamFormReport, model: str = "m") -> str:
+    """The folded message, as the fixture and the CLI render it."""
+    drifts = compare(expected, actual)
+    return render_drift(
+        drifts, model=model, golden="g", accept=None, expected=expected, actual=actual
     )
+
+
+def tensor_lines(expected: ParamFormReport, actual: ParamFormReport) -> list[str]:
+    message = drift_message(expected, actual)
     return [line for line in message.splitlines()[1:] if not line.startswith("  totals")]
 
 
@@ -329,14 +330,7 @@ def test_blocks_removed_from_a_model_golden_fold_against_a_checkpoint_too() -> N
     golden = ParamFormReport("llama", model.rows, buffers=buffers)
     rows = [*llama(layers=4).rows, *buffers[:4]]
     checkpoint = ParamFormReport("ckpt", tuple(rows), source="checkpoint")
-    message = render_drift(
-        compare(golden, checkpoint),
-        model="ckpt",
-        golden="g",
-        accept=None,
-        expected=golden,
-        actual=checkpoint,
-    )
+    message = drift_message(golden, checkpoint, model="ckpt")
     assert "  - model.layers.{4,5}: 2 blocks like model.layers.3 (10 tensors, " in message
 
 
