@@ -409,7 +409,8 @@ def _refusal(exc: BaseException) -> str:
 
 def _whole_model_hint(exc: BaseException) -> str:
     """A refused class is most often a whole model saved with ``torch.save(model)``."""
-    if "unsupported global" not in str(exc).lower():
+    said = str(exc).lower()  # torch >= 2.4: "unsupported global"; before: "unsupported class"
+    if "unsupported global" not in said and "unsupported class" not in said:
         return ""
     return "; if it holds a whole model (torch.save(model)), save model.state_dict() instead"
 

@@ -111,8 +111,10 @@ def _place(placed: dict[str, Named], kept: list[Named], new: list[Named], old: l
 
 def _convert(model: Any, key: str, rule: Any, members: list[Named]) -> list[Named]:
     try:
-        converted = rule.convert(key, model=model, config=model.config)
+        converted = converted_tensors(rule.convert(key, model=model, config=model.config))
     except Exception:  # the loader skips such a group too: it stays as it was saved
+        return members
+    if converted is None:
         return members
     dtypes = {member.dtype for member in members}
     same = next(iter(dtypes)) if len(dtypes) == 1 else None
@@ -122,6 +124,16 @@ def _convert(model: Any, key: str, rule: Any, members: list[Named]) -> list[Name
         dtype = same if len(dtypes) == 1 else _dtype_name(tensor, None in dtypes)
         out.append(Named(name, tuple(int(d) for d in tensor.shape), dtype))
     return out
+
+
+def converted_tensors(result: Any) -> dict[str, Any] | None:
+    """What a converter's ``convert`` made: transformers 5.0 returns the tensors with the
+    errors it logged (``(tensors, errors)``), later versions the tensors alone; a group
+    with errors is one the loader leaves as it was saved (None)."""
+    if isinstance(result, tuple):
+        tensors, errors = result
+        return None if errors else dict(tensors)
+    return dict(result)
 
 
 def _dtype_name(tensor: Any, unknown: bool) -> str | None:

@@ -150,6 +150,7 @@ def test_a_check_over_budget_is_a_failure_of_its_test_not_an_unused_golden(
     result = run(pytester, "--paramform-summary", "summary.md")
     result.assert_outcomes(failed=1)
     assert "golden(s) unused" not in result.stdout.str()
+    result.stdout.fnmatch_lines([f"  failed  {GOLDEN} (Net, test_arch.py::test_net)"])
     summary = (pytester.path / "summary.md").read_text()
     assert "| failed | `test_arch.py::test_net` |" in summary
     assert "unused" not in summary

@@ -122,6 +122,15 @@ def test_flops_are_twice_torchvision_published_multiply_adds(name: str, weights:
     assert report.forward.flops / published == pytest.approx(2.0, rel=0.002)
 
 
+# transformers 5 runs its models' forward with torch.is_autocast_enabled(device), new in
+# torch 2.4: on older torch a transformers model's forward fails in transformers itself.
+TRANSFORMERS_FORWARD = pytest.mark.skipif(
+    tuple(int(part) for part in torch.__version__.split(".")[:2]) < (2, 4),
+    reason="transformers 5 calls torch.is_autocast_enabled(device) in forward (torch >= 2.4)",
+)
+
+
+@TRANSFORMERS_FORWARD
 def test_a_transformers_model_keyword_inputs_and_named_outputs() -> None:
     config = transformers.LlamaConfig(**TINY_LLAMA)
     inputs = parse_inputs({"input_ids": ((1, 8), "int64")}, "t")
@@ -144,6 +153,7 @@ def test_a_transformers_model_keyword_inputs_and_named_outputs() -> None:
     assert report.forward.modules[-1].flops == per_module["lm_head"] == 2 * 8 * 32 * 100
 
 
+@TRANSFORMERS_FORWARD
 def test_a_callable_makes_its_tensors_on_meta_and_they_are_recorded() -> None:
     made: list[torch.Tensor] = []
 
@@ -298,9 +308,10 @@ class Holder(nn.Module):
 @pytest.mark.parametrize(
     ("part", "message"),
     [
-        (Gate, "in block.1 (Gate) at Tensor.__bool__(): RuntimeError: Tensor.item() cannot"),
-        (Pick, "in block.1 (Pick) at torch.nonzero(): NotImplementedError: "),
-        (Item, "in block.1 (Item) at Tensor.item(): RuntimeError: "),
+        # after the call, torch's own words, which differ between its versions
+        (Gate, "in block.1 (Gate) at Tensor.__bool__(): "),
+        (Pick, "in block.1 (Pick) at torch.nonzero(): "),
+        (Item, "in block.1 (Item) at Tensor.item(): "),
     ],
 )
 def test_a_forward_that_reads_values_names_the_module_and_the_call(

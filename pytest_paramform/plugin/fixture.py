@@ -107,7 +107,7 @@ class ParamFormSnapshot:
         values |= {"rel_tolerance": rel_tolerance, "buffers": buffers, "dtype": dtype}
         values |= {"max_parameters": max_parameters, "max_flops": max_flops}
         values |= {"inputs": inputs, "depth": depth}
-        settings = self._settings
+        settings, report = self._settings, None
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
             report = to_report(self._located(source), settings, name)
@@ -117,7 +117,8 @@ class ParamFormSnapshot:
             )
         except ParamFormError as exc:
             message = f"paramform: {exc}"
-            self._failed_before_check(settings.format, name, message)
+            model = report.name if report is not None else name
+            self._failed_before_check(settings.format, name, model, message)
             # `from None`: the message says it all; pytest would print it twice otherwise.
             raise ParamFormFailed(message, pytrace=False) from None
         assertion = self._assertion(settings.format)
@@ -148,7 +149,9 @@ class ParamFormSnapshot:
             fail(failure)
         return report
 
-    def _failed_before_check(self, fmt: str, name: str | None, message: str) -> None:
+    def _failed_before_check(
+        self, fmt: str, name: str | None, model: str | None, message: str
+    ) -> None:
         """The run summary names the failure, and the golden this check would have read
         is not reported unused (its test still makes the check; it failed before it)."""
         if self._summary is None:
@@ -161,7 +164,7 @@ class ParamFormSnapshot:
         self._summary.record_failure(
             test=self._snapshot.test_location.nodeid,
             golden=relative(location, self._rootpath),
-            model=name or "",
+            model=model or "",
             message=message,
         )
 

@@ -101,11 +101,16 @@ class RunSummary:
         lines = [", ".join([*tally, f"{self.passed} passed{reran}"])]
         width = max((len(row.status) for row in rows), default=0)
         shown = rows[:TERMINAL_ROWS]
-        lines += [f"  {r.status:<{width}}  {r.golden} ({r.model}, {r.test})" for r in shown]
+        lines += [f"  {r.status:<{width}}  {r.golden} ({_who(r)})" for r in shown]
         if len(rows) > len(shown):
             lines.append(f"  ... and {len(rows) - len(shown)} more")
         lines += [f"  passed on rerun  {test}" for test in sorted(self.reran)]
         return [*lines, *self.problems]
+
+
+def _who(row: GoldenRow) -> str:
+    """The model and the test; a check that failed before its model was built has none."""
+    return f"{row.model}, {row.test}" if row.model else row.test
 
 
 def _row(
