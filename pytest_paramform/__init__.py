@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pytest_paramform.comparison.core import CompareOptions, compare, render_drift
-    from pytest_paramform.empty import empty_weights
     from pytest_paramform.errors import (
         GoldenError,
         MissingExtraError,
         ParamFormError,
         SourceError,
     )
-    from pytest_paramform.hf_loading import as_loaded_by
     from pytest_paramform.report import Alias, ParamFormReport, ParamRow
     from pytest_paramform.sources import build_report
+    from pytest_paramform.sources.building.empty import empty_weights
+    from pytest_paramform.sources.hf_loading import as_loaded_by
 
 _HOMES = {
     "Alias": "report",
@@ -32,10 +32,10 @@ _HOMES = {
     "ParamFormReport": "report",
     "ParamRow": "report",
     "SourceError": "errors",
-    "as_loaded_by": "hf_loading",
+    "as_loaded_by": "sources.hf_loading",
     "build_report": "sources",
     "compare": "comparison",
-    "empty_weights": "empty",
+    "empty_weights": "sources.building.empty",
     "render_drift": "comparison",
 }
 __all__ = [

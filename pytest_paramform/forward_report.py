@@ -2,7 +2,7 @@
 output shapes and FLOPs of the model and its modules down to a depth.
 
 Recorded only when asked for (``inputs=``); a report without it is the seed's. The torch
-side, which runs the pass on ``meta``, is :mod:`pytest_paramform.forward`.
+side, which runs the pass on ``meta``, is :mod:`pytest_paramform.sources.forward`.
 """
 
 from __future__ import annotations

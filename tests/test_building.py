@@ -14,7 +14,8 @@ import torch
 import transformers
 from torch import nn
 
-from pytest_paramform import SourceError, build_report, building, empty_weights
+from pytest_paramform import SourceError, build_report, empty_weights
+from pytest_paramform.sources.building import ladder as building
 
 # torch < 2.4 loads no quantized dtype with weights_only=True; it refuses, and so do we.
 OLD_WEIGHTS_ONLY_LOADER = tuple(int(p) for p in torch.__version__.split(".")[:2]) < (2, 4)

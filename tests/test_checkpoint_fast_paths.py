@@ -11,9 +11,9 @@ import torch
 from test_checkpoints import write_safetensors
 from test_sharded import INDEX, SHARDS, write_sharded
 
-from pytest_paramform.checkpoints import TensorInfo, read_safetensors
 from pytest_paramform.errors import SourceError
-from pytest_paramform.sharded import read_sharded
+from pytest_paramform.sources.checkpoints import TensorInfo, read_safetensors
+from pytest_paramform.sources.sharded import read_sharded
 
 FIRST = {"dtype": "F32", "shape": [1, 2], "data_offsets": [0, 8]}
 REPEAT = {"dtype": "F32", "shape": [1, 2], "data_offsets": [8, 16]}

@@ -17,7 +17,8 @@ import pytest
 import torch
 from torch import nn
 
-from pytest_paramform.checkpoints import (
+from pytest_paramform.errors import SourceError
+from pytest_paramform.sources.checkpoints import (
     CHECKPOINT_SUFFIXES,
     TensorInfo,
     is_checkpoint_path,
@@ -25,7 +26,6 @@ from pytest_paramform.checkpoints import (
     read_torch_checkpoint,
     tensors_of_mapping,
 )
-from pytest_paramform.errors import SourceError
 
 PROC_IO = Path("/proc/self/io")
 GiB = 1 << 30
@@ -230,7 +230,7 @@ def test_reading_safetensors_never_imports_torch(tmp_path: Path) -> None:
     path = write_safetensors(tmp_path / "t.safetensors", header, bytes(4))
     code = (
         "import sys\n"
-        "from pytest_paramform.checkpoints import read_safetensors\n"
+        "from pytest_paramform.sources.checkpoints import read_safetensors\n"
         f"print(read_safetensors({str(path)!r}))\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )

@@ -19,8 +19,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from pytest_paramform import build_report
 from pytest_paramform.cli import main
 from pytest_paramform.errors import SettingsError, SourceError
-from pytest_paramform.forward import leaves, modules_to_depth
 from pytest_paramform.forward_report import ForwardInput, parse_inputs
+from pytest_paramform.sources.forward import leaves, modules_to_depth
 
 TINY_LLAMA = {
     "hidden_size": 32,

@@ -12,8 +12,8 @@ import transformers
 
 from pytest_paramform import ParamFormReport, SourceError, build_report
 from pytest_paramform.cli import main
-from pytest_paramform.hf_configs import ShippedCodeIgnored
-from pytest_paramform.specs import resolve
+from pytest_paramform.sources.hf_configs import ShippedCodeIgnored
+from pytest_paramform.sources.specs import resolve
 
 from suites import run
 

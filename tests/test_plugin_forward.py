@@ -10,7 +10,7 @@ import pytest
 import pytest_paramform.comparison.forward
 import pytest_paramform.formats.forward_markdown
 import pytest_paramform.formats.forward_yaml
-import pytest_paramform.forward  # noqa: F401
+import pytest_paramform.sources.forward  # noqa: F401
 
 from suites import GOLDEN, run
 

@@ -29,9 +29,9 @@ from pytest_paramform import (
     build_report,
     files,
 )
-from pytest_paramform.checkpoints import read_safetensors
 from pytest_paramform.cli.inputs import load_golden
 from pytest_paramform.files import read_text, write_text
+from pytest_paramform.sources.checkpoints import read_safetensors
 
 REPORT = ParamFormReport("m", (ParamRow("a.weight", (4, 3)), ParamRow("a.bias", (4,))))
 
@@ -170,7 +170,7 @@ def test_a_hostile_safetensors_header_is_one_clean_error(
 def test_a_pickle_declared_larger_than_any_state_dict_is_refused_unread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pytest_paramform import checkpoints
+    from pytest_paramform.sources import checkpoints
 
     path = tmp_path / "bomb.pt"
     torch.save({"w": torch.zeros(2, 2)}, path)

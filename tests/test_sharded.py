@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from pytest_paramform import ParamFormReport, SourceError, build_report
-from pytest_paramform.checkpoints import TensorInfo
 from pytest_paramform.cli import main
-from pytest_paramform.sharded import read_sharded
+from pytest_paramform.sources.checkpoints import TensorInfo
+from pytest_paramform.sources.sharded import read_sharded
 
 from suites import run
 

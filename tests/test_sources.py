@@ -13,7 +13,7 @@ import torchvision
 from torch import nn
 
 from pytest_paramform import ParamFormReport, SourceError, build_report, empty_weights
-from pytest_paramform.specs import torchvision_factory
+from pytest_paramform.sources.specs import torchvision_factory
 
 import toy_models
 

@@ -16,8 +16,8 @@ import torch
 import transformers
 from transformers import conversion_mapping, core_model_loading
 
-from pytest_paramform.checkpoints import read_safetensors
-from pytest_paramform.transformers_compat import (
+from pytest_paramform.sources.checkpoints import read_safetensors
+from pytest_paramform.sources.transformers_compat import (
     Named,
     as_loaded,
     converted_tensors,

@@ -32,11 +32,11 @@ from pytest_paramform.errors import ModelCodeError, ParamFormError, SettingsErro
 from pytest_paramform.files import relative, write_text
 from pytest_paramform.forward_report import DEFAULT_DEPTH, inputs_from_text
 from pytest_paramform.gc_pause import gc_paused
-from pytest_paramform.hf_loading import as_loaded_by
 from pytest_paramform.options import add_cli_flags
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.sources import reads_checkpoint
-from pytest_paramform.specs import FORMS, is_spec
+from pytest_paramform.sources.hf_loading import as_loaded_by
+from pytest_paramform.sources.specs import FORMS, is_spec
 
 EXIT_DRIFT = 1
 EXIT_BAD_INPUT = 2
@@ -430,7 +430,7 @@ def _silence_stdout() -> None:
 def _notes() -> Iterator[None]:
     """What paramform warns about (code shipped beside a config that was not run) as
     ``paramform: note:`` lines on stderr; any other warning as Python shows it."""
-    from pytest_paramform.hf_configs import ShippedCodeIgnored
+    from pytest_paramform.sources.hf_configs import ShippedCodeIgnored
 
     caught: list[warnings.WarningMessage] = []
     try:

@@ -13,10 +13,10 @@ from pytest_paramform.files import read_text
 from pytest_paramform.forward_report import DEFAULT_DEPTH, InputSpec
 from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.heavy_imports import require
-from pytest_paramform.hf_loading import both_as_loaded
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.sources import build_module, build_report, reads_checkpoint
-from pytest_paramform.specs import is_spec, resolve
+from pytest_paramform.sources.hf_loading import both_as_loaded
+from pytest_paramform.sources.specs import is_spec, resolve
 from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 

@@ -171,9 +171,9 @@ class ParamFormSnapshot:
     def _located(self, source: Any) -> Any:
         """A relative checkpoint path, folder or ``hf:`` config is read from the rootdir,
         wherever pytest runs; any other spec string is left as it is."""
-        from pytest_paramform.hf_configs import PREFIX
         from pytest_paramform.sources import reads_checkpoint
-        from pytest_paramform.specs import is_spec
+        from pytest_paramform.sources.hf_configs import PREFIX
+        from pytest_paramform.sources.specs import is_spec
 
         if isinstance(source, str) and source.startswith(f"{PREFIX}:"):
             path = source.removeprefix(f"{PREFIX}:")

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from pytest_paramform import hf_configs
 from pytest_paramform.errors import SourceError
 from pytest_paramform.heavy_imports import require
+from pytest_paramform.sources import hf_configs
 
 TORCHVISION = "torchvision"
 FORMS = "torchvision:NAME, hf:PATH (a config.json or its folder) or package.module:callable"

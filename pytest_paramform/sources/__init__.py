@@ -16,7 +16,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_paramform.checkpoints import (
+from pytest_paramform.sources.checkpoints import (
     TensorInfo,
     check_item,
     dtype_name,
@@ -30,15 +30,20 @@ from pytest_paramform.checkpoints import (
 if TYPE_CHECKING:
     from torch import Tensor, nn
 
-from pytest_paramform.building import call_without_weights
 from pytest_paramform.errors import SourceError
 from pytest_paramform.forward_report import DEFAULT_DEPTH, parse_inputs
 from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.heavy_imports import require
-from pytest_paramform.quantized import module_order, packed_tensors
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow
-from pytest_paramform.sharded import FOLDER_FILES, checkpoint_in_folder, is_index_path, read_sharded
-from pytest_paramform.specs import FORMS, is_spec, resolve
+from pytest_paramform.sources.building.ladder import call_without_weights
+from pytest_paramform.sources.quantized import module_order, packed_tensors
+from pytest_paramform.sources.sharded import (
+    FOLDER_FILES,
+    checkpoint_in_folder,
+    is_index_path,
+    read_sharded,
+)
+from pytest_paramform.sources.specs import FORMS, is_spec, resolve
 from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 ACCEPTED = (
@@ -295,7 +300,7 @@ def build_report(
         inputs = parse_inputs(inputs, "build_report(inputs=...)")
         module, default = _module_of(source)
         report = report_of_module(module, name or default, buffers=buffers, dtype=dtype)
-        from pytest_paramform.forward import run_forward
+        from pytest_paramform.sources.forward import run_forward
 
         return replace(report, forward=run_forward(unwrap(module), inputs, depth))
 

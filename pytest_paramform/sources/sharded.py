@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
 
-from pytest_paramform.checkpoints import (
+from pytest_paramform.errors import SourceError, in_file
+from pytest_paramform.sources.checkpoints import (
     INDEX_SUFFIXES,
     TensorInfo,
     check_names,
     read_safetensors_header,
     read_torch_checkpoint,
 )
-from pytest_paramform.errors import SourceError, in_file
 
 # What save_pretrained writes, in the order a folder is read.
 FOLDER_FILES = (

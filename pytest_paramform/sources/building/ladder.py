@@ -1,16 +1,16 @@
 """Call a model factory without weights, and only with real memory when it must.
 
-First the build runs under :func:`~pytest_paramform.empty.empty_weights`: parameters and
-big fresh tensors on ``meta``, nothing initialised, nothing downloaded. If that fails, it
-runs again with every torch call watched (where meta and real tensors meet, shapes carry
-on; see :mod:`pytest_paramform.torch_modes`), which costs more. Some builds read a
-value while they build (``resize_token_embeddings`` averages the old embeddings,
-``quantize_dynamic`` measures each weight's range, torchvision's SSDlite runs its backbone
-once); on ``meta`` there is no value to read. Such a failure is recognised by where it
-happened (a torch call on a ``meta`` tensor), not by torch's wording, and the build runs
-again with real memory, initialised as usual (uninitialised memory can hold NaNs, which
-quantization observers refuse), under a budget: past it, the build stops before
-allocating, with a message, rather than let the CI machine swap or be OOM-killed.
+First the build runs under :func:`~pytest_paramform.sources.building.empty.empty_weights`:
+parameters and big fresh tensors on ``meta``, nothing initialised, nothing downloaded. If
+that fails, it runs again with every torch call watched (where meta and real tensors meet,
+shapes carry on; see :mod:`pytest_paramform.sources.building.meta_modes`), which costs more.
+Some builds read a value while they build (``resize_token_embeddings`` averages the old
+embeddings, ``quantize_dynamic`` measures each weight's range, torchvision's SSDlite runs
+its backbone once); on ``meta`` there is no value to read. Such a failure is recognised by
+where it happened (a torch call on a ``meta`` tensor), not by torch's wording, and the build
+runs again with real memory, initialised as usual (uninitialised memory can hold NaNs, which
+quantization observers refuse), under a budget: past it, the build stops before allocating,
+with a message, rather than let the CI machine swap or be OOM-killed.
 """
 
 from __future__ import annotations
@@ -19,9 +19,13 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from pytest_paramform.empty import empty_weights, no_downloads, watched_empty_weights
 from pytest_paramform.errors import SourceError
-from pytest_paramform.hub_guard import refusal_behind
+from pytest_paramform.sources.building.empty import (
+    empty_weights,
+    no_downloads,
+    watched_empty_weights,
+)
+from pytest_paramform.sources.building.hub_guard import refusal_behind
 
 # Tensors a retried build may make, in bytes, counted as they are made (an upper bound of
 # what it holds at once).
@@ -33,7 +37,7 @@ _META_WORDING = re.compile(r"\bmeta\b", re.IGNORECASE)
 def _read_a_value(exc: BaseException) -> bool:
     """Marked by the build mode, or torch's own error that names ``meta`` (raised where the
     mode cannot see it); a model's own error that mentions ``meta-llama`` is not retried."""
-    from pytest_paramform.torch_modes import caused_by_meta
+    from pytest_paramform.sources.building.meta_modes import caused_by_meta
 
     torch_error = isinstance(exc, RuntimeError | NotImplementedError)
     return caused_by_meta(exc) or (torch_error and bool(_META_WORDING.search(str(exc))))
@@ -70,7 +74,7 @@ def _raise_refusal(exc: BaseException) -> None:
 
 
 def _call_with_memory(factory: Callable[[], Any], label: str, reason: str, budget: int) -> Any:
-    from pytest_paramform.torch_modes import AllocationBudget, BudgetExceeded
+    from pytest_paramform.sources.building.meta_modes import AllocationBudget, BudgetExceeded
 
     try:
         with no_downloads(), AllocationBudget(budget):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_paramform.report import ParamFormReport, ParamRow
-from pytest_paramform.transformers_compat import Named, as_loaded, is_transformers_model
+from pytest_paramform.sources.transformers_compat import Named, as_loaded, is_transformers_model
 
 
 def as_loaded_by(report: ParamFormReport, model: Any) -> ParamFormReport:

@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeGuard
 
 from pytest_paramform.errors import SourceError, in_file
 from pytest_paramform.heavy_imports import require
-from pytest_paramform.quantized import unpacked_items
+from pytest_paramform.sources.quantized import unpacked_items
 from pytest_paramform.torch_warnings import all_warnings_ignored
 
 if TYPE_CHECKING:

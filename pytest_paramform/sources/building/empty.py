@@ -2,10 +2,10 @@
 
 ``with torch.device("meta")`` breaks models that do tensor math while they are built
 (torchvision's regnets compute widths with tensors and call ``.tolist()``). Instead each
-parameter is put on ``meta`` as it is registered, a fresh tensor too big to be such math
-is made on ``meta`` from the start (see :mod:`pytest_paramform.torch_modes`), and all other
-tensor math runs as usual. Initialisers are skipped meanwhile: on ``meta`` tensors they are
-wasted work.
+parameter is put on ``meta`` as it is registered, a fresh tensor too big to be such math is
+made on ``meta`` from the start (see :mod:`pytest_paramform.sources.building.meta_modes`), and
+all other tensor math runs as usual. Initialisers are skipped meanwhile: on ``meta`` tensors
+they are wasted work.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pytest_paramform.heavy_imports import require
-from pytest_paramform.hub_guard import hub_refused
-from pytest_paramform.patches import standing_in
+from pytest_paramform.sources.building.hub_guard import hub_refused
+from pytest_paramform.sources.building.stand_ins import standing_in
 from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 if TYPE_CHECKING:
@@ -89,8 +89,8 @@ def empty_weights() -> Iterator[None]:
 @contextmanager
 def watched_empty_weights() -> Iterator[None]:
     """:func:`empty_weights` with every torch call watched
-    (:class:`~pytest_paramform.torch_modes.BigTensorsOnMeta`): meta and real tensors may
-    meet, and a failure caused by ``meta`` is marked. It costs a Python call per torch
+    (:class:`~pytest_paramform.sources.building.meta_modes.BigTensorsOnMeta`): meta and real
+    tensors may meet, and a failure caused by ``meta`` is marked. It costs a Python call per torch
     call, so a build comes here only when the plain block failed."""
     with _without_weights(watched=True):
         yield
@@ -99,7 +99,7 @@ def watched_empty_weights() -> Iterator[None]:
 @contextmanager
 def _without_weights(*, watched: bool) -> Iterator[None]:
     torch = require("torch", "torch")
-    from pytest_paramform.torch_modes import (  # subclasses a torch class
+    from pytest_paramform.sources.building.meta_modes import (  # subclasses a torch class
         BigTensorsOnMeta,
         big_constructors_on_meta,
     )

@@ -31,7 +31,7 @@ from types import ModuleType
 from typing import Any
 
 from pytest_paramform.errors import SourceError, chain
-from pytest_paramform.patches import Swap, standing_in
+from pytest_paramform.sources.building.stand_ins import Swap, standing_in
 
 HOW = (
     "build it without weights: torchvision weights=None (and weights_backbone=None), "

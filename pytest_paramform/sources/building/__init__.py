@@ -1,0 +1,1 @@
+"""Build a model without its weights: the ladder, the meta modes, the stand-ins, the hub refusal."""
