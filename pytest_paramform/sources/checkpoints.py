@@ -27,9 +27,6 @@ from pytest_paramform.torch_warnings import all_warnings_ignored
 if TYPE_CHECKING:
     from torch import Tensor
 
-INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
-CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", *INDEX_SUFFIXES)
-
 # safetensors refuses headers above 100 MB; anything larger is corrupt or not ours.
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
 # The pickle of a state dict is about 200 bytes a tensor: 256 MiB is over a million tensors.
@@ -83,13 +80,6 @@ class TensorInfo(NamedTuple):
     name: str
     shape: tuple[int, ...]
     dtype: str
-
-
-def is_checkpoint_path(obj: object) -> bool:
-    """Whether ``obj`` names a checkpoint file by its suffix (the disk is not touched)."""
-    if not isinstance(obj, str | os.PathLike):
-        return False
-    return os.fsdecode(os.fspath(obj)).lower().endswith(CHECKPOINT_SUFFIXES)
 
 
 def short_repr(value: object) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import repeat
@@ -19,7 +18,6 @@ from pathlib import Path
 
 from pytest_paramform.errors import SourceError, in_file
 from pytest_paramform.sources.checkpoints import (
-    INDEX_SUFFIXES,
     TensorInfo,
     check_names,
     read_safetensors_header,
@@ -41,10 +39,6 @@ _TORCH_WIDTHS = {
     "int16": 2, "int8": 1, "uint8": 1, "bool": 1, "complex64": 8, "complex128": 16,
     "float8_e4m3fn": 1, "float8_e5m2": 1, "uint16": 2, "uint32": 4, "uint64": 8,
 }  # fmt: skip
-
-
-def is_index_path(path: str | os.PathLike[str]) -> bool:
-    return os.fsdecode(os.fspath(path)).lower().endswith(INDEX_SUFFIXES)
 
 
 def checkpoint_in_folder(folder: Path) -> Path | None:

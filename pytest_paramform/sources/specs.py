@@ -6,7 +6,6 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
-import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -14,19 +13,9 @@ from typing import Any
 from pytest_paramform.errors import SourceError
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.sources import hf_configs
+from pytest_paramform.sources.kinds import FORMS, is_spec
 
 TORCHVISION = "torchvision"
-FORMS = "torchvision:NAME, hf:PATH (a config.json or its folder) or package.module:callable"
-_DOTTED_NAME = re.compile(r"[^\W\d]\w*(\.[^\W\d]\w*)*")
-
-
-def is_spec(text: str) -> bool:
-    """Whether ``text`` has a spec's form, ``prefix:rest`` with a dotted name before the
-    colon. Such a string names a model even where a file or folder of that name exists;
-    written as a path (``./torchvision:x``) it names the file. ``C:/x`` is a path."""
-    prefix, sep, rest = text.partition(":")
-    drive = len(prefix) == 1 and rest[:1] in ("/", "\\")
-    return bool(sep and rest and _DOTTED_NAME.fullmatch(prefix)) and not drive
 
 
 def _closest(name: str, known: list[str]) -> str:
