@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 from pytest_paramform.errors import SourceError
 from pytest_paramform.forward_report import DEFAULT_DEPTH, parse_inputs
 from pytest_paramform.report import ParamFormReport
-from pytest_paramform.sources import modules, tensors
+from pytest_paramform.sources import factories, modules, tensors
 from pytest_paramform.sources.kinds import (
     ACCEPTED,
-    MODELS,
+    FORMS,
     TENSORS,
     Kind,
     classify,
@@ -67,7 +67,9 @@ def load_with_model(
     kind, source = classify(source, root)
     if kind is Kind.REPORT:
         return (source if name is None else replace(source, name=name)), None
-    if kind in (Kind.SPEC, Kind.TEXT):
+    if kind is Kind.TEXT:
+        raise SourceError(f"cannot read model spec {source!r}: expected {FORMS}")
+    if kind is Kind.SPEC:
         # Outside the filter: a spec imports the user's module, and its warnings (or ours
         # about the spec, such as code shipped beside a config) are the user's to see.
         source, default = resolve(source)
@@ -75,11 +77,15 @@ def load_with_model(
     with internal_warnings_ignored():
         forward = None if inputs is None else parse_inputs(inputs, "build_report(inputs=...)")
         if kind in TENSORS and forward is None:
-            return tensors.report_of(kind, source, name, dtype=dtype), None
-        if kind in MODELS:
-            return modules.report_of(
-                kind, source, name, buffers=buffers, dtype=dtype, inputs=forward, depth=depth
+            return tensors.read_tensors(kind, source, name, dtype=dtype), None
+        if kind is Kind.FACTORY:
+            source, default = factories.build(source)
+            kind, name = Kind.MODULE, name or default
+        if kind is Kind.MODULE:
+            report = modules.read_model(
+                source, name, buffers=buffers, dtype=dtype, inputs=forward, depth=depth
             )
+            return report, source
     if kind in TENSORS:
         raise SourceError(
             f"inputs need a model to run, and {describe(source)} holds tensors only; "

@@ -101,6 +101,16 @@ def _opened(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
         raise SourceError(f"cannot be read ({exc.strerror or exc})", path=str(path)) from exc
 
 
+def read_checkpoint_file(
+    path: str | os.PathLike[str],
+) -> tuple[list[TensorInfo], list[tuple[str, str]]]:
+    """The tensors and ties of one checkpoint file: ``.safetensors`` from its header alone
+    (it records no ties), ``.pt``/``.pth``/``.bin`` with weights_only."""
+    if str(path).lower().endswith(".safetensors"):
+        return read_safetensors(path), []
+    return read_torch_checkpoint(path)
+
+
 # --- safetensors -------------------------------------------------------------------
 
 

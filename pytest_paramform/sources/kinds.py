@@ -45,7 +45,6 @@ class Kind(enum.Enum):
 
 PATHS = frozenset((Kind.CHECKPOINT, Kind.INDEX, Kind.FOLDER))
 TENSORS = PATHS | {Kind.MAPPING}  # tensors without a model: nothing to run a forward pass on
-MODELS = frozenset((Kind.MODULE, Kind.FACTORY))
 
 
 class Located(NamedTuple):

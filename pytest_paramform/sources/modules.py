@@ -1,5 +1,5 @@
-"""The report of a model: an ``nn.Module`` as it is, or one a factory builds without
-weights, read from ``named_parameters()`` (and the forward pass, when asked for).
+"""The report of a model, read from ``named_parameters()`` (and the forward pass, when
+asked for): an ``nn.Module`` as it is, or the one a factory built (``factories.py``).
 
 Reads names, shapes and flags only: never moves, runs or copies a module (a forward pass
 runs on ``meta``).
@@ -7,8 +7,6 @@ runs on ``meta``).
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -17,37 +15,38 @@ from pytest_paramform.errors import SourceError
 from pytest_paramform.forward_report import InputSpec
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow
-from pytest_paramform.sources.building.ladder import call_without_weights
 from pytest_paramform.sources.checkpoints import check_item, dtype_name, short_repr
-from pytest_paramform.sources.kinds import ACCEPTED, Kind, describe
 from pytest_paramform.sources.quantized import module_order, packed_tensors
-from pytest_paramform.sources.wrappers import unwrap
+from pytest_paramform.sources.wrappers import WRAPPED
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
 
 
-def report_of(
-    kind: Kind,
-    source: Any,
+def read_model(
+    module: nn.Module,
     name: str | None,
     *,
     buffers: bool,
     dtype: bool,
     inputs: InputSpec | None,
     depth: int,
-) -> tuple[ParamFormReport, nn.Module]:
-    """The report of a module or a factory's (``kind`` says which), and the module read."""
-    if kind is Kind.MODULE:
-        module, default = source, type(unwrap(source)).__name__
-    else:
-        module, default = build_module(source), factory_name(source)
-    report = report_of_module(module, name or default, buffers=buffers, dtype=dtype)
+) -> ParamFormReport:
+    """The report of ``module``, named after its class unless ``name`` is given."""
+    module = unwrap(module)
+    report = report_of_module(module, name or type(module).__name__, buffers=buffers, dtype=dtype)
     if inputs is None:
-        return report, module
+        return report
     from pytest_paramform.sources.forward import run_forward
 
-    return replace(report, forward=run_forward(unwrap(module), inputs, depth)), module
+    return replace(report, forward=run_forward(module, inputs, depth))
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The model inside torch.compile and (Distributed)DataParallel wrappers."""
+    while (attr := WRAPPED.get(type(module).__name__)) is not None and hasattr(module, attr):
+        module = getattr(module, attr)
+    return module
 
 
 def _dtype(tensor: Tensor, record: bool) -> str | None:
@@ -128,44 +127,3 @@ def _persistent_buffers(torch: Any, module: nn.Module, dtype: bool) -> tuple[Par
         for key, value in module.state_dict(keep_vars=True).items()
         if key not in params and isinstance(value, torch.Tensor)
     )
-
-
-def factory_name(factory: Any) -> str:
-    """A factory's own name (``mobilenet_v2``), looking through ``functools.partial``; a
-    partial of a generic builder given the model's name first
-    (``partial(timm.create_model, "resnet50")``) is named after that model."""
-    if isinstance(factory, functools.partial):
-        if factory.args and isinstance(factory.args[0], str) and factory.args[0].strip():
-            return factory.args[0].strip().rsplit("/", 1)[-1]
-        return factory_name(factory.func)
-    name = getattr(factory, "__name__", None)
-    return name if isinstance(name, str) and name != "<lambda>" else "model"
-
-
-def _check_callable_without_arguments(factory: Any) -> None:
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):  # a builtin without a signature: just call it
-        return
-    try:
-        signature.bind()
-    except TypeError as exc:
-        raise SourceError(
-            f"could not call {describe(factory)} without arguments ({exc}); "
-            f"pass {ACCEPTED} that needs no arguments, e.g. functools.partial(factory, ...)"
-        ) from None
-
-
-def build_module(factory: Any) -> nn.Module:
-    """Call ``factory`` without weights and check that it gave a module."""
-    torch = require("torch", "torch")
-    _check_callable_without_arguments(factory)
-    # an error inside the model's own code is the user's to see
-    module = call_without_weights(factory, factory_name(factory))
-    if not isinstance(module, torch.nn.Module):
-        raise SourceError(
-            f"{describe(factory)} returned {describe(module)}, not an nn.Module; "
-            f"expected {ACCEPTED}"
-        )
-    built: nn.Module = module
-    return built

@@ -13,7 +13,6 @@ from typing import Any
 from pytest_paramform.errors import SourceError
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.sources import hf_configs
-from pytest_paramform.sources.kinds import FORMS, is_spec
 
 TORCHVISION = "torchvision"
 
@@ -57,10 +56,9 @@ def _import_attr(module_name: str, attr_path: str, spec: str) -> Any:
 
 
 def resolve(spec: str) -> tuple[Any, str]:
-    """The source object a spec names, and the report name it gets by default."""
+    """The source object a spec names, and the report name it gets by default. ``spec``
+    has a spec's form (``kinds.is_spec``): the front door refuses any other string."""
     module_name, _, attr_path = spec.partition(":")
-    if not is_spec(spec):
-        raise SourceError(f"cannot read model spec {spec!r}: expected {FORMS}")
     if module_name == TORCHVISION:
         return torchvision_factory(attr_path), attr_path
     if module_name == hf_configs.PREFIX:

@@ -13,23 +13,21 @@ from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from pytest_paramform.errors import SourceError
 from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow
 from pytest_paramform.sources.checkpoints import (
     TensorInfo,
-    read_safetensors,
-    read_torch_checkpoint,
+    read_checkpoint_file,
     tensors_of_mapping,
 )
-from pytest_paramform.sources.kinds import Kind, kind_of
-from pytest_paramform.sources.sharded import FOLDER_FILES, checkpoint_in_folder, read_sharded
+from pytest_paramform.sources.kinds import Kind
+from pytest_paramform.sources.sharded import read_folder, read_sharded
 from pytest_paramform.sources.wrappers import WRAPPER_PREFIXES
 
 Ties = list[tuple[str, str]]
 
 
-def report_of(kind: Kind, source: Any, name: str | None, *, dtype: bool) -> ParamFormReport:
+def read_tensors(kind: Kind, source: Any, name: str | None, *, dtype: bool) -> ParamFormReport:
     """The report of a mapping, or of a checkpoint named by a path (``kind`` says which)."""
     if kind is Kind.MAPPING:
         tensors, ties = tensors_of_mapping(source)
@@ -40,24 +38,13 @@ def report_of(kind: Kind, source: Any, name: str | None, *, dtype: bool) -> Para
 
 
 def _read(kind: Kind, path: Path) -> tuple[list[TensorInfo], Ties, str]:
-    """A checkpoint's tensors, ties and default name: ``.safetensors`` from its header
-    alone, ``.pt``/``.pth``/``.bin`` with weights_only, an index shard by shard, a folder
-    as the checkpoint it holds (named after the folder)."""
+    """A checkpoint's tensors, ties and default name: a folder is named after itself, an
+    index after its folder, a file after its name before the first dot."""
     if kind is Kind.FOLDER:
-        inside = checkpoint_in_folder(path)
-        if inside is None:
-            raise SourceError(
-                f"is a folder without a checkpoint (looked for {', '.join(FOLDER_FILES)})",
-                path=str(path),
-            )
-        tensors, ties, _ = _read(kind_of(inside), inside)
-        return tensors, ties, path.absolute().name
+        return (*read_folder(path), path.absolute().name)
     if kind is Kind.INDEX:
         return (*read_sharded(path), path.absolute().parent.name)
-    label = path.name.split(".")[0]
-    if str(path).lower().endswith(".safetensors"):
-        return read_safetensors(path), [], label
-    return (*read_torch_checkpoint(path), label)
+    return (*read_checkpoint_file(path), path.name.split(".")[0])
 
 
 def report_of_tensors(

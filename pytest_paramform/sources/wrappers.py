@@ -1,13 +1,9 @@
 """Wrappers that add a prefix to every name but no parameter of their own
 (``torch.compile``, ``DataParallel``): looked through, so that the same architecture gives
-the same golden whichever wrapper holds it, live or saved."""
+the same golden whichever wrapper holds it, live (``modules.unwrap``) or saved (a prefix on
+every name a checkpoint holds)."""
 
 from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from torch import nn
 
 WRAPPED = {
     "OptimizedModule": "_orig_mod",  # torch.compile
@@ -16,9 +12,3 @@ WRAPPED = {
 }
 WRAPPER_PREFIXES = tuple(f"{attr}." for attr in dict.fromkeys(WRAPPED.values()))
 
-
-def unwrap(module: nn.Module) -> nn.Module:
-    """The model inside torch.compile and (Distributed)DataParallel wrappers."""
-    while (attr := WRAPPED.get(type(module).__name__)) is not None and hasattr(module, attr):
-        module = getattr(module, attr)
-    return module
