@@ -19,9 +19,7 @@ from torch import nn
 
 from pytest_paramform.errors import SourceError
 from pytest_paramform.sources.checkpoints import (
-    CHECKPOINT_SUFFIXES,
     TensorInfo,
-    is_checkpoint_path,
     read_safetensors,
     read_torch_checkpoint,
     tensors_of_mapping,
@@ -82,40 +80,6 @@ def bytes_read() -> Iterator[list[int]]:
     start = rchar()
     yield box
     box[0] = rchar() - start
-
-
-# --- is_checkpoint_path ------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("obj", "expected"),
-    [
-        ("model.safetensors", True),
-        ("dir/model.PT", True),
-        (Path("weights.pth"), True),
-        ("pytorch_model.bin", True),
-        ("resnet18", False),
-        ("model.safetensors.json", False),
-        ("notes.txt", False),
-        (42, False),
-        (None, False),
-        (b"model.pt", False),
-    ],
-)
-def test_is_checkpoint_path(obj: object, expected: bool) -> None:
-    assert is_checkpoint_path(obj) is expected
-
-
-def test_is_checkpoint_path_does_not_touch_the_disk(tmp_path: Path) -> None:
-    assert is_checkpoint_path(tmp_path / "missing" / "model.safetensors")
-    assert set(CHECKPOINT_SUFFIXES) == {
-        ".safetensors",
-        ".pt",
-        ".pth",
-        ".bin",
-        ".safetensors.index.json",
-        ".bin.index.json",
-    }
 
 
 # --- safetensors -------------------------------------------------------------------

@@ -34,9 +34,8 @@ from pytest_paramform.forward_report import DEFAULT_DEPTH, inputs_from_text
 from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.options import add_cli_flags
 from pytest_paramform.report import ParamFormReport
-from pytest_paramform.sources import reads_checkpoint
 from pytest_paramform.sources.hf_loading import as_loaded_by
-from pytest_paramform.sources.specs import FORMS, is_spec
+from pytest_paramform.sources.kinds import FORMS, is_spec, reads_checkpoint
 
 EXIT_DRIFT = 1
 EXIT_BAD_INPUT = 2

@@ -7,28 +7,24 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pytest_paramform import formats
+from pytest_paramform import formats, sources
 from pytest_paramform.errors import ModelCodeError, ParamFormError, SourceError
 from pytest_paramform.files import read_text
 from pytest_paramform.forward_report import DEFAULT_DEPTH, InputSpec
 from pytest_paramform.gc_pause import gc_paused
-from pytest_paramform.heavy_imports import require
 from pytest_paramform.report import ParamFormReport
-from pytest_paramform.sources import build_module, build_report, reads_checkpoint
+from pytest_paramform.sources import kinds
 from pytest_paramform.sources.hf_loading import both_as_loaded
-from pytest_paramform.sources.specs import is_spec, resolve
-from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 
 def kind_of(spec: str) -> str:
     """``model`` (a spec), ``checkpoint`` (a checkpoint file, an index, a
     ``save_pretrained`` folder) or ``golden`` (a .yaml or .md file, or any other file
     written as a path), from the argument's form."""
-    if is_spec(spec):
-        return "model"
-    if reads_checkpoint(spec):
+    kind = kinds.kind_of(spec)
+    if kind in kinds.PATHS:
         return "checkpoint"
-    if formats.for_file(spec) is not None or Path(spec).is_file():
+    if kind is kinds.Kind.TEXT and (formats.for_file(spec) is not None or Path(spec).is_file()):
         return "golden"
     return "model"
 
@@ -52,10 +48,25 @@ def load_report(
 ) -> ParamFormReport:
     """The report behind any argument the commands accept; ``inputs`` records a forward
     pass of a model (a golden holds what it holds)."""
+    return load_with_model(spec, buffers=buffers, dtype=dtype, inputs=inputs, depth=depth)[0]
+
+
+def load_with_model(
+    spec: str,
+    *,
+    buffers: bool = False,
+    dtype: bool = False,
+    inputs: InputSpec | None = None,
+    depth: int = DEFAULT_DEPTH,
+) -> tuple[ParamFormReport, Any]:
+    """:func:`load_report`, and the module built for a model spec (else None): the other
+    side of a comparison may have to be read the way that model loads a checkpoint."""
     if kind_of(spec) == "golden":
-        return load_golden(Path(spec))
+        return load_golden(Path(spec)), None
     with _the_models_code(spec):
-        return build_report(spec, buffers=buffers, dtype=dtype, inputs=inputs, depth=depth)
+        return sources.load_with_model(
+            spec, buffers=buffers, dtype=dtype, inputs=inputs, depth=depth
+        )
 
 
 @contextmanager
@@ -72,40 +83,6 @@ def _the_models_code(spec: str) -> Iterator[None]:
             f"the model's code raised {type(exc).__name__}{': ' if first else ''}{first}",
             path=spec,
         ) from exc
-
-
-def load_with_model(
-    spec: str,
-    *,
-    buffers: bool = False,
-    dtype: bool = False,
-    inputs: InputSpec | None = None,
-    depth: int = DEFAULT_DEPTH,
-) -> tuple[ParamFormReport, Any]:
-    """:func:`load_report`, and the module built for a model spec (else None): the other
-    side of a comparison may have to be read the way that model loads a checkpoint."""
-    if kind_of(spec) != "model":
-        return load_report(spec, dtype=dtype, inputs=inputs, depth=depth), None
-    with _the_models_code(spec):
-        source, name = resolve(spec)
-        model = _model(source)
-        built = source if model is None else model
-        report = build_report(
-            built, name=name, buffers=buffers, dtype=dtype, inputs=inputs, depth=depth
-        )
-    return report, model
-
-
-def _model(source: Any) -> Any:
-    """The module a spec's source is or builds (None for a state_dict or the like)."""
-    torch = require("torch", "torch")
-
-    if isinstance(source, torch.nn.Module):
-        return source
-    if not callable(source) or isinstance(source, torch.Tensor):
-        return None
-    with internal_warnings_ignored():
-        return build_module(source)
 
 
 def load_pair(

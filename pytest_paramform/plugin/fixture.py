@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,22 +32,24 @@ SYRUPY_UPDATE_FLAG = "--snapshot-update"
 SYRUPY_NOTE = f"or with syrupy's {SYRUPY_UPDATE_FLAG} (which updates syrupy's own snapshots too)"
 
 
-def to_report(source: Any, settings: Settings, name: str | None = None) -> ParamFormReport:
+def to_report(
+    source: Any, settings: Settings, name: str | None = None, root: Path | None = None
+) -> ParamFormReport:
     """A report as it is, or one built from any source (torch is imported here): a
-    module, a factory, a state_dict, a checkpoint path, or a spec string as the CLI takes
+    module, a factory, a state_dict, a checkpoint path (a relative one read from ``root``,
+    the rootdir, wherever pytest runs), or a spec string as the CLI takes
     (``torchvision:NAME``, ``hf:PATH``, ``package.module:callable``). ``name`` names the
     model in the report."""
-    if isinstance(source, ParamFormReport):
-        return source if name is None else replace(source, name=name)
-    from pytest_paramform.sources import build_report
+    from pytest_paramform.sources import load
 
-    return build_report(
+    return load(
         source,
-        name,
+        name=name,
         buffers=settings.buffers,
         dtype=settings.dtype,
         inputs=settings.inputs,
         depth=settings.depth,
+        root=root,
     )
 
 
@@ -110,7 +111,7 @@ class ParamFormSnapshot:
         settings, report = self._settings, None
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
-            report = to_report(self._located(source), settings, name)
+            report = to_report(source, settings, name, self._rootpath)
             # Before the golden is touched: an update never records a model over budget.
             check_budgets(
                 report, max_parameters=settings.max_parameters, max_flops=settings.max_flops
@@ -167,25 +168,6 @@ class ParamFormSnapshot:
             model=model or "",
             message=message,
         )
-
-    def _located(self, source: Any) -> Any:
-        """A relative checkpoint path, folder or ``hf:`` config is read from the rootdir,
-        wherever pytest runs; any other spec string is left as it is."""
-        from pytest_paramform.sources import reads_checkpoint
-        from pytest_paramform.sources.hf_configs import PREFIX
-        from pytest_paramform.sources.specs import is_spec
-
-        if isinstance(source, str) and source.startswith(f"{PREFIX}:"):
-            path = source.removeprefix(f"{PREFIX}:")
-            if not Path(path).is_absolute() and (self._rootpath / path).exists():
-                return f"{PREFIX}:{self._rootpath / path}"
-            return source
-        if not isinstance(source, str | os.PathLike) or Path(source).is_absolute():
-            return source
-        if isinstance(source, str) and is_spec(source):
-            return source
-        at_root = self._rootpath / source
-        return at_root if reads_checkpoint(at_root) else source
 
     def _chart(self, report: ParamFormReport, golden: str, charts: Path) -> None:
         """One chart per golden, for review as a CI artifact, named like the golden."""

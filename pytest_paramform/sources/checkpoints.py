@@ -27,9 +27,6 @@ from pytest_paramform.torch_warnings import all_warnings_ignored
 if TYPE_CHECKING:
     from torch import Tensor
 
-INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
-CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", *INDEX_SUFFIXES)
-
 # safetensors refuses headers above 100 MB; anything larger is corrupt or not ours.
 _MAX_HEADER_BYTES = 100 * 1024 * 1024
 # The pickle of a state dict is about 200 bytes a tensor: 256 MiB is over a million tensors.
@@ -85,13 +82,6 @@ class TensorInfo(NamedTuple):
     dtype: str
 
 
-def is_checkpoint_path(obj: object) -> bool:
-    """Whether ``obj`` names a checkpoint file by its suffix (the disk is not touched)."""
-    if not isinstance(obj, str | os.PathLike):
-        return False
-    return os.fsdecode(os.fspath(obj)).lower().endswith(CHECKPOINT_SUFFIXES)
-
-
 def short_repr(value: object) -> str:
     """A bounded description of a value for messages: a checkpoint value can be huge."""
     return f"{type(value).__name__} {reprlib.repr(value)}"
@@ -109,6 +99,16 @@ def _opened(path: str | os.PathLike[str]) -> Iterator[IO[bytes]]:
         raise SourceError("is a directory, not a checkpoint file", path=str(path)) from None
     except OSError as exc:
         raise SourceError(f"cannot be read ({exc.strerror or exc})", path=str(path)) from exc
+
+
+def read_checkpoint_file(
+    path: str | os.PathLike[str],
+) -> tuple[list[TensorInfo], list[tuple[str, str]]]:
+    """The tensors and ties of one checkpoint file: ``.safetensors`` from its header alone
+    (it records no ties), ``.pt``/``.pth``/``.bin`` with weights_only."""
+    if str(path).lower().endswith(".safetensors"):
+        return read_safetensors(path), []
+    return read_torch_checkpoint(path)
 
 
 # --- safetensors -------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import repeat
@@ -19,9 +18,9 @@ from pathlib import Path
 
 from pytest_paramform.errors import SourceError, in_file
 from pytest_paramform.sources.checkpoints import (
-    INDEX_SUFFIXES,
     TensorInfo,
     check_names,
+    read_checkpoint_file,
     read_safetensors_header,
     read_torch_checkpoint,
 )
@@ -43,13 +42,18 @@ _TORCH_WIDTHS = {
 }  # fmt: skip
 
 
-def is_index_path(path: str | os.PathLike[str]) -> bool:
-    return os.fsdecode(os.fspath(path)).lower().endswith(INDEX_SUFFIXES)
-
-
-def checkpoint_in_folder(folder: Path) -> Path | None:
-    """The file a ``save_pretrained`` folder keeps its weights in, if it is one."""
-    return next((folder / name for name in FOLDER_FILES if (folder / name).is_file()), None)
+def read_folder(folder: Path) -> tuple[list[TensorInfo], list[tuple[str, str]]]:
+    """The checkpoint a ``save_pretrained`` folder holds: the first of ``FOLDER_FILES``
+    there, an index read shard by shard."""
+    inside = next((folder / name for name in FOLDER_FILES if (folder / name).is_file()), None)
+    if inside is None:
+        raise SourceError(
+            f"is a folder without a checkpoint (looked for {', '.join(FOLDER_FILES)})",
+            path=str(folder),
+        )
+    if inside.name.endswith(".index.json"):
+        return read_sharded(inside)
+    return read_checkpoint_file(inside)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
-import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -16,17 +15,6 @@ from pytest_paramform.heavy_imports import require
 from pytest_paramform.sources import hf_configs
 
 TORCHVISION = "torchvision"
-FORMS = "torchvision:NAME, hf:PATH (a config.json or its folder) or package.module:callable"
-_DOTTED_NAME = re.compile(r"[^\W\d]\w*(\.[^\W\d]\w*)*")
-
-
-def is_spec(text: str) -> bool:
-    """Whether ``text`` has a spec's form, ``prefix:rest`` with a dotted name before the
-    colon. Such a string names a model even where a file or folder of that name exists;
-    written as a path (``./torchvision:x``) it names the file. ``C:/x`` is a path."""
-    prefix, sep, rest = text.partition(":")
-    drive = len(prefix) == 1 and rest[:1] in ("/", "\\")
-    return bool(sep and rest and _DOTTED_NAME.fullmatch(prefix)) and not drive
 
 
 def _closest(name: str, known: list[str]) -> str:
@@ -68,10 +56,9 @@ def _import_attr(module_name: str, attr_path: str, spec: str) -> Any:
 
 
 def resolve(spec: str) -> tuple[Any, str]:
-    """The source object a spec names, and the report name it gets by default."""
+    """The source object a spec names, and the report name it gets by default. ``spec``
+    has a spec's form (``kinds.is_spec``): the front door refuses any other string."""
     module_name, _, attr_path = spec.partition(":")
-    if not is_spec(spec):
-        raise SourceError(f"cannot read model spec {spec!r}: expected {FORMS}")
     if module_name == TORCHVISION:
         return torchvision_factory(attr_path), attr_path
     if module_name == hf_configs.PREFIX:

@@ -1,0 +1,142 @@
+"""What kind of source a value is: decided here, once, before anything is read.
+
+A string of a spec's form is a spec whatever the disk holds under that name; a path names
+a checkpoint by its suffix (the disk is not read) or as a folder; any other object is a
+state_dict-like mapping, a module or a factory. torch is imported only to tell those
+objects apart, never for a string or a path.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from pytest_paramform.heavy_imports import require
+from pytest_paramform.report import ParamFormReport
+from pytest_paramform.sources.hf_configs import PREFIX as HF_PREFIX
+
+FORMS = "torchvision:NAME, hf:PATH (a config.json or its folder) or package.module:callable"
+ACCEPTED = (
+    "an nn.Module, a factory that returns one (a model class, a function such as "
+    f"torchvision.models.resnet50, or a lambda), a spec ({FORMS}), a state_dict, or a "
+    "checkpoint path (.safetensors, .pt, .pth, .bin, an index or a save_pretrained folder)"
+)
+INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
+CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", *INDEX_SUFFIXES)
+_DOTTED_NAME = re.compile(r"[^\W\d]\w*(\.[^\W\d]\w*)*")
+
+
+class Kind(enum.Enum):
+    REPORT = "a report, taken as it is"
+    SPEC = "a spec string, naming the object it resolves to"
+    TEXT = "a string of no source's form (the CLI reads it as a golden file)"
+    CHECKPOINT = "a checkpoint file"
+    INDEX = "a sharded checkpoint's index"
+    FOLDER = "a folder, read as save_pretrained writes one"
+    MAPPING = "a state_dict-like mapping"
+    MODULE = "an nn.Module"
+    FACTORY = "a callable that builds a module"
+    UNKNOWN = "nothing paramform reads"
+
+
+PATHS = frozenset((Kind.CHECKPOINT, Kind.INDEX, Kind.FOLDER))
+TENSORS = PATHS | {Kind.MAPPING}  # tensors without a model: nothing to run a forward pass on
+
+
+class Located(NamedTuple):
+    """A source's kind, and the source as it is read (a path found under the rootdir)."""
+
+    kind: Kind
+    source: Any
+
+
+def classify(source: object, root: Path | None = None) -> Located:
+    """The kind of ``source``; with ``root`` (the fixture's rootdir), a relative checkpoint
+    path, folder or ``hf:`` config found there is read from there, wherever pytest runs."""
+    if root is not None:
+        source = _at_root(source, root)
+    return Located(kind_of(source), source)
+
+
+def kind_of(source: object) -> Kind:
+    """The kind of ``source`` as it stands (no rootdir)."""
+    if isinstance(source, ParamFormReport):
+        return Kind.REPORT
+    if isinstance(source, str) and is_spec(source):
+        return Kind.SPEC
+    path = _path_kind(source)
+    if path is not None:
+        return path
+    return Kind.TEXT if isinstance(source, str) else _object_kind(source)
+
+
+def is_spec(text: str) -> bool:
+    """Whether ``text`` has a spec's form, ``prefix:rest`` with a dotted name before the
+    colon. Such a string names a model even where a file or folder of that name exists;
+    written as a path (``./torchvision:x``) it names the file. ``C:/x`` is a path."""
+    prefix, sep, rest = text.partition(":")
+    drive = len(prefix) == 1 and rest[:1] in ("/", "\\")
+    return bool(sep and rest and _DOTTED_NAME.fullmatch(prefix)) and not drive
+
+
+def is_checkpoint_path(obj: object) -> bool:
+    """Whether ``obj`` names a checkpoint file by its suffix (the disk is not touched)."""
+    if not isinstance(obj, str | os.PathLike):
+        return False
+    return os.fsdecode(os.fspath(obj)).lower().endswith(CHECKPOINT_SUFFIXES)
+
+
+def reads_checkpoint(source: object) -> bool:
+    """Whether ``source`` is read as a checkpoint: a checkpoint file, an index or a
+    ``save_pretrained`` folder, named by a path; a spec string never is, whatever the disk
+    holds under that name (``./torchvision:x`` is a path)."""
+    if isinstance(source, str) and is_spec(source):
+        return False
+    return _path_kind(source) is not None
+
+
+def describe(obj: Any) -> str:
+    """A value for a message: its type and a repr cut to 60 characters."""
+    text = repr(obj)
+    text = text if len(text) <= 60 else text[:57] + "..."
+    return f"{type(obj).__name__} {text}"
+
+
+def _path_kind(source: object) -> Kind | None:
+    if not is_checkpoint_path(source):
+        is_folder = isinstance(source, str | os.PathLike) and Path(source).is_dir()
+        return Kind.FOLDER if is_folder else None
+    assert isinstance(source, str | os.PathLike)
+    index = os.fsdecode(os.fspath(source)).lower().endswith(INDEX_SUFFIXES)
+    return Kind.INDEX if index else Kind.CHECKPOINT
+
+
+def _object_kind(source: object) -> Kind:
+    torch = require("torch", "torch")
+    if isinstance(source, Mapping):
+        return Kind.MAPPING
+    if isinstance(source, torch.nn.Module):
+        return Kind.MODULE
+    if callable(source) and not isinstance(source, torch.Tensor):
+        return Kind.FACTORY
+    return Kind.UNKNOWN
+
+
+def _at_root(source: object, root: Path) -> object:
+    """A relative path that names a checkpoint or folder under ``root``, or an ``hf:``
+    config there, made absolute; any other source (a spec string) is left as it is."""
+    if isinstance(source, str) and source.startswith(f"{HF_PREFIX}:"):
+        path = source.removeprefix(f"{HF_PREFIX}:")
+        if not Path(path).is_absolute() and (root / path).exists():
+            return f"{HF_PREFIX}:{root / path}"
+        return source
+    if not isinstance(source, str | os.PathLike) or Path(source).is_absolute():
+        return source
+    if isinstance(source, str) and is_spec(source):
+        return source
+    at_root = root / source
+    return at_root if reads_checkpoint(at_root) else source
