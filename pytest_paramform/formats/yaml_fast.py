@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice, takewhile
 from operator import methodcaller
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_paramform.formats.forward_yaml_fast import ForwardReader
 
 _INT = r"(?:0|[1-9][0-9]*)"
 _LIST = rf"\[(?:{_INT}(?:, {_INT})*)?\]"
@@ -35,7 +38,7 @@ _SHARE = r"[0-9]+\.[0-9]+"
 
 _COUNTS = "paramform|layers|parameters|trainable|weight_bytes"
 _TOP = re.compile(rf"({_COUNTS}): ({_INT}|null)|(model|source): ({_SCALAR})")
-_SECTION = re.compile(r"(forms|dtypes|params|aliases|buffers):( \[\])?")
+_SECTION = re.compile(r"(forms|dtypes|params|aliases|buffers|forward):( \[\])?")
 _MAPPINGS = ("forms", "dtypes")  # sections that are mappings, one entry a line
 _FORM_LINE = re.compile(
     rf"  ({_FORM}): \{{layers: ({_INT}), parameters: ({_INT}), "
@@ -252,6 +255,7 @@ def read_canonical(
     data: dict[str, Any] = {}
     lines = Lines()
     section: str | None = None
+    forward: ForwardReader | None = None  # once the forward section opens
     every = text.split("\n")
     position = 0
     while position < len(every):
@@ -283,6 +287,9 @@ def read_canonical(
             if (match := pattern.fullmatch(line)) is None:
                 raise NotCanonical
             read(data, lines, match, lineno)
+        elif section == "forward" and line.startswith("  "):
+            assert forward is not None
+            forward.take(line)
         elif match := _TOP.fullmatch(line):
             section = None
             key, value = (
@@ -292,6 +299,11 @@ def read_canonical(
         elif match := _SECTION.fullmatch(line):
             section = None if match[2] else match[1]
             empty: Any = [] if match[2] or section not in _MAPPINGS else {}
+            if section == "forward":
+                from pytest_paramform.formats.forward_yaml_fast import ForwardReader
+
+                forward = ForwardReader()
+                empty = forward.data
             _open(data, lines, match[1], empty, lineno + 1)
             lines.items[match[1]] = []
         else:
@@ -303,7 +315,7 @@ def read_canonical(
 
 def _nulls(data: dict[str, Any], text: str) -> dict[str, Any]:
     """A section key with nothing under it and no ``[]`` is null in YAML, not empty."""
-    for key in (*_MAPPINGS, *_ITEMS):
+    for key in (*_MAPPINGS, *_ITEMS, "forward"):
         if key in data and not data[key] and f"\n{key}: []" not in f"\n{text}":
             data[key] = None
     return data
