@@ -220,8 +220,10 @@ class ParamFormReport:
     @cached_property
     def weights(self) -> WeightMemory | None:
         """The parameters' bytes by dtype, when every parameter row records its dtype."""
+        if not self.rows or self.rows[0].dtype is None:  # the common case, at once
+            return None
         dtypes = list(map(_DTYPE, self.rows))
-        if not dtypes or None in dtypes:
+        if None in dtypes:
             return None
         return weight_memory(zip(dtypes, map(_NUMEL, self.rows), strict=True))
 

@@ -181,10 +181,9 @@ def _lines_of(node: yaml.Node | None) -> Lines:
         lines.keys[key] = _line(value)
         if isinstance(value, yaml.SequenceNode):
             lines.items[key] = [_line(item) for item in value.value]
-        if isinstance(value, yaml.MappingNode):
-            entries = {str(k.value): _line(v) for k, v in value.value}
-            lines.forms = entries if key == "forms" else lines.forms
-            lines.dtypes = entries if key == "dtypes" else lines.dtypes
+        entries = {"forms": lines.forms, "dtypes": lines.dtypes}.get(key)
+        if entries is not None and isinstance(value, yaml.MappingNode):
+            entries.update((str(k.value), _line(v)) for k, v in value.value)
     return lines
 
 
