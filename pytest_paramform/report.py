@@ -16,6 +16,7 @@ from operator import attrgetter, eq
 from typing import Any, Literal
 
 from pytest_paramform.forward_report import ForwardReport
+from pytest_paramform.weight_memory import WeightMemory, weight_memory
 
 Shape = tuple[int, ...]
 # Read per row at C speed: a checkpoint's report has 90,000 rows.
@@ -78,6 +79,20 @@ def short_count(n: int) -> str:
         if round(value, 2) < 1000 or unit == _SHORT_UNITS[-1]:
             return f"{value:.2f}{unit}"
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def short_bytes(n: int) -> str:
+    """Bytes, 1000-based as parameter counts are: ``512 B``, ``14.02 MB``, ``3.20 GB``."""
+    short = short_count(n)
+    if n < 1000:
+        return f"{short} B"
+    return f"{short[:-1]} {short[-1].replace('K', 'k')}B"
+
+
+def bytes_change(before: int, after: int) -> str:
+    """``13.50 GB -> 16.70 GB (+3.20 GB)``."""
+    delta = f"{'-' if after < before else '+'}{short_bytes(abs(after - before))}"
+    return f"{short_bytes(before)} -> {short_bytes(after)} ({delta})"
 
 
 def percent(part: int, whole: int) -> float:
@@ -201,6 +216,16 @@ class ParamFormReport:
     def has_dtype(self) -> bool:
         """Whether dtypes were recorded (the ``dtype`` option)."""
         return not set(map(_DTYPE, chain(self.rows, self.buffers or ()))) <= {None}
+
+    @cached_property
+    def weights(self) -> WeightMemory | None:
+        """The parameters' bytes by dtype, when every parameter row records its dtype."""
+        if not self.rows or self.rows[0].dtype is None:  # the common case, at once
+            return None
+        dtypes = list(map(_DTYPE, self.rows))
+        if None in dtypes:
+            return None
+        return weight_memory(zip(dtypes, map(_NUMEL, self.rows), strict=True))
 
     @cached_property
     def ranks(self) -> tuple[int, ...]:

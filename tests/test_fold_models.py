@@ -1,7 +1,8 @@
 """Folded drifts of the changes users make to the models they ship, through the CLI and the
 fixture alike: a Llama-7B-shaped config made deeper, grouped-query or wider, resnet50 grown
-into resnet101, a renamed ``ModuleList``. Each reads in a few lines with nothing left out;
-``--no-fold`` and ``-vv`` list every tensor."""
+into resnet101, a renamed ``ModuleList``, and what a dropped pooling or grouped-query
+attention does to the forward pass. Each reads in a few lines with nothing left out;
+``--no-fold`` and ``-vv`` list every tensor and module."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import transformers
+from test_forward import TRANSFORMERS_FORWARD
 
 from pytest_paramform.cli import main
 
@@ -147,6 +149,62 @@ def test_markdown_diff_holds_the_folded_message(
     out = capsys.readouterr().out
     removed = DEEPER.replace("+", "-", 1) + " (9 tensors, -202,383,360 parameters each)"
     assert f"```text\nparamform: base differs from {deeper}\n  {removed}\n  totals: " in out
+
+
+UNPOOLED = """
+import torchvision
+from torch import nn
+
+
+def resnet50():
+    model = torchvision.models.resnet50()
+    model.maxpool = nn.Identity()
+    return model
+"""
+LAYER3 = "~ layer3.{1..5} output (1, 1024, 14, 14) -> (1, 1024, 28, 28)   FLOPs 436.73M -> 1.75G"
+
+
+def test_a_dropped_pooling_says_each_stage_and_its_repeated_blocks_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every bottleneck after the stem now sees 4x the pixels: one line per stage, its
+    first block (it downsamples) and its repeated blocks; ``--no-fold`` lists each."""
+    (tmp_path / "unpooled.py").write_text(UNPOOLED)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(tmp_path)
+    diff = ["diff", "torchvision:resnet50", "unpooled:resnet50", "--input", "1x3x224x224"]
+    assert main(diff) == 1
+    lines = tensor_lines(capsys.readouterr().out)
+    assert f"  {LAYER3} (+300.0%)   5 modules, FLOPs each" in lines
+    layer2 = "  ~ layer2.{1..3} output (1, 512, 28, 28) -> (1, 512, 56, 56)   FLOPs "
+    assert any(line.startswith(layer2) for line in lines)
+    assert len(lines) == 1 + 4 * 3 + 1  # maxpool, each stage (3 lines), total FLOPs
+    assert main([*diff, "--no-fold"]) == 1
+    every = tensor_lines(capsys.readouterr().out)
+    assert len(every) == 1 + (3 + 4 + 6 + 3) + 4 + 1  # maxpool, blocks, stages, total
+    assert [line for line in every if line.startswith("  ~ layer3.5 ")] == [
+        f"  {LAYER3.replace('{1..5}', '5')} (+300.0%)"
+    ]
+
+
+K_PROJ = (
+    "  ~ model.layers.{0..31}.self_attn.k_proj output (1, 16, 4096) -> (1, 16, 1024)"
+    "   FLOPs 536.87M -> 134.22M (-75.0%)   32 modules, FLOPs each"
+)
+
+
+@TRANSFORMERS_FORWARD
+def test_grouped_query_attention_says_what_each_layer_computes_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base, gqa = llama(tmp_path / "base"), llama(tmp_path / "gqa", num_key_value_heads=8)
+    forward = ["--input", "input_ids:1x16:int64", "--depth", "5"]
+    assert main(["diff", base, gqa, *forward]) == 1
+    lines = tensor_lines(capsys.readouterr().out)
+    assert K_PROJ in lines
+    modules = [line for line in lines if line.startswith("  ~ model")]
+    assert len(modules) == 2 + 5  # k_proj and v_proj weights; model, layers, self_attn, k, v
+    assert not any(".layers.7." in line for line in lines)
 
 
 SUITE = """

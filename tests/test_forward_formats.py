@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pytest_paramform import ParamFormReport, ParamRow
-from pytest_paramform.comparison import CompareOptions, compare
+from pytest_paramform.comparison import CompareOptions, compare, render_drift
 from pytest_paramform.errors import GoldenError
 from pytest_paramform.forward_report import MODEL_LABEL, ForwardInput, ForwardReport, ModuleOutput
 
@@ -230,3 +230,44 @@ def test_the_summary_level_holds_the_model_output_only() -> None:
     forward = ForwardReport(old.forward.inputs, 2, modules, old.forward.flops)
     new = ParamFormReport("m", ROWS, forward=forward)
     assert _texts(old, new, level="summary") == ["~ (model) output (1, 1000) -> (1, 10)"]
+
+
+def _blocks(*outputs: tuple[int, ...], flops: int = 0) -> ParamFormReport:
+    """A model of repeated blocks, one output shape each, and a head."""
+    modules = [ModuleOutput("", (("", (1, 10)),))]
+    modules += [
+        ModuleOutput(f"layers.{k}", (("", shape),), flops=flops) for k, shape in enumerate(outputs)
+    ]
+    modules.append(ModuleOutput("head", (("", (1, 10)),)))
+    inputs = (ForwardInput("0", (1, 8)),)
+    return ParamFormReport("m", ROWS, forward=ForwardReport(inputs, 2, tuple(modules), 4 * flops))
+
+
+def _message(old: ParamFormReport, new: ParamFormReport, *, fold: bool = True) -> list[str]:
+    drifts = compare(old, new)
+    text = render_drift(drifts, model="m", golden="g", accept=None, fold=fold)
+    return text.splitlines()[1:]
+
+
+def test_the_same_change_in_repeated_blocks_is_one_line() -> None:
+    old, new = _blocks(*[(1, 8, 32)] * 4), _blocks(*[(1, 8, 16)] * 3, (1, 8, 32))
+    assert _message(old, new)[0] == "  ~ layers.{0..2} output (1, 8, 32) -> (1, 8, 16)   3 modules"
+    assert _message(old, new, fold=False)[:3] == [
+        f"  ~ layers.{k} output (1, 8, 32) -> (1, 8, 16)" for k in range(3)
+    ]
+
+
+def test_blocks_whose_changes_differ_are_lines_of_their_own() -> None:
+    old = _blocks(*[(1, 8, 32)] * 3, flops=1000)
+    new = _blocks((1, 8, 16), (1, 8, 16), (1, 8, 64), flops=2000)
+    assert _message(old, new)[:2] == [
+        "  ~ layers.{0,1} output (1, 8, 32) -> (1, 8, 16)   FLOPs 1.00K -> 2.00K (+100.0%)"
+        "   2 modules, FLOPs each",
+        "  ~ layers.2 output (1, 8, 32) -> (1, 8, 64)   FLOPs 1.00K -> 2.00K (+100.0%)",
+    ]
+
+
+def test_blocks_added_at_the_end_are_one_line() -> None:
+    old, new = _blocks(*[(1, 8, 32)] * 2), _blocks(*[(1, 8, 32)] * 6)
+    assert _message(old, new)[0] == "  + layers.{2..5} output (1, 8, 32)   4 modules"
+    assert _message(new, old)[0] == "  - layers.{2..5} output (1, 8, 32)   4 modules"

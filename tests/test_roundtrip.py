@@ -12,7 +12,12 @@ names = st.text(min_size=1, max_size=40)
 shapes = st.lists(st.integers(min_value=0, max_value=6), max_size=8).map(tuple)
 
 
-dtypes = st.none() | st.sampled_from(["float32", "bfloat16", "int64", "float8_e4m3fn"])
+# torch's and safetensors' names, one of unknown size, and one YAML would read as null
+recorded = st.sampled_from(
+    ["float32", "bfloat16", "int64", "float8_e4m3fn", "qint8", "quint4x2", "f4", "int3x2", "null"]
+)
+# Not recorded, recorded for every tensor (the weights' bytes are stated), or for some.
+recordings = st.sampled_from([st.none(), recorded, st.none() | recorded])
 
 
 @st.composite
@@ -21,10 +26,9 @@ def reports(draw: st.DrawFn) -> ParamFormReport:
     all_names = draw(st.lists(names, unique=True, max_size=30))
     split = draw(st.integers(0, len(all_names)))
     param_names, alias_names = all_names[:split], all_names[split:]
-    dtype = draw(st.booleans())
+    dtypes = draw(recordings)
     rows = tuple(
-        ParamRow(name, draw(shapes), draw(st.booleans()), draw(dtypes) if dtype else None)
-        for name in param_names
+        ParamRow(name, draw(shapes), draw(st.booleans()), draw(dtypes)) for name in param_names
     )
     aliases = tuple(
         Alias(name, draw(st.sampled_from(param_names))) for name in alias_names if param_names
@@ -33,7 +37,7 @@ def reports(draw: st.DrawFn) -> ParamFormReport:
     if draw(st.booleans()):
         buffer_names = draw(st.lists(names, unique=True, max_size=5))
         buffers = tuple(
-            ParamRow(n, draw(shapes), dtype=draw(dtypes) if dtype else None) for n in buffer_names
+            ParamRow(n, draw(shapes), dtype=draw(dtypes)) for n in buffer_names
         )
     source = draw(st.sampled_from(["model", "checkpoint"]))
     return ParamFormReport(draw(names), rows, aliases, buffers, source)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import yaml
 from hypothesis import given
+from test_forward_formats import _report, forwards
 from test_roundtrip import reports
 
 from pytest_paramform import ParamFormReport
 from pytest_paramform.formats.yaml_fast import NotCanonical, read_canonical
 from pytest_paramform.formats.yaml_format import _canonical_row, _Loader
+from pytest_paramform.forward_report import ForwardReport
 from pytest_paramform.report import ParamRow
+
+FORWARD = _report()  # resnet50-like: a lone output, named leaves, calls
 
 
 def production_load(text: str) -> object:
@@ -102,3 +108,41 @@ def test_an_octal_looking_count_is_read_as_yaml_reads_it() -> None:
     report = ParamFormReport("m", (ParamRow("w", (3, 4)),))
     text = report.to_yaml().replace("numel: 12,", "numel: 014,")
     assert ParamFormReport.from_yaml(text) == report
+
+
+@given(reports(), forwards())
+def test_forward_sections_read_as_pyyaml_reads_them(
+    report: ParamFormReport, forward: ForwardReport
+) -> None:
+    """A golden with a forward pass stays on the fast path, and reads as PyYAML reads it."""
+    text = replace(report, forward=forward).to_yaml()
+    data, lines = read_canonical(text)
+    assert data == production_load(text)
+    assert lines.keys["forward"] == text.splitlines().index("forward:") + 2
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("  depth: 2\n", "  depth: 2\n  depth: 3\n"),
+        ("share: 9.78}", "share: 9.780 }"),
+        ("[1, 8, 32], ", "[1, 8, 32], 0.1: [3], "),  # a float key
+        ('"0.1": [2]}', '"0.1": [2], "0.1": [3]}'),
+        ("  modules:\n", "  modules: []\n"),
+        ("  inputs:\n", "  inputs:\n    # a comment\n"),
+        ("calls: 3, ", "calls: 03, "),
+    ],
+)
+def test_a_forward_section_in_another_layout_falls_back(old: str, new: str) -> None:
+    text = FORWARD.to_yaml()
+    assert old in text
+    with pytest.raises(NotCanonical):
+        read_canonical(text.replace(old, new, 1))
+
+
+def test_a_key_with_nothing_under_it_is_null_as_in_pyyaml() -> None:
+    item = '  - {name: "0", shape: [1, 3, 224, 224], dtype: float32}\n'
+    text = FORWARD.to_yaml().replace(item, "", 1)
+    data, _ = read_canonical(text)
+    assert data["forward"]["inputs"] is None
+    assert data == production_load(text)

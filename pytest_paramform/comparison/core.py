@@ -23,6 +23,7 @@ from pytest_paramform.report import (
     ALWAYS_SHOWN_RANKS,
     ParamFormReport,
     ParamRow,
+    bytes_change,
     form_name,
     rows_equal,
 )
@@ -199,7 +200,15 @@ def _totals_drift(
     frozen = expected.has_frozen or actual.has_frozen
     if options is None and frozen and expected.num_trainable != actual.num_trainable:
         text += f", trainable {expected.num_trainable:,} -> {actual.num_trainable:,}"
-    return Drift("totals", text)
+    return Drift("totals", text + _weights_change(expected, actual))
+
+
+def _weights_change(expected: ParamFormReport, actual: ParamFormReport) -> str:
+    """``, weights 13.50 GB -> 16.70 GB (+3.20 GB)`` when both sides know their bytes."""
+    before, after = (r.weights.bytes if r.weights else None for r in (expected, actual))
+    if before is None or after is None:
+        return ""
+    return f", weights {bytes_change(before, after)}"
 
 
 def _relative(before: int, after: int) -> str:

@@ -14,6 +14,7 @@ DriftKind = Literal[
     "buffer",
     "tying",
     "state",
+    "module",
     "recording",
     "note",
     "totals",

@@ -177,21 +177,47 @@ def fold_names(
 
 
 def fold_texts(drifts: Sequence[Drift]) -> list[str]:
-    """The lines after the tensor lines, with tying lines that differ only in one block
-    number as one: ``tying broken: layers.{1..11}.w no longer shares layers.0.w
-    (+16,384 parameters each, 11 tensors)``. Other lines stay as they are."""
-    ties = [p for p, drift in enumerate(drifts) if drift.kind == "tying"]
+    """The lines after the tensor lines, with lines that differ only in one block number as
+    one: tying (``tying broken: layers.{1..11}.w no longer shares layers.0.w (+16,384
+    parameters each, 11 tensors)``) and the forward pass's modules (``~ layers.{0..31}.mlp
+    output (1, 128, 4096) -> (1, 128, 2048)   32 modules``). Other lines stay as they are."""
     texts = [drift.text for drift in drifts]
+    _fold_ties(drifts, texts)
+    _fold_modules(drifts, texts)
+    return [text for text in texts if text]
+
+
+def _fold_ties(drifts: Sequence[Drift], texts: list[str]) -> None:
+    ties = [p for p, drift in enumerate(drifts) if drift.kind == "tying"]
     for text, group in fold_names([texts[p] for p in ties]):
         if len(group) > 1:
             many = f" ({len(group):,} tensors)"
             if text.endswith(" parameters)"):
                 many = f" each, {len(group):,} tensors)"
                 text = text[:-1]
-            texts[ties[group[0]]] = text + many
-            for p in group[1:]:
-                texts[ties[p]] = ""
-    return [text for text in texts if text]
+            _replace(texts, [ties[p] for p in group], text + many)
+
+
+def _fold_modules(drifts: Sequence[Drift], texts: list[str]) -> None:
+    """Module lines (``SIGN NAME DETAIL``) with the same sign and detail, names equal but
+    for one number, as one line with a brace range."""
+    modules = [p for p, drift in enumerate(drifts) if drift.kind == "module" and drift.name]
+    names = [drifts[p].name or "" for p in modules]
+    # the sign, and the detail after the name: the change, equal in every folded line
+    changes = [(texts[p][0], texts[p][len(names[k]) + 3 :]) for k, p in enumerate(modules)]
+    for name, group in fold_names(names, changes):
+        if len(group) > 1:
+            sign, detail = changes[group[0]]
+            each = ", FLOPs each" if "FLOPs" in detail else ""
+            text = f"{sign} {name} {detail}{_GAP}{len(group):,} modules{each}"
+            _replace(texts, [modules[p] for p in group], text)
+
+
+def _replace(texts: list[str], positions: list[int], text: str) -> None:
+    """``text`` where the first position stood; the others emptied, to be dropped."""
+    texts[positions[0]] = text
+    for p in positions[1:]:
+        texts[p] = ""
 
 
 def _split(name: str) -> list[str]:

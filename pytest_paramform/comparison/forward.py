@@ -1,5 +1,7 @@
 """Drift in what the model computes: each line names the module and the change
-(``~ layer4 output (1, 2048, 7, 7) -> (1, 2048, 14, 14)``).
+(``~ layer4 output (1, 2048, 7, 7) -> (1, 2048, 14, 14)``). A module's line is
+``SIGN NAME DETAIL`` (kind ``module``), so the same change in repeated blocks folds into
+one line, as tensor lines do.
 
 Recording a forward pass is opt-in, so turning it on or off fails once, until updated,
 like buffers and dtypes. At the ``summary`` level only the model's own output and the
@@ -92,12 +94,12 @@ def _module_drifts(
         drifts += _added(row) if was is None else _changed(was, row, flops=flops and row.name != "")
     for row in old:
         if row.name not in after:
-            drifts.append(Drift("state", f"- {row.label} {_outputs(row)}", row.name))
+            drifts.append(Drift("module", f"- {row.label} {_outputs(row)}", row.name))
     return drifts
 
 
 def _added(row: ModuleOutput) -> list[Drift]:
-    return [Drift("state", f"+ {row.label} {_outputs(row)}", row.name)]
+    return [Drift("module", f"+ {row.label} {_outputs(row)}", row.name)]
 
 
 def _changed(old: ModuleOutput, new: ModuleOutput, *, flops: bool) -> list[Drift]:
@@ -109,7 +111,7 @@ def _changed(old: ModuleOutput, new: ModuleOutput, *, flops: bool) -> list[Drift
         parts.append(f"calls {old.calls} -> {new.calls}")
     if flops and old.flops != new.flops:
         parts.append(f"FLOPs {flops_change(old.flops, new.flops)})")
-    return [Drift("state", f"~ {new.label} {'   '.join(parts)}", new.name)] if parts else []
+    return [Drift("module", f"~ {new.label} {'   '.join(parts)}", new.name)] if parts else []
 
 
 def _output_change(old: ModuleOutput, new: ModuleOutput) -> str:

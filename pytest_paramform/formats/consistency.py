@@ -11,6 +11,7 @@ from operator import attrgetter
 
 from pytest_paramform.errors import GoldenError
 from pytest_paramform.report import SOURCES, Alias, ParamFormReport, ParamRow, Source, form_rank
+from pytest_paramform.weight_memory import WeightMemory
 
 # Percentages are stored with 2 decimals; allow their rounding and nothing more.
 PERCENT_SLACK = 0.005 + 1e-9
@@ -129,3 +130,44 @@ def check_source(value: object, *, line: int | None, field: str) -> Source:
     raise GoldenError(
         f"source must be one of {', '.join(SOURCES)}, got {value!r}", line=line, field=field
     )
+
+
+def check_weights(
+    report: ParamFormReport,
+    stored: WeightMemory,
+    total: int | None,
+    *,
+    lines: dict[str, int | None],
+    field: str,
+) -> None:
+    """The stored bytes by dtype (``lines``: where each dtype's figures stand, ``""`` the
+    total) must be what the rows give; a golden may leave them out (older ones do)."""
+    derived = report.weights
+    if derived is None:
+        raise GoldenError(
+            "the weights' bytes are stated but not every parameter row records its dtype",
+            line=lines.get(""),
+            field=field,
+        )
+    names = [entry.dtype for entry in derived.dtypes]
+    if [entry.dtype for entry in stored.dtypes] != names:
+        raise GoldenError(
+            f"weights by dtype list {[e.dtype for e in stored.dtypes]} but the rows give "
+            f"{names}, in that order",
+            line=lines.get(""),
+            field=field,
+        )
+    for mine, theirs in zip(stored.dtypes, derived.dtypes, strict=True):
+        if mine != theirs:
+            raise GoldenError(
+                f"{mine.dtype} weights are {mine.parameters} parameters in {mine.bytes} bytes "
+                f"but the rows give {theirs.parameters} in {theirs.bytes} (a hand-edited golden?)",
+                line=lines.get(mine.dtype),
+                field=field,
+            )
+    if total != derived.bytes:
+        raise GoldenError(
+            f"the weights take {total} bytes but the rows give {derived.bytes}",
+            line=lines.get(""),
+            field=field,
+        )

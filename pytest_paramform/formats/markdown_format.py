@@ -161,6 +161,10 @@ def render_markdown(report: ParamFormReport, chart: str | None = None) -> str:
     ]
     if report.has_frozen:
         lines += [TRAINABLE_LINE.format(short_count(report.num_trainable)), ""]
+    if report.weights is not None:
+        from pytest_paramform.formats.weights_markdown import render_weights
+
+        lines += render_weights(report.weights)
     lines += [
         LAYER_SHARES,
         "",
@@ -450,6 +454,9 @@ def _parse(text: str) -> ParamFormReport:
     layers_no, layers = _count(cursor, "layers")
     params_no, params = _count(cursor, "parameters")
     trainable = _trainable(cursor)
+    from pytest_paramform.formats.weights_markdown import check_stated, parse_weights
+
+    weights = parse_weights(cursor)
     layer_no, layer_shares = _shares(cursor, LAYER_SHARES, "Proportional of each form")
     param_no, parameter_shares = _shares(
         cursor, PARAMETER_SHARES, "Proportional of parameters by form"
@@ -492,4 +499,6 @@ def _parse(text: str) -> ParamFormReport:
         line=param_no,
         field="Proportional of parameters by form",
     )
+    if weights is not None:
+        check_stated(report, weights)
     return report

@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import islice, takewhile
 from operator import methodcaller
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pytest_paramform.formats.forward_yaml_fast import ForwardReader
 
 _INT = r"(?:0|[1-9][0-9]*)"
 _LIST = rf"\[(?:{_INT}(?:, {_INT})*)?\]"
@@ -33,8 +36,10 @@ _SCALAR = rf"(?:{PLAIN}|{_QUOTED})"
 _FORM = r"(?:Scalar|Vector|Matrix|Tensor rank [1-9][0-9]*)"
 _SHARE = r"[0-9]+\.[0-9]+"
 
-_TOP = re.compile(rf"(paramform|layers|parameters|trainable): ({_INT})|(model|source): ({_SCALAR})")
-_SECTION = re.compile(r"(forms|params|aliases|buffers):( \[\])?")
+_COUNTS = "paramform|layers|parameters|trainable|weight_bytes"
+_TOP = re.compile(rf"({_COUNTS}): ({_INT}|null)|(model|source): ({_SCALAR})")
+_SECTION = re.compile(r"(forms|dtypes|params|aliases|buffers|forward):( \[\])?")
+_MAPPINGS = ("forms", "dtypes")  # sections that are mappings, one entry a line
 _FORM_LINE = re.compile(
     rf"  ({_FORM}): \{{layers: ({_INT}), parameters: ({_INT}), "
     rf"share_of_layers: ({_SHARE}), share_of_parameters: ({_SHARE})\}}"
@@ -52,6 +57,7 @@ _ROW_REST = re.compile(
 )
 _BUFFER = re.compile(rf"- \{{name: ({_SCALAR}), shape: ({_LIST}), numel: ({_INT}){_EXTRAS}\}}")
 _ALIAS = re.compile(rf"- \{{name: ({_SCALAR}), target: ({_SCALAR})\}}")
+_DTYPE_LINE = re.compile(rf"  ({_SCALAR}): \{{parameters: ({_INT}), bytes: ({_INT}|null)\}}")
 _ITEM_LINE = methodcaller("startswith", "- ")
 _ESCAPE = re.compile(r'\\(["\\]|u[0-9a-fA-F]{4})')
 # Anywhere in the text, comments included: characters YAML reads as line breaks (\x85,
@@ -75,6 +81,7 @@ class Lines:
     keys: dict[str, int] = field(default_factory=dict)
     items: dict[str, list[int]] = field(default_factory=dict)
     forms: dict[str, int] = field(default_factory=dict)
+    dtypes: dict[str, int] = field(default_factory=dict)
 
 
 def _scalar(token: str) -> str:
@@ -154,6 +161,18 @@ def _form(data: dict[str, Any], lines: Lines, match: re.Match[str], lineno: int)
         "share_of_parameters": float(by_parameters),
     }
     lines.forms[form] = lineno
+
+
+def _dtype_entry(data: dict[str, Any], lines: Lines, match: re.Match[str], lineno: int) -> None:
+    dtype, parameters, size = _scalar(match[1]), int(match[2]), _number(match[3])
+    if dtype in data["dtypes"]:
+        raise NotCanonical
+    data["dtypes"][dtype] = {"parameters": parameters, "bytes": size}
+    lines.dtypes[dtype] = lineno
+
+
+def _number(token: str) -> int | None:
+    return None if token == "null" else int(token)
 
 
 def _open(data: dict[str, Any], lines: Lines, key: str, value: Any, lineno: int) -> None:
@@ -236,6 +255,7 @@ def read_canonical(
     data: dict[str, Any] = {}
     lines = Lines()
     section: str | None = None
+    forward: ForwardReader | None = None  # once the forward section opens
     every = text.split("\n")
     position = 0
     while position < len(every):
@@ -260,17 +280,30 @@ def read_canonical(
             else:
                 data[section].append(build(match))
             lines.items[section].append(lineno)
-        elif section == "forms" and line.startswith("  "):
-            if (match := _FORM_LINE.fullmatch(line)) is None:
+        elif section in _MAPPINGS and line.startswith("  "):
+            read, pattern = (
+                (_form, _FORM_LINE) if section == "forms" else (_dtype_entry, _DTYPE_LINE)
+            )
+            if (match := pattern.fullmatch(line)) is None:
                 raise NotCanonical
-            _form(data, lines, match, lineno)
+            read(data, lines, match, lineno)
+        elif section == "forward" and line.startswith("  "):
+            assert forward is not None
+            forward.take(line)
         elif match := _TOP.fullmatch(line):
             section = None
-            key, value = (match[1], int(match[2])) if match[1] else (match[3], _scalar(match[4]))
+            key, value = (
+                (match[1], _number(match[2])) if match[1] else (match[3], _scalar(match[4]))
+            )
             _open(data, lines, key, value, lineno)
         elif match := _SECTION.fullmatch(line):
             section = None if match[2] else match[1]
-            empty: Any = [] if match[2] or section != "forms" else {}
+            empty: Any = [] if match[2] or section not in _MAPPINGS else {}
+            if section == "forward":
+                from pytest_paramform.formats.forward_yaml_fast import ForwardReader
+
+                forward = ForwardReader()
+                empty = forward.data
             _open(data, lines, match[1], empty, lineno + 1)
             lines.items[match[1]] = []
         else:
@@ -282,7 +315,7 @@ def read_canonical(
 
 def _nulls(data: dict[str, Any], text: str) -> dict[str, Any]:
     """A section key with nothing under it and no ``[]`` is null in YAML, not empty."""
-    for key in ("forms", *_ITEMS):
+    for key in (*_MAPPINGS, *_ITEMS, "forward"):
         if key in data and not data[key] and f"\n{key}: []" not in f"\n{text}":
             data[key] = None
     return data

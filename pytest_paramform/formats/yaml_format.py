@@ -41,7 +41,7 @@ HEADER = (
     "# Regenerate with `pytest --paramform-update`; derived figures are checked on load.\n"
 )
 _TOP_KEYS = ("paramform", "model", "layers", "parameters", "trainable", "forms", "params")
-_TOP_OPTIONAL = ("source", "aliases", "buffers", "forward")
+_TOP_OPTIONAL = ("source", "weight_bytes", "dtypes", "aliases", "buffers", "forward")
 _FORM_KEYS = ("layers", "parameters", "share_of_layers", "share_of_parameters")
 _ROW_KEYS = ("name", "shape", "squeezed", "numel", "form")
 _ROW_OPTIONAL = ("frozen", "dtype")
@@ -106,8 +106,12 @@ def render_yaml(report: ParamFormReport) -> str:
         f"layers: {report.num_layers}",
         f"parameters: {report.num_parameters}",
         f"trainable: {report.num_trainable}",
-        "forms:",
     ]
+    if report.weights is not None:
+        from pytest_paramform.formats.weights_yaml import render_weights
+
+        lines += render_weights(report.weights)
+    lines.append("forms:")
     layer_shares, parameter_shares = report.layer_shares, report.parameter_shares
     for form in report.forms:
         lines.append(
@@ -177,8 +181,9 @@ def _lines_of(node: yaml.Node | None) -> Lines:
         lines.keys[key] = _line(value)
         if isinstance(value, yaml.SequenceNode):
             lines.items[key] = [_line(item) for item in value.value]
-        if key == "forms" and isinstance(value, yaml.MappingNode):
-            lines.forms = {str(k.value): _line(v) for k, v in value.value}
+        entries = {"forms": lines.forms, "dtypes": lines.dtypes}.get(key)
+        if entries is not None and isinstance(value, yaml.MappingNode):
+            entries.update((str(k.value), _line(v)) for k, v in value.value)
     return lines
 
 
@@ -420,4 +425,7 @@ def _parse(text: str) -> ParamFormReport:
         stored = _int(top[key], field=key, line=line)
         check_total(stored, actual, what=f"{key} total", line=line, field=key)
     _check_forms(report, top["forms"], where)
+    from pytest_paramform.formats.weights_yaml import check_weights_section
+
+    check_weights_section(report, top, where)
     return report
