@@ -34,6 +34,7 @@ from typing import Any
 
 from pytest_paramform.errors import DownloadRefused, chain
 from pytest_paramform.sources.building.stand_ins import Swap, standing_in
+from pytest_paramform.sources.transformers_compat import WEIGHT_LOADERS
 
 HOW = (
     "build it without weights: torchvision weights=None (and weights_backbone=None), "
@@ -59,10 +60,7 @@ FUNCTIONS = (
     ("timm.models._hub", "download_cached_file"),
 )
 # (defining module, class, classmethod): loaders of weights whatever their source.
-CLASSMETHODS = (
-    ("transformers.modeling_utils", "PreTrainedModel", "from_pretrained"),
-    ("transformers.models.auto.auto_factory", "_BaseAutoModelClass", "from_pretrained"),
-)
+CLASSMETHODS = (*WEIGHT_LOADERS,)
 
 
 def refusal(loader: str) -> Callable[..., Any]:
