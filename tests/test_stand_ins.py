@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 import types
+import warnings
 from pathlib import Path
 
 import pytest
@@ -91,13 +92,26 @@ def test_a_module_first_imported_meanwhile_gets_the_originals_back(
     assert user.TABLE["load"] is original
 
 
+class Proxy:
+    """A global that warns when its ``__class__`` is read, as torch.distributed's
+    deprecated ``reduce_op`` does."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        warnings.warn("reduce_op is deprecated", FutureWarning, stacklevel=2)
+        return Proxy
+
+
 def test_a_module_removed_meanwhile_does_not_hide_the_ones_imported(
     library: types.ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Then every loaded module is looked at, touching no global's attributes (the suite
+    runs with warnings as errors)."""
     (tmp_path / "paramform_user2.py").write_text("from paramform_library import load\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     doomed = types.ModuleType("paramform_doomed")
     monkeypatch.setitem(sys.modules, "paramform_doomed", doomed)
+    monkeypatch.setattr(library, "proxy", Proxy(), raising=False)
     with standing_in([(library, "load", stand_in)]):
         del sys.modules["paramform_doomed"]
         user = importlib.import_module("paramform_user2")
