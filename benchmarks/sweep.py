@@ -37,7 +37,7 @@ import torch
 
 from pytest_paramform import ParamFormReport, build_report, compare
 from pytest_paramform.cli.inputs import load_pair, load_report
-from pytest_paramform.sources.building.meta_modes import AllocationBudget, BudgetExceeded
+from pytest_paramform.sources.building.budget import AllocationBudget, BudgetExceeded
 
 TOO_BIG = "too big to save"
 REAL_BUDGET = 4 * 1024**3  # bytes a real build of a model "small enough to compare" may use

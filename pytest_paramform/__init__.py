@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pytest_paramform.comparison.core import CompareOptions, compare, render_drift
     from pytest_paramform.errors import (
+        DownloadRefused,
         GoldenError,
         MissingExtraError,
         ParamFormError,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "Alias": "report",
     "CompareOptions": "comparison",
+    "DownloadRefused": "errors",
     "Drift": "comparison",
     "GoldenError": "errors",
     "MissingExtraError": "errors",
@@ -41,6 +43,7 @@ _HOMES = {
 __all__ = [
     "Alias",
     "CompareOptions",
+    "DownloadRefused",
     "Drift",
     "GoldenError",
     "MissingExtraError",

@@ -55,6 +55,30 @@ class ModelCodeError(SourceError):
     model was built: bad input, not a drift. The model's error is the ``__cause__``."""
 
 
+class DownloadRefused(SourceError):
+    """A model build tried to fetch or read pretrained weights, or to go online, and was
+    refused at once. ``loader`` names what it called (``torch.hub.load_state_dict_from_url``,
+    ``PreTrainedModel.from_pretrained``, ``socket.connect``), so a caller tells the refusal
+    from any other error by its type, whatever a library wrapped it in."""
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        loader: str,
+        path: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.loader = loader
+        super().__init__(problem, path=path, line=line, field=field)
+
+    def at(self, path: str) -> DownloadRefused:
+        return DownloadRefused(
+            self.problem, loader=self.loader, path=path, line=self.line, field=self.field
+        )
+
+
 class SettingsError(ParamFormError, ValueError):
     """An option has a value outside what it accepts (ini, marker or call keyword)."""
 

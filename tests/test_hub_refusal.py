@@ -15,7 +15,8 @@ import torch
 import transformers
 from torch import nn
 
-from pytest_paramform import SourceError, build_report
+from pytest_paramform import DownloadRefused, SourceError, build_report
+from pytest_paramform.sources.building.hub_guard import refusal, refusal_behind
 
 REFUSED = "never downloads or reads weights"
 TINY_GPT2 = {"n_layer": 1, "n_embd": 32, "n_head": 2, "vocab_size": 100, "n_positions": 16,
@@ -60,10 +61,39 @@ def test_every_hub_access_fails_at_once_with_one_clear_line(fetch: object) -> No
         fetch()  # type: ignore[operator]
         return nn.Linear(2, 2)
 
-    with pytest.raises(SourceError) as info:
+    with pytest.raises(DownloadRefused) as info:
         build_report(factory)
     assert REFUSED in str(info.value)
+    assert f"({info.value.loader})" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_the_refusal_is_known_by_its_type_behind_a_librarys_own_error() -> None:
+    def fetch() -> None:
+        try:
+            refusal("torch.hub.load")()
+        except SourceError as exc:
+            raise OSError("could not fetch the config") from exc
+
+    with pytest.raises(OSError, match="could not fetch") as info:
+        fetch()
+    behind = refusal_behind(info.value)
+    assert behind is not None
+    assert behind.loader == "torch.hub.load"
+    assert REFUSED in behind.problem
+
+
+def test_an_error_that_only_reads_like_the_refusal_is_not_taken_for_it() -> None:
+    assert refusal_behind(SourceError(f"a model of our own that {REFUSED}")) is None
+
+
+def test_a_refusal_placed_in_a_file_keeps_its_type_and_its_loader() -> None:
+    with pytest.raises(DownloadRefused) as info:
+        refusal("timm.models._hub.download_cached_file")()
+    placed = info.value.at("tests/test_models.py")
+    assert isinstance(placed, DownloadRefused)
+    assert placed.loader == "timm.models._hub.download_cached_file"
+    assert str(placed) == f"tests/test_models.py: {info.value}"
 
 
 def test_a_config_read_from_a_local_folder_is_allowed(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from torch import nn
 
-from pytest_paramform import SourceError, build_report
+from pytest_paramform import DownloadRefused, build_report
 
 REFUSED = "never downloads or reads weights"
 FUNCTIONS = ("create_connection", "getaddrinfo", "gethostbyname", "gethostbyname_ex")
@@ -36,17 +36,20 @@ def closed_port() -> Iterator[int]:
 
 
 def refused(attempt: Callable[[], Any]) -> str:
-    """The refusal a factory that makes ``attempt`` gets, as the user reads it."""
+    """The refusal a factory that makes ``attempt`` gets, as the user reads it; it names
+    the socket function it refused, as its ``loader`` too."""
 
     def factory() -> nn.Module:
         attempt()
         return nn.Linear(2, 2)
 
     before = socket_state()
-    with pytest.raises(SourceError) as info:
+    with pytest.raises(DownloadRefused) as info:
         build_report(factory)
     assert socket_state() == before
     message = str(info.value)
+    assert info.value.loader.startswith("socket.")
+    assert f", {info.value.loader}) while it was built" in message
     assert REFUSED in message
     assert "pretrained=False" in message, "it says how to build without weights"
     assert "\n" not in message

@@ -1,12 +1,14 @@
 """Every assumption paramform makes about transformers' internals, one test each.
 
 When transformers changes, these fail first and point at ``transformers_compat.py``, the
-only module that relies on them (how ``from_pretrained`` renames and fuses a checkpoint).
+only module that relies on them (how ``from_pretrained`` renames and fuses a checkpoint, how
+``hf:`` specs build a model class, which classmethods load weights).
 """
 
 from __future__ import annotations
 
 import copy
+import importlib
 import inspect
 import sys
 from pathlib import Path
@@ -18,14 +20,17 @@ from transformers import conversion_mapping, core_model_loading
 
 from pytest_paramform.sources.checkpoints import read_safetensors
 from pytest_paramform.sources.transformers_compat import (
+    WEIGHT_LOADERS,
     Named,
     as_loaded,
+    auto_model_base,
     converted_tensors,
+    from_config,
     is_transformers_model,
     loading_rules,
 )
 
-from hf_tiny import FAMILIES, llama, mixtral, save
+from hf_tiny import FAMILIES, TEXT, llama, mixtral, save
 
 EXPERT_W1 = "model.layers.0.block_sparse_moe.experts.0.w1.weight"
 FUSED = "model.layers.0.mlp.experts.gate_up_proj"
@@ -150,3 +155,36 @@ def test_as_loaded_names_and_shapes_what_from_pretrained_loads(family: str, tmp_
     tied = {k for k in state if k not in loaded}
     assert {k: state[k] for k in loaded} == loaded
     assert all(k.endswith("lm_head.weight") for k in tied)
+
+
+def test_the_auto_classes_share_a_base_in_auto_factory() -> None:
+    base = auto_model_base(transformers)
+    assert base is not type
+    for auto in (transformers.AutoModel, transformers.AutoModelForCausalLM):
+        assert issubclass(auto, base)
+    assert not issubclass(transformers.LlamaModel, base)
+
+
+def test_a_model_class_is_built_in_its_configs_dtype_as_its_auto_class_builds_it() -> None:
+    config = transformers.LlamaConfig(**TEXT, dtype="bfloat16")
+    built = from_config(transformers.LlamaForCausalLM, copy.deepcopy(config))
+    auto = from_config(transformers.AutoModelForCausalLM, copy.deepcopy(config))
+    assert type(built) is type(auto)
+    assert {p.dtype for p in built.parameters()} == {torch.bfloat16}
+    assert [(n, p.shape) for n, p in built.named_parameters()] == [
+        (n, p.shape) for n, p in auto.named_parameters()
+    ]
+    assert {p.dtype for p in transformers.LlamaForCausalLM(config).parameters()} == {
+        torch.float32
+    }, "the plain constructor ignores the config's dtype: why _from_config is used"
+
+
+@pytest.mark.parametrize(("module", "owner", "method"), WEIGHT_LOADERS)
+def test_every_weight_loader_is_a_classmethod_of_its_own_class(
+    module: str, owner: str, method: str
+) -> None:
+    cls = getattr(importlib.import_module(module), owner)
+    assert isinstance(vars(cls)[method], classmethod)
+    assert issubclass(transformers.LlamaForCausalLM, cls) or issubclass(
+        transformers.AutoModelForCausalLM, cls
+    )

@@ -22,6 +22,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple, TypeGuard
 from pytest_paramform.errors import SourceError, in_file
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.sources.quantized import unpacked_items
+from pytest_paramform.sources.torch_compat import PACKED_PARAMS, storage_key
 from pytest_paramform.torch_warnings import all_warnings_ignored
 
 if TYPE_CHECKING:
@@ -464,7 +465,7 @@ def _items(torch: Any, mapping: Mapping[str, Any]) -> Iterator[tuple[Any, Any]]:
     """The mapping's entries, a quantized layer's packed weights unpacked."""
     for key, value in mapping.items():
         if not isinstance(key, str) or (
-            isinstance(value, torch.Tensor) and "_packed_params" not in key
+            isinstance(value, torch.Tensor) and PACKED_PARAMS not in key
         ):
             yield key, value
         else:
@@ -503,11 +504,11 @@ def check_name(name: str, where: str) -> None:
 def _storage_mark(tensor: Tensor) -> list[tuple[object, ...]]:
     """Where ``tensor`` lives: its storage and its offset, shape, stride and dtype.
 
-    The storage is named by its C++ object (``_cdata``), not its data pointer, because
-    every ``meta`` tensor has data pointer 0 and tied weights must be seen there too.
+    The storage is named by its C++ object, not its data pointer, because every ``meta``
+    tensor has data pointer 0 and tied weights must be seen there too.
     """
     try:
-        storage = tensor.untyped_storage()._cdata
+        storage = storage_key(tensor)
         layout = (tensor.storage_offset(), tuple(tensor.shape), tensor.stride())
     except (RuntimeError, NotImplementedError, TypeError):  # sparse and wrapper tensors
         return []

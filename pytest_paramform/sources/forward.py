@@ -16,7 +16,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from pytest_paramform.errors import SourceError
@@ -27,6 +26,7 @@ from pytest_paramform.forward_report import (
     ModuleOutput,
     Shape,
 )
+from pytest_paramform.sources.torch_compat import TorchFunctionMode, tree_map_only
 
 META = torch.device("meta")
 
@@ -104,7 +104,7 @@ def _dtype(spec: ForwardInput) -> torch.dtype:
 
 
 def _to_meta(value: Any) -> Any:
-    return torch.utils._pytree.tree_map_only(torch.Tensor, lambda t: t.to(META), value)
+    return tree_map_only(torch.Tensor, lambda t: t.to(META), value)
 
 
 def _recorded_inputs(args: list[Any], kwargs: dict[str, Any]) -> tuple[ForwardInput, ...]:

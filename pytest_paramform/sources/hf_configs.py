@@ -12,7 +12,6 @@ transformers has is built as transformers builds it without remote code, with a
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 import warnings
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from typing import Any
 
 from pytest_paramform.errors import SourceError
 from pytest_paramform.heavy_imports import require
+from pytest_paramform.sources.transformers_compat import auto_model_base, from_config
 
 PREFIX = "hf"
 CONFIG = "config.json"
@@ -101,7 +101,7 @@ def _model_class(transformers: Any, config: Any, file: Path) -> Any:
             path=str(file),
         )
     if not (isinstance(cls, type) and issubclass(cls, (transformers.PreTrainedModel,
-                                                        _auto_base(transformers)))):
+                                                        auto_model_base(transformers)))):
         raise SourceError(
             f"names architecture {names[0]!r}, which is not a model class of transformers",
             path=str(file),
@@ -126,19 +126,6 @@ def _warn_if_code_is_shipped(config: Any, cls: Any, file: Path) -> None:
     )
 
 
-def _auto_base(transformers: Any) -> type:
-    """The base of ``AutoModel``, ``AutoModelForCausalLM``, ... (built by ``from_config``)."""
-    module = importlib.import_module("transformers.models.auto.auto_factory")
-    base = getattr(module, "_BaseAutoModelClass", None)
-    return base if isinstance(base, type) else type(transformers.AutoModel)
-
-
-def _build(cls: Any, config: Any) -> Any:
-    if hasattr(cls, "from_config"):  # an Auto class: it picks the model for the config
-        return cls.from_config(config, trust_remote_code=False)
-    return cls._from_config(config)
-
-
 def hf_factory(spec_path: str) -> tuple[Callable[[], Any], str]:
     """A factory building the model a config describes, and the model's default name."""
     path = Path(spec_path)
@@ -150,7 +137,7 @@ def hf_factory(spec_path: str) -> tuple[Callable[[], Any], str]:
 
     def build() -> Any:
         fresh = copy.deepcopy(config)  # transformers writes the dtype it used back into it
-        return _build(cls, fresh)
+        return from_config(cls, fresh)
 
     build.__name__ = model_name(path)
     return build, model_name(path)

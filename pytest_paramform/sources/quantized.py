@@ -16,13 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from pytest_paramform.sources.torch_compat import (
+    PACKED_DTYPE,
+    PACKED_TUPLE,
+    PACKED_WEIGHT,
+    QUANTIZED_MODULES,
+)
+
 if TYPE_CHECKING:
     from torch import Tensor, nn
-
-_QUANTIZED_MODULES = "torch.ao.nn.quantized"
-PACKED_TUPLE = "_packed_params._packed_params"
-PACKED_WEIGHT = "_packed_params._packed_weight"  # quantized Embedding / EmbeddingBag
-PACKED_DTYPE = "_packed_params.dtype"
 
 
 def _join(prefix: str, name: str) -> str:
@@ -31,7 +33,7 @@ def _join(prefix: str, name: str) -> str:
 
 def _is_packed(module: nn.Module) -> bool:
     """A quantized layer whose weight is a method that unpacks it."""
-    return type(module).__module__.startswith(_QUANTIZED_MODULES) and callable(
+    return type(module).__module__.startswith(QUANTIZED_MODULES) and callable(
         getattr(type(module), "weight", None)
     )
 
@@ -39,7 +41,7 @@ def _is_packed(module: nn.Module) -> bool:
 def packed_tensors(model: nn.Module) -> list[tuple[str, Tensor]]:
     """``(name, tensor)`` for every packed weight and bias, in module order."""
     kinds = {type(module) for module in model.modules()}
-    if not any(kind.__module__.startswith(_QUANTIZED_MODULES) for kind in kinds):
+    if not any(kind.__module__.startswith(QUANTIZED_MODULES) for kind in kinds):
         return []  # the common case, told from a few distinct classes
     found: list[tuple[str, Tensor]] = []
     for prefix, module in model.named_modules(remove_duplicate=False):
@@ -56,7 +58,7 @@ def packed_tensors(model: nn.Module) -> list[tuple[str, Tensor]]:
 
 def _is_packed_rnn(module: nn.Module) -> bool:
     """A quantized LSTM or GRU: its weights come back from ``get_weight()``."""
-    return type(module).__module__.startswith(_QUANTIZED_MODULES) and callable(
+    return type(module).__module__.startswith(QUANTIZED_MODULES) and callable(
         getattr(type(module), "get_weight", None)
     )
 

@@ -1,7 +1,11 @@
 """Every assumption paramform makes about transformers' internals, in one place.
 
-transformers 5 renames and fuses weights while ``from_pretrained`` loads them (one list of
-rules per model class or type, in ``conversion_mapping.py``, applied by
+Building: ``hf:`` specs build a model class as its Auto class would
+(:func:`from_config`), and a build refuses the classmethods that load weights
+(:data:`WEIGHT_LOADERS`), both through names transformers does not publish.
+
+Loading: transformers 5 renames and fuses weights while ``from_pretrained`` loads them
+(one list of rules per model class or type, in ``conversion_mapping.py``, applied by
 ``core_model_loading.py``); ``save_pretrained`` applies the reverse. A Mixtral checkpoint
 holds ``experts.0.w1.weight`` ... where the model holds one ``experts.gate_up_proj``. There
 is no public "what would this checkpoint become" call, so the loader's own pieces are
@@ -13,11 +17,20 @@ test to each assumption.
 from __future__ import annotations
 
 import copy
+import importlib
 import sys
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from pytest_paramform.heavy_imports import require
+
+AUTO_FACTORY = "transformers.models.auto.auto_factory"
+# (defining module, class, classmethod): how transformers loads weights, whatever their
+# source; refused while a model is built.
+WEIGHT_LOADERS = (
+    ("transformers.modeling_utils", "PreTrainedModel", "from_pretrained"),
+    (AUTO_FACTORY, "_BaseAutoModelClass", "from_pretrained"),
+)
 
 
 class Named(NamedTuple):
@@ -146,3 +159,21 @@ def _meta(tensor: Named) -> Any:
     dtype = getattr(torch, tensor.dtype or "float32", None)
     dtype = dtype if isinstance(dtype, torch.dtype) else torch.uint8
     return torch.empty(tensor.shape, dtype=dtype, device="meta")
+
+
+def auto_model_base(transformers: Any) -> type:
+    """The base of ``AutoModel``, ``AutoModelForCausalLM``, ... (the classes that pick a
+    model class for a config); ``type`` on a release that has none by that name."""
+    module = importlib.import_module(AUTO_FACTORY)
+    base = getattr(module, "_BaseAutoModelClass", None)
+    return base if isinstance(base, type) else type(transformers.AutoModel)
+
+
+def from_config(cls: Any, config: Any) -> Any:
+    """``cls`` built from ``config`` as ``AutoModel.from_config`` builds it: the config's
+    dtype, weights tied as transformers ties them. An Auto class picks the model itself; a
+    model class goes through ``_from_config``, the step the Auto class ends in
+    (``cls(config)`` would build in float32 whatever the config says)."""
+    if hasattr(cls, "from_config"):
+        return cls.from_config(config, trust_remote_code=False)
+    return cls._from_config(config)

@@ -3,8 +3,8 @@
 ``with torch.device("meta")`` breaks models that do tensor math while they are built
 (torchvision's regnets compute widths with tensors and call ``.tolist()``). Instead each
 parameter is put on ``meta`` as it is registered, a fresh tensor too big to be such math is
-made on ``meta`` from the start (see :mod:`pytest_paramform.sources.building.meta_modes`), and
-all other tensor math runs as usual. Initialisers are skipped meanwhile: on ``meta`` tensors
+made on ``meta`` from the start (see :mod:`pytest_paramform.sources.building.constructors`),
+and all other tensor math runs as usual. Initialisers are skipped meanwhile: on ``meta`` tensors
 they are wasted work.
 """
 
@@ -15,8 +15,10 @@ from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
 
 from pytest_paramform.heavy_imports import require
+from pytest_paramform.sources.building.constructors import big_constructors_on_meta
 from pytest_paramform.sources.building.hub_guard import hub_refused
 from pytest_paramform.sources.building.stand_ins import standing_in
+from pytest_paramform.sources.torch_compat import torch_function_disabled
 from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 if TYPE_CHECKING:
@@ -32,7 +34,7 @@ def _on_meta(param: Parameter | None) -> Parameter | None:
     if param is None:
         return param
     if type(param) is torch.nn.Parameter:
-        with torch._C.DisableTorchFunction():
+        with torch_function_disabled():
             if param.device.type == "meta":
                 return param
             meta = param.to("meta")
@@ -46,7 +48,7 @@ def _on_meta(param: Parameter | None) -> Parameter | None:
 
 def _noop(name: str) -> Callable[..., Any]:
     """A stand-in for ``torch.nn.init.<name>``: one per name, so that a module that bound
-    one while a model was built gets the right original back (see ``patches``)."""
+    one while a model was built gets the right original back (see ``stand_ins``)."""
 
     def leave_as_is(tensor: Any, *args: Any, **kwargs: Any) -> Any:
         return tensor
@@ -89,9 +91,9 @@ def empty_weights() -> Iterator[None]:
 @contextmanager
 def watched_empty_weights() -> Iterator[None]:
     """:func:`empty_weights` with every torch call watched
-    (:class:`~pytest_paramform.sources.building.meta_modes.BigTensorsOnMeta`): meta and real
-    tensors may meet, and a failure caused by ``meta`` is marked. It costs a Python call per torch
-    call, so a build comes here only when the plain block failed."""
+    (:class:`~pytest_paramform.sources.building.meta_mode.BigTensorsOnMeta`): meta and real
+    tensors may meet, and a failure caused by ``meta`` is marked. It costs a Python call per
+    torch call, so a build comes here only when the plain block failed."""
     with _without_weights(watched=True):
         yield
 
@@ -99,17 +101,14 @@ def watched_empty_weights() -> Iterator[None]:
 @contextmanager
 def _without_weights(*, watched: bool) -> Iterator[None]:
     torch = require("torch", "torch")
-    from pytest_paramform.sources.building.meta_modes import (  # subclasses a torch class
-        BigTensorsOnMeta,
-        big_constructors_on_meta,
-    )
+    from pytest_paramform.sources.building.meta_mode import BigTensorsOnMeta  # torch class
 
     module_cls = torch.nn.Module
     register = module_cls.register_parameter
 
     def register_on_meta(self: Module, name: str, param: Parameter | None) -> None:
         meta = _on_meta(param)
-        with torch._C.DisableTorchFunction():  # torch's own checks, past the build mode
+        with torch_function_disabled():  # torch's own checks, past the build mode
             register(self, name, meta)
 
     swaps = [(module_cls, "register_parameter", register_on_meta)]

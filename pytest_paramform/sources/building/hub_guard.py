@@ -3,9 +3,11 @@
 Builders reach weights through torch.hub, ``huggingface_hub`` (timm, transformers), or
 transformers' ``from_pretrained``, which reads a populated local cache without touching the
 network. Each is replaced, for the length of a build, by a function that fails at once
-with one line naming what was refused. Libraries bind these functions under their own
-names at import time (``from torch.hub import load_state_dict_from_url``), so every loaded
-module that holds one of them is patched, not only the module that defines it.
+with one line naming what was refused: a :class:`DownloadRefused` carrying the loader, so
+the ladder knows it by its type even when a library wrapped it in its own error. Libraries
+bind these functions under their own names at import time (``from torch.hub import
+load_state_dict_from_url``), so every loaded module that holds one of them is patched, not
+only the module that defines it.
 
 This never imports transformers, timm or huggingface_hub. When one of them is imported
 already, the modules of it that hold the loaders are imported too (they are lazy in
@@ -30,8 +32,9 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
-from pytest_paramform.errors import SourceError, chain
+from pytest_paramform.errors import DownloadRefused, chain
 from pytest_paramform.sources.building.stand_ins import Swap, standing_in
+from pytest_paramform.sources.transformers_compat import WEIGHT_LOADERS
 
 HOW = (
     "build it without weights: torchvision weights=None (and weights_backbone=None), "
@@ -57,26 +60,28 @@ FUNCTIONS = (
     ("timm.models._hub", "download_cached_file"),
 )
 # (defining module, class, classmethod): loaders of weights whatever their source.
-CLASSMETHODS = (
-    ("transformers.modeling_utils", "PreTrainedModel", "from_pretrained"),
-    ("transformers.models.auto.auto_factory", "_BaseAutoModelClass", "from_pretrained"),
-)
+CLASSMETHODS = (*WEIGHT_LOADERS,)
 
 
-def refusal(what: str) -> Callable[..., Any]:
+def refusal(loader: str) -> Callable[..., Any]:
+    """A stand-in for ``loader`` that refuses whatever it is asked."""
+
     def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise SourceError(
-            f"the model tried to reach a model hub or load pretrained weights ({what}) "
-            f"while it was built; pytest-paramform never downloads or reads weights: {HOW}"
+        raise DownloadRefused(
+            f"the model tried to reach a model hub or load pretrained weights ({loader}) "
+            f"while it was built; pytest-paramform never downloads or reads weights: {HOW}",
+            loader=loader,
         )
 
     return refuse
 
 
-def _offline(what: str) -> SourceError:
-    return SourceError(
-        f"the model tried to go online ({what}) while it was built; pytest-paramform "
-        f"never downloads or reads weights, and a build gets no network: {HOW}"
+def _offline(what: str, loader: str) -> DownloadRefused:
+    return DownloadRefused(
+        f"the model tried to go online ({what}, {loader}) while it was built; "
+        f"pytest-paramform never downloads or reads weights, and a build gets no network: "
+        f"{HOW}",
+        loader=loader,
     )
 
 
@@ -96,7 +101,7 @@ def _connect_refusal(method: str, original: Callable[..., Any]) -> Callable[...,
 
     def connect(self: socket.socket, address: Any) -> Any:
         if self.family in _INET:
-            raise _offline(f"a connection to {_endpoint(address)}, socket.{method}")
+            raise _offline(f"a connection to {_endpoint(address)}", f"socket.{method}")
         return original(self, address)
 
     return connect
@@ -104,13 +109,13 @@ def _connect_refusal(method: str, original: Callable[..., Any]) -> Callable[...,
 
 def _lookup_refusal(function: str) -> Callable[..., Any]:
     def look_up(host: Any, *args: Any, **kwargs: Any) -> Any:
-        raise _offline(f"a name lookup of {host!r}, socket.{function}")
+        raise _offline(f"a name lookup of {host!r}", f"socket.{function}")
 
     return look_up
 
 
 def _create_connection_refusal(address: Any, *args: Any, **kwargs: Any) -> Any:
-    raise _offline(f"a connection to {_endpoint(address)}, socket.create_connection")
+    raise _offline(f"a connection to {_endpoint(address)}", "socket.create_connection")
 
 
 def _network_swaps() -> list[Swap]:
@@ -177,7 +182,7 @@ def _holders(names: set[str], originals: dict[int, tuple[Any, Callable[..., Any]
 @contextmanager
 def hub_refused() -> Iterator[None]:
     """Within this block, the functions above and the network fail with a
-    :class:`SourceError`."""
+    :class:`DownloadRefused`."""
     originals = _originals()
     names = {name for _, name in FUNCTIONS}
     swaps: list[Swap] = [
@@ -194,10 +199,7 @@ def hub_refused() -> Iterator[None]:
         yield
 
 
-def refusal_behind(exc: BaseException) -> SourceError | None:
+def refusal_behind(exc: BaseException) -> DownloadRefused | None:
     """Our refusal, when a library caught it and raised its own error instead
     (transformers turns any failure to fetch a config into an ``OSError``)."""
-    return next(
-        (e for e in chain(exc) if isinstance(e, SourceError) and "never downloads" in e.problem),
-        None,
-    )
+    return next((e for e in chain(exc) if isinstance(e, DownloadRefused)), None)

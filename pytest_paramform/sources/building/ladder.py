@@ -3,7 +3,7 @@
 First the build runs under :func:`~pytest_paramform.sources.building.empty.empty_weights`:
 parameters and big fresh tensors on ``meta``, nothing initialised, nothing downloaded. If
 that fails, it runs again with every torch call watched (where meta and real tensors meet,
-shapes carry on; see :mod:`pytest_paramform.sources.building.meta_modes`), which costs more.
+shapes carry on; see :mod:`pytest_paramform.sources.building.policies`), which costs more.
 Some builds read a value while they build (``resize_token_embeddings`` averages the old
 embeddings, ``quantize_dynamic`` measures each weight's range, torchvision's SSDlite runs
 its backbone once); on ``meta`` there is no value to read. Such a failure is recognised by
@@ -26,6 +26,7 @@ from pytest_paramform.sources.building.empty import (
     watched_empty_weights,
 )
 from pytest_paramform.sources.building.hub_guard import refusal_behind
+from pytest_paramform.sources.building.policies import caused_by_meta
 
 # Tensors a retried build may make, in bytes, counted as they are made (an upper bound of
 # what it holds at once).
@@ -37,8 +38,6 @@ _META_WORDING = re.compile(r"\bmeta\b", re.IGNORECASE)
 def _read_a_value(exc: BaseException) -> bool:
     """Marked by the build mode, or torch's own error that names ``meta`` (raised where the
     mode cannot see it); a model's own error that mentions ``meta-llama`` is not retried."""
-    from pytest_paramform.sources.building.meta_modes import caused_by_meta
-
     torch_error = isinstance(exc, RuntimeError | NotImplementedError)
     return caused_by_meta(exc) or (torch_error and bool(_META_WORDING.search(str(exc))))
 
@@ -74,7 +73,10 @@ def _raise_refusal(exc: BaseException) -> None:
 
 
 def _call_with_memory(factory: Callable[[], Any], label: str, reason: str, budget: int) -> Any:
-    from pytest_paramform.sources.building.meta_modes import AllocationBudget, BudgetExceeded
+    from pytest_paramform.sources.building.budget import (  # subclasses a torch class
+        AllocationBudget,
+        BudgetExceeded,
+    )
 
     try:
         with no_downloads(), AllocationBudget(budget):

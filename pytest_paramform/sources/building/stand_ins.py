@@ -83,7 +83,8 @@ def _repair(modules: list[Any], back: dict[int, tuple[Any, Any]]) -> None:
         except TypeError:
             continue
         for key, value in list(namespace.items()):
-            if isinstance(value, dict):
+            # type(), not isinstance(): that reads ``__class__``, which some globals warn on
+            if issubclass(type(value), dict):
                 for k, v in list(value.items()):
                     if _original(v, back) is not v:
                         value[k] = _original(v, back)

@@ -1,0 +1,95 @@
+"""Every assumption paramform makes about torch's private internals, in one place.
+
+Building a model on ``meta`` and reading tied checkpoints needs a few names torch does not
+publish: its pytree (the tensors among a call's nested arguments), how ``Tensor.to`` parses
+its arguments, a switch that hides calls from ``__torch_function__``, whether a tensor is a
+view, which storage a tensor lives in, and how quantized layers and ``torch.compile`` keep
+their weights. Each is reached through this module only, so a torch upgrade is this file
+to read; tests/test_torch_compat.py pins one test to each assumption.
+
+Importing this module does not import torch (the plugin loads it on every pytest start):
+torch is imported on the first call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from pytest_paramform.heavy_imports import require
+
+if TYPE_CHECKING:
+    import torch
+    from torch.overrides import TorchFunctionMode as TorchFunctionMode
+
+# How torch's quantized modules (``torch.ao.nn.quantized``) keep their weights: packed in a
+# ``_packed_params`` object, which their ``state_dict`` saves under these keys.
+QUANTIZED_MODULES = "torch.ao.nn.quantized"
+PACKED_PARAMS = "_packed_params"
+PACKED_TUPLE = f"{PACKED_PARAMS}._packed_params"  # Linear: one (weight, bias) tuple
+PACKED_WEIGHT = f"{PACKED_PARAMS}._packed_weight"  # Embedding / EmbeddingBag
+PACKED_DTYPE = f"{PACKED_PARAMS}.dtype"
+
+# The attribute under which ``torch.compile``'s ``OptimizedModule`` holds the model.
+COMPILED_MODEL = "_orig_mod"
+
+
+def __getattr__(name: str) -> Any:
+    """``TorchFunctionMode``, the base of every mode here, looked up on first use so that
+    importing this module imports no torch."""
+    if name == "TorchFunctionMode":
+        return _torch().overrides.TorchFunctionMode
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _torch() -> ModuleType:
+    return require("torch", "torch")
+
+
+def tensors_in(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> list[torch.Tensor]:
+    """The tensors among a call's arguments, however nested in tuples, lists and dicts,
+    found as torch itself finds them."""
+    torch = _torch()
+    leaves, _ = torch.utils._pytree.tree_flatten((args, dict(kwargs)))
+    return [leaf for leaf in leaves if isinstance(leaf, torch.Tensor)]
+
+
+def tree_map(function: Callable[[Any], Any], value: Any) -> Any:
+    """``value`` with every leaf replaced by ``function(leaf)``, its nesting kept."""
+    return _torch().utils._pytree.tree_map(function, value)
+
+
+def tree_map_only(kind: type, function: Callable[[Any], Any], value: Any) -> Any:
+    """``value`` with every leaf of type ``kind`` replaced by ``function(leaf)``."""
+    return _torch().utils._pytree.tree_map_only(kind, function, value)
+
+
+def to_arguments(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[torch.device | None, torch.dtype | None]:
+    """The device and dtype a ``Tensor.to(*args, **kwargs)`` call asks for (None: the
+    tensor's own), parsed as torch parses them: ``to(torch.half)``, ``to("cpu")``,
+    ``to(other)``, ``to(device=..., dtype=...)``."""
+    device, dtype, _, _ = _torch()._C._nn._parse_to(*args, **kwargs)
+    return device, dtype
+
+
+def torch_function_disabled() -> AbstractContextManager[None]:
+    """A block whose torch calls no ``__torch_function__`` sees, neither an active mode
+    nor a tensor subclass: torch's own checks made past a build mode. An object, not a
+    generator, since a build enters it once per parameter."""
+    disabled: AbstractContextManager[None] = _torch()._C.DisableTorchFunction()
+    return disabled
+
+
+def is_view(tensor: torch.Tensor) -> bool:
+    """Whether ``tensor`` shares the memory of another tensor it was made from."""
+    return bool(tensor._is_view())
+
+
+def storage_key(tensor: torch.Tensor) -> int:
+    """The C++ object of the storage ``tensor`` lives in. Not its data pointer: every
+    ``meta`` tensor has data pointer 0, and tied weights must be told apart there too."""
+    return int(tensor.untyped_storage()._cdata)
