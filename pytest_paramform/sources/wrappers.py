@@ -5,8 +5,10 @@ every name a checkpoint holds)."""
 
 from __future__ import annotations
 
+from pytest_paramform.sources.torch_compat import COMPILED_MODEL
+
 WRAPPED = {
-    "OptimizedModule": "_orig_mod",  # torch.compile
+    "OptimizedModule": COMPILED_MODEL,  # torch.compile
     "DataParallel": "module",
     "DistributedDataParallel": "module",
 }
