@@ -10,7 +10,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_paramform.comparison.core import CompareOptions, compare, render_drift
+    from pytest_paramform.comparison.core import compare, render_drift
+    from pytest_paramform.comparison.strictness import CompareOptions
     from pytest_paramform.errors import (
         GoldenError,
         MissingExtraError,
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "Alias": "report",
-    "CompareOptions": "comparison",
+    "CompareOptions": "comparison.strictness",
     "Drift": "comparison",
     "GoldenError": "errors",
     "MissingExtraError": "errors",
