@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         ParamFormError,
         SourceError,
     )
+    from pytest_paramform.formats import from_markdown, from_yaml, to_markdown, to_yaml
     from pytest_paramform.report import Alias, ParamFormReport, ParamRow
     from pytest_paramform.sources import build_report
     from pytest_paramform.sources.building.empty import empty_weights
@@ -37,7 +38,11 @@ _HOMES = {
     "build_report": "sources",
     "compare": "comparison",
     "empty_weights": "sources.building.empty",
+    "from_markdown": "formats",
+    "from_yaml": "formats",
     "render_drift": "comparison",
+    "to_markdown": "formats",
+    "to_yaml": "formats",
 }
 __all__ = [
     "Alias",
@@ -53,7 +58,11 @@ __all__ = [
     "build_report",
     "compare",
     "empty_weights",
+    "from_markdown",
+    "from_yaml",
     "render_drift",
+    "to_markdown",
+    "to_yaml",
 ]
 __version__ = "0.2.0.dev0"
 

@@ -142,7 +142,7 @@ def _safe_name(name: str) -> str:
 
 
 def _render(report: ParamFormReport, fmt: str, chart: str | None) -> str:
-    return report.render(fmt, chart=chart)
+    return formats.render(report, fmt, chart=chart)
 
 
 def _chart(report: ParamFormReport, path: Path) -> None:
