@@ -93,7 +93,7 @@ SCALE = textwrap.dedent(
     before, start = rss(), time.perf_counter()
     report = build_report(factory)
     built = time.perf_counter()
-    back = ParamFormReport.from_yaml(report.to_yaml())
+    back = from_yaml(to_yaml(report))
     assert compare(back, report) == []
     done = time.perf_counter()
     print(json.dumps({{"build": built - start, "total": done - start, "rss": rss() - before,
@@ -185,11 +185,11 @@ DIFF = textwrap.dedent(
     import json, time
     from pytest_paramform import ParamFormReport, ParamRow, compare, render_drift
     rows = tuple(ParamRow(f"blocks.{{i}}.weight", (64, 64)) for i in range(2000))
-    golden = ParamFormReport("m", rows).to_yaml()
+    golden = to_yaml(ParamFormReport("m", rows))
     changed = ParamFormReport("m", tuple(
         ParamRow(r.name, (64, 65)) if i % 2 else r for i, r in enumerate(rows)))
     start = time.perf_counter()
-    message = render_drift(compare(ParamFormReport.from_yaml(golden), changed),
+    message = render_drift(compare(from_yaml(golden), changed),
                            model="m", golden="g.yaml", accept="pytest --paramform-update")
     print(json.dumps({{"seconds": time.perf_counter() - start,
                       "lines": len(message.splitlines())}}))
@@ -295,7 +295,7 @@ MILLION = textwrap.dedent(
     report = ParamFormReport("big", rows)
     with tempfile.TemporaryDirectory() as folder:
         golden = Path(folder) / "big.paramform.yaml"
-        write_text(golden, report.to_yaml())
+        write_text(golden, to_yaml(report))
         size = golden.stat().st_size
         assert compare(load_golden(golden), report) == []
     print(json.dumps({{"seconds": time.perf_counter() - start, "mb": size / 1e6,

@@ -10,7 +10,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pytest_paramform.comparison.core import CompareOptions, compare, render_drift
+    from pytest_paramform.comparison.core import compare, render_drift
+    from pytest_paramform.comparison.strictness import CompareOptions
     from pytest_paramform.errors import (
         DownloadRefused,
         GoldenError,
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
         ParamFormError,
         SourceError,
     )
+    from pytest_paramform.formats import from_markdown, from_yaml, to_markdown, to_yaml
     from pytest_paramform.report import Alias, ParamFormReport, ParamRow
     from pytest_paramform.sources import build_report
     from pytest_paramform.sources.building.empty import empty_weights
@@ -25,7 +27,7 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "Alias": "report",
-    "CompareOptions": "comparison",
+    "CompareOptions": "comparison.strictness",
     "DownloadRefused": "errors",
     "Drift": "comparison",
     "GoldenError": "errors",
@@ -38,7 +40,11 @@ _HOMES = {
     "build_report": "sources",
     "compare": "comparison",
     "empty_weights": "sources.building.empty",
+    "from_markdown": "formats",
+    "from_yaml": "formats",
     "render_drift": "comparison",
+    "to_markdown": "formats",
+    "to_yaml": "formats",
 }
 __all__ = [
     "Alias",
@@ -55,7 +61,11 @@ __all__ = [
     "build_report",
     "compare",
     "empty_weights",
+    "from_markdown",
+    "from_yaml",
     "render_drift",
+    "to_markdown",
+    "to_yaml",
 ]
 __version__ = "0.2.0.dev0"
 

@@ -7,6 +7,7 @@ reports with the same rows can never disagree about totals or proportions.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -276,36 +277,61 @@ class ParamFormReport:
         """Percent of parameters per form, in column order."""
         return {f: percent(self.parameters_of(f), self.num_parameters) for f in self.forms}
 
+    # Deprecated in 0.2, removed in 0.3: the report is pure data and formats render it
+    # (pytest_paramform.to_yaml(report), from_yaml(text), ...). These shims are the one
+    # import back up to ``formats``; tests/test_import_cycles.py lets them, and only them.
     def render(self, fmt: str, *, chart: str | None = None) -> str:
-        """The report as a document in a registered golden format (``yaml``, ``markdown``)."""
+        """Deprecated: ``pytest_paramform.formats.render(report, fmt)``."""
         from pytest_paramform import formats
 
-        return formats.get(fmt).render(self, chart=chart)
+        _deprecated("ParamFormReport.render()", "formats.render")
+        return formats.render(self, fmt, chart=chart)
 
     @classmethod
     def parse(cls, text: str, fmt: str, *, path: str | None = None) -> ParamFormReport:
-        """The report a document in a registered format holds; ``path`` names it in errors."""
+        """Deprecated: ``pytest_paramform.formats.parse(text, fmt)``."""
         from pytest_paramform import formats
 
-        return formats.get(fmt).parse(text, path=path)
+        _deprecated("ParamFormReport.parse()", "formats.parse")
+        return formats.parse(text, fmt, path=path)
 
     def to_markdown(self, chart: str | None = None) -> str:
-        """The seed's Markdown document; ``chart`` links a pie chart image."""
-        return self.render("markdown", chart=chart)
+        """Deprecated: ``pytest_paramform.to_markdown(report)``."""
+        from pytest_paramform import formats
+
+        _deprecated("report.to_markdown()", "to_markdown")
+        return formats.to_markdown(self, chart)
 
     def to_yaml(self) -> str:
-        """The YAML golden: exact integers, one line per tensor, in model order."""
-        return self.render("yaml")
+        """Deprecated: ``pytest_paramform.to_yaml(report)``."""
+        from pytest_paramform import formats
+
+        _deprecated("report.to_yaml()", "to_yaml")
+        return formats.to_yaml(self)
 
     @classmethod
     def from_markdown(cls, text: str, path: str | None = None) -> ParamFormReport:
-        """The report a Markdown golden holds; ``path`` names the file in errors."""
-        return cls.parse(text, "markdown", path=path)
+        """Deprecated: ``pytest_paramform.from_markdown(text)``."""
+        from pytest_paramform import formats
+
+        _deprecated("ParamFormReport.from_markdown()", "from_markdown")
+        return formats.from_markdown(text, path)
 
     @classmethod
     def from_yaml(cls, text: str, path: str | None = None) -> ParamFormReport:
-        """The report a YAML golden holds; ``path`` names the file in errors."""
-        return cls.parse(text, "yaml", path=path)
+        """Deprecated: ``pytest_paramform.from_yaml(text)``."""
+        from pytest_paramform import formats
+
+        _deprecated("ParamFormReport.from_yaml()", "from_yaml")
+        return formats.from_yaml(text, path)
+
+
+def _deprecated(old: str, new: str) -> None:
+    warnings.warn(
+        f"{old} is deprecated and goes away in 0.3: use pytest_paramform.{new}(...)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
 
 
 def rows_equal(first: Sequence[ParamRow], second: Sequence[ParamRow]) -> bool:

@@ -80,6 +80,9 @@ def ctrl_c_delivered() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
+DEFAULT_TESTS = "def test_net(paramform_snapshot):\n    paramform_snapshot(Net)\n"
+
+
 def walk_life_cycle(
     pytester: pytest.Pytester,
     *,
@@ -87,26 +90,32 @@ def walk_life_cycle(
     change: dict[str, object],
     drift_lines: list[str],
     update: tuple[str, ...] = ("--paramform-update",),
+    tests: str = DEFAULT_TESTS,
+    args: tuple[str, ...] = (),
 ) -> None:
-    """The whole life of a golden, as a user lives it: a fresh suite fails and writes
-    nothing, an update writes the golden, the next run passes, a change to the model fails
-    with ``drift_lines``, an update accepts it, and the run after passes again."""
-    result = run(pytester)
+    """The whole life of a golden, as a user lives it (in the spirit of pytest-regressions'
+    ``check_regression_fixture_workflow``): a fresh suite fails and writes nothing, an
+    update writes ``golden``, the next run passes, a change to the model (``change``: the
+    ``write_suite`` keywords) fails with ``drift_lines`` and no traceback, an update accepts
+    it, and the run after passes again. ``tests`` is the suite's test code (a keyword or a
+    marker sets an option), ``args`` goes to every run (``-o paramform_format=markdown``)."""
+    write_suite(pytester, tests=tests)
+    result = run(pytester, *args)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [f"paramform: no golden for * at {golden}", "create it with:", "  pytest *"]
     )
     assert not (pytester.path / golden).exists(), "never written outside an update run"
 
-    run(pytester, *update).assert_outcomes(passed=1)
+    run(pytester, *args, *update).assert_outcomes(passed=1)
     assert (pytester.path / golden).is_file()
-    run(pytester).assert_outcomes(passed=1)
+    run(pytester, *args).assert_outcomes(passed=1)
 
-    write_suite(pytester, **change)  # type: ignore[arg-type]
-    result = run(pytester)
+    write_suite(pytester, tests=tests, **change)  # type: ignore[arg-type]
+    result = run(pytester, *args)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(drift_lines)
     assert "Traceback" not in result.stdout.str()
 
-    run(pytester, *update).assert_outcomes(passed=1)
-    run(pytester).assert_outcomes(passed=1)
+    run(pytester, *args, *update).assert_outcomes(passed=1)
+    run(pytester, *args).assert_outcomes(passed=1)

@@ -14,6 +14,7 @@ import pytest
 from pytest_paramform import GoldenError, ParamFormReport, ParamRow
 from pytest_paramform.cli.inputs import load_golden
 from pytest_paramform.files import MAX_GOLDEN_BYTES, read_text, write_text
+from pytest_paramform.formats import from_yaml, to_markdown, to_yaml
 
 REPORT = ParamFormReport("m", (ParamRow("a.weight", (4, 3)), ParamRow("a.bias", (4,))))
 
@@ -80,7 +81,7 @@ def test_a_golden_for_another_model_is_drift_not_a_pass(tmp_path: Path) -> None:
     from pytest_paramform import compare
 
     other = ParamFormReport("other", (ParamRow("b.weight", (2, 2)),))
-    assert compare(load_golden(golden(tmp_path, other.to_yaml())), REPORT) != []
+    assert compare(load_golden(golden(tmp_path, to_yaml(other))), REPORT) != []
 
 
 @pytest.mark.parametrize(
@@ -93,7 +94,7 @@ def test_a_golden_for_another_model_is_drift_not_a_pass(tmp_path: Path) -> None:
     ],
 )
 def test_broken_markdown_is_an_error_naming_the_file(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
-    text = REPORT.to_markdown()
+    text = to_markdown(REPORT)
     path = golden(tmp_path, edit(text), "g.paramform.md")
     with pytest.raises(GoldenError, match=message) as info:
         load_golden(path)
@@ -104,7 +105,7 @@ def test_an_interrupted_write_leaves_the_old_golden_and_no_temporary_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "g.paramform.yaml"
-    write_text(path, REPORT.to_yaml())
+    write_text(path, to_yaml(REPORT))
 
     def interrupted(src: str, dst: str) -> None:
         raise KeyboardInterrupt
@@ -112,6 +113,6 @@ def test_an_interrupted_write_leaves_the_old_golden_and_no_temporary_file(
     monkeypatch.setattr(os, "replace", interrupted)
     changed = ParamFormReport("m", (ParamRow("a.weight", (5, 3)),))
     with pytest.raises(KeyboardInterrupt):
-        write_text(path, changed.to_yaml())
-    assert ParamFormReport.from_yaml(path.read_text()) == REPORT
+        write_text(path, to_yaml(changed))
+    assert from_yaml(path.read_text()) == REPORT
     assert [p.name for p in tmp_path.iterdir()] == ["g.paramform.yaml"]

@@ -26,6 +26,7 @@ from pytest_paramform.chart import (
     render_chart,
 )
 from pytest_paramform.errors import MissingExtraError
+from pytest_paramform.formats import from_markdown
 from pytest_paramform.report import ParamFormReport, ParamRow
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -37,7 +38,7 @@ def report(name: str, *shapes: tuple[int, ...]) -> ParamFormReport:
 
 @pytest.fixture(scope="module")
 def seed(seed_text: str) -> ParamFormReport:
-    return ParamFormReport.from_markdown(seed_text)
+    return from_markdown(seed_text)
 
 
 @pytest.fixture(scope="module")

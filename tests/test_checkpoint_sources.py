@@ -10,8 +10,9 @@ import torchvision
 from safetensors.torch import save_file
 from torch import nn
 
-from pytest_paramform import ParamFormReport, SourceError, build_report
+from pytest_paramform import SourceError, build_report
 from pytest_paramform.comparison.core import compare
+from pytest_paramform.formats import from_markdown, from_yaml, to_markdown, to_yaml
 from pytest_paramform.report import Alias
 
 import toy_models
@@ -29,8 +30,8 @@ def test_tied_weights_are_an_alias_counted_once() -> None:
     assert report.aliases == (Alias("lm_head.weight", "wte.weight"),)
     assert report.num_parameters == 50 * 8 + 8 * 8 + 8
     for text, parse in (
-        (report.to_yaml(), ParamFormReport.from_yaml),
-        (report.to_markdown(), ParamFormReport.from_markdown),
+        (to_yaml(report), from_yaml),
+        (to_markdown(report), from_markdown),
     ):
         assert parse(text) == report
 
@@ -49,11 +50,11 @@ def test_frozen_parameters_and_the_trainable_total() -> None:
     report = build_report(frozen_backbone)
     assert report.num_trainable == 512 * 1000 + 1000
     assert [r.name for r in report.rows if not r.frozen] == ["fc.weight", "fc.bias"]
-    markdown = report.to_markdown()
+    markdown = to_markdown(report)
     assert "**Number of trainable parameters: [ 513.00K ]**" in markdown
     assert "| Name | Shape | Squeezed shape | Number of parameters | Form | Frozen |" in markdown
-    assert ParamFormReport.from_markdown(markdown) == report
-    assert ParamFormReport.from_yaml(report.to_yaml()) == report
+    assert from_markdown(markdown) == report
+    assert from_yaml(to_yaml(report)) == report
 
 
 def test_a_backbone_that_becomes_trainable_is_one_grouped_line() -> None:
@@ -78,8 +79,8 @@ def test_buffers_and_dtype_are_opt_in_and_change_no_figure() -> None:
     assert {r.dtype for r in extra.rows} == {"float32"}
     assert extra.buffers[2].dtype == "int64"
     assert (extra.num_parameters, extra.layer_shares) == (plain.num_parameters, plain.layer_shares)
-    assert ParamFormReport.from_yaml(extra.to_yaml()) == extra
-    assert ParamFormReport.from_markdown(extra.to_markdown()) == extra
+    assert from_yaml(to_yaml(extra)) == extra
+    assert from_markdown(to_markdown(extra)) == extra
 
 
 def test_a_state_dict_is_a_checkpoint_report_with_its_ties() -> None:
@@ -106,7 +107,7 @@ def test_a_checkpoint_matches_its_model_with_buffers(
     assert (checkpoint.name, checkpoint.source) == ("r18", "checkpoint")
     model = build_report(torchvision.models.resnet18, buffers=True)
     assert compare(model, checkpoint) == []
-    assert ParamFormReport.from_yaml(checkpoint.to_yaml()) == checkpoint
+    assert from_yaml(to_yaml(checkpoint)) == checkpoint
 
 
 def test_a_checkpoint_of_another_model_differs(resnet18_files: dict[str, Path]) -> None:

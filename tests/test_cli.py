@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_paramform import ParamFormReport
 from pytest_paramform.cli import main
+from pytest_paramform.formats import from_markdown, from_yaml
 
 BIN = Path(sys.executable).parent
 
@@ -41,7 +41,7 @@ def test_output_writes_a_file_and_nothing_to_stdout(
 
 def test_package_module_callable_spec_and_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "toy_models:Scalars", "--format", "yaml", "--name", "scalars"]) == 0
-    report = ParamFormReport.from_yaml(capsys.readouterr().out)
+    report = from_yaml(capsys.readouterr().out)
     assert report.name == "scalars"
     assert "Scalar" in report.forms
 
@@ -166,7 +166,7 @@ def test_report_output_dir_regenerates_a_document_set_with_charts(tmp_path: Path
     png = (tmp_path / "figs" / "mobilenet_v2_pie_chart.png").read_bytes()
     assert png.startswith(b"\x89PNG")
     assert len(png) > 10_000
-    assert ParamFormReport.from_markdown(text).num_parameters == 3_504_872
+    assert from_markdown(text).num_parameters == 3_504_872
 
 
 def test_report_chart_next_to_the_document(tmp_path: Path, seed_text: str) -> None:
@@ -297,7 +297,7 @@ def test_the_console_script_imports_specs_from_the_current_folder(tmp_path: Path
 
     done = paramform("report", "mymodels:Net", "--output", "net.yaml")
     assert done.returncode == 0, done.stderr
-    report = ParamFormReport.from_yaml((tmp_path / "net.yaml").read_text())
+    report = from_yaml((tmp_path / "net.yaml").read_text())
     assert (report.name, report.num_parameters) == ("Net", 15)
     assert paramform("check", "mymodels:Net", "net.yaml").returncode == 0
 

@@ -73,9 +73,9 @@ def test_a_format_must_implement_both_ways() -> None:
 def test_a_registered_format_is_known_everywhere() -> None:
     assert "json" in formats.names()
     assert Settings().updated({"format": "json"}, source="test").format == "json"
-    text = REPORT.render("json")
+    text = formats.render(REPORT, "json")
     assert json.loads(text)["model"] == "m"
-    assert ParamFormReport.parse(text, "json") == REPORT
+    assert formats.parse(text, "json") == REPORT
 
 
 @pytest.mark.usefixtures("json_format")

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from pytest_paramform import ParamFormReport, ParamRow
 from pytest_paramform.comparison import CompareOptions, compare, render_drift
 from pytest_paramform.errors import GoldenError
+from pytest_paramform.formats import from_markdown, from_yaml, to_markdown, to_yaml
 from pytest_paramform.forward_report import MODEL_LABEL, ForwardInput, ForwardReport, ModuleOutput
 
 shapes = st.lists(st.integers(min_value=0, max_value=300), max_size=5).map(tuple)
@@ -44,13 +45,13 @@ def forwards(draw: st.DrawFn) -> ForwardReport:
 @given(forwards())
 def test_yaml_round_trip(forward: ForwardReport) -> None:
     report = ParamFormReport("m", ROWS, forward=forward)
-    assert ParamFormReport.from_yaml(report.to_yaml()) == report
+    assert from_yaml(to_yaml(report)) == report
 
 
 @given(forwards())
 def test_markdown_round_trip(forward: ForwardReport) -> None:
     report = ParamFormReport("m", ROWS, forward=forward)
-    assert ParamFormReport.from_markdown(report.to_markdown()) == report
+    assert from_markdown(to_markdown(report)) == report
 
 
 def _report(
@@ -104,21 +105,21 @@ Output of each module, down to depth 2:
 
 
 def test_the_yaml_section_is_one_line_per_module() -> None:
-    text = _report().to_yaml()
+    text = to_yaml(_report())
     assert text.endswith(YAML_SECTION)
-    assert ParamFormReport.from_yaml(text) == _report()
+    assert from_yaml(text) == _report()
 
 
 def test_the_markdown_section_is_a_table_per_kind() -> None:
-    text = _report().to_markdown()
+    text = to_markdown(_report())
     assert text.endswith(MARKDOWN_SECTION)
-    assert ParamFormReport.from_markdown(text) == _report()
+    assert from_markdown(text) == _report()
 
 
 def test_without_a_forward_pass_the_documents_do_not_change() -> None:
     plain = ParamFormReport("resnet50", ROWS)
-    assert "forward" not in plain.to_yaml()
-    assert "Forward pass" not in plain.to_markdown()
+    assert "forward" not in to_yaml(plain)
+    assert "Forward pass" not in to_markdown(plain)
 
 
 @pytest.mark.parametrize(
@@ -132,9 +133,9 @@ def test_without_a_forward_pass_the_documents_do_not_change() -> None:
     ],
 )
 def test_a_hand_broken_yaml_section_is_an_error(line: str, message: str) -> None:
-    text = _report().to_yaml() + line + "\n"
+    text = to_yaml(_report()) + line + "\n"
     with pytest.raises(GoldenError, match=re.escape(message)):
-        ParamFormReport.from_yaml(text, path="g.yaml")
+        from_yaml(text, path="g.yaml")
 
 
 @pytest.mark.parametrize(
@@ -146,9 +147,9 @@ def test_a_hand_broken_yaml_section_is_an_error(line: str, message: str) -> None
     ],
 )
 def test_a_hand_broken_markdown_section_is_an_error(old: str, new: str, message: str) -> None:
-    text = _report().to_markdown().replace(old, new)
+    text = to_markdown(_report()).replace(old, new)
     with pytest.raises(GoldenError, match=re.escape(message)):
-        ParamFormReport.from_markdown(text, path="g.md")
+        from_markdown(text, path="g.md")
 
 
 def _texts(expected: ParamFormReport, actual: ParamFormReport, **options: object) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pytest_paramform import GoldenError, ParamFormReport, ParamRow
+from pytest_paramform.formats import from_markdown, to_markdown
 from pytest_paramform.formats.markdown_format import escape, split_cells, unescape
 
 from text_edits import replace_once
@@ -19,7 +20,7 @@ SEED_PARAM_SHARES = {"Vector": 1.00, "Matrix": 97.14, "Tensor rank 3": 1.83, "Te
 
 
 def test_seed_parses_to_its_own_figures(seed_text: str) -> None:
-    report = ParamFormReport.from_markdown(seed_text)
+    report = from_markdown(seed_text)
     assert report.name == "mobilenet_v2"
     assert (report.num_layers, report.num_parameters) == (158, 3_504_872)
     assert {k: round(v, 2) for k, v in report.layer_shares.items()} == SEED_LAYER_SHARES
@@ -29,26 +30,26 @@ def test_seed_parses_to_its_own_figures(seed_text: str) -> None:
 
 
 def test_seed_renders_back_byte_for_byte(seed_text: str, seed_without_chart: str) -> None:
-    report = ParamFormReport.from_markdown(seed_text)
-    assert report.to_markdown() == seed_without_chart
-    assert report.to_markdown(chart="../figs/mobilenet_v2_pie_chart.png") == seed_text
+    report = from_markdown(seed_text)
+    assert to_markdown(report) == seed_without_chart
+    assert to_markdown(report, chart="../figs/mobilenet_v2_pie_chart.png") == seed_text
 
 
 def test_every_seed_row_is_rendered_as_in_the_seed(seed_text: str) -> None:
     seed_rows = [line for line in seed_text.splitlines() if line.startswith("| features.")]
     seed_rows += [line for line in seed_text.splitlines() if line.startswith("| classifier.")]
-    rendered = ParamFormReport.from_markdown(seed_text).to_markdown().splitlines()
+    rendered = to_markdown(from_markdown(seed_text)).splitlines()
     assert len(seed_rows) == 158
     assert all(row in rendered for row in seed_rows)
 
 
 def test_model_without_parameters_renders_zeros_and_parses_back() -> None:
     empty = ParamFormReport("nothing", ())
-    text = empty.to_markdown()
+    text = to_markdown(empty)
     assert "**Number of layers: [ 0 ]**" in text
     assert "**Number of parameters: [ 0 ]**" in text
     assert "| 0.00 | 0.00 | " in text
-    assert ParamFormReport.from_markdown(text) == empty
+    assert from_markdown(text) == empty
 
 
 @pytest.mark.parametrize(
@@ -57,7 +58,7 @@ def test_model_without_parameters_renders_zeros_and_parses_back() -> None:
 def test_names_are_escaped_so_they_survive(name: str) -> None:
     assert unescape(escape(name)) == name
     report = ParamFormReport("m", (ParamRow(name, (2,)),))
-    assert ParamFormReport.from_markdown(report.to_markdown()) == report
+    assert from_markdown(to_markdown(report)) == report
 
 
 def test_split_cells_keeps_escaped_pipes_inside_a_cell() -> None:
@@ -86,7 +87,7 @@ def test_a_hand_edited_golden_is_an_error_naming_file_line_and_problem(
     seed_text: str, old: str, new: str, line: int, message: str
 ) -> None:
     with pytest.raises(GoldenError, match=r"golden\.md") as info:
-        ParamFormReport.from_markdown(replace_once(seed_text, old, new), path="golden.md")
+        from_markdown(replace_once(seed_text, old, new), path="golden.md")
     assert info.value.path == "golden.md"
     assert info.value.line == line
     assert message in str(info.value)
@@ -97,31 +98,31 @@ def test_a_truncated_golden_is_an_error(seed_text: str) -> None:
     with pytest.raises(
         GoldenError, match="Number of layers is 158 but the parameter rows add up to 74"
     ):
-        ParamFormReport.from_markdown(truncated)
+        from_markdown(truncated)
     with pytest.raises(GoldenError, match="ends before the Proportional of each form table"):
-        ParamFormReport.from_markdown("\n".join(seed_text.splitlines()[:8]))
+        from_markdown("\n".join(seed_text.splitlines()[:8]))
 
 
 def test_missing_layer_table_is_an_error(seed_text: str) -> None:
     head = seed_text.split("**Layer information**")[0]
     with pytest.raises(GoldenError, match="ends before Layer information"):
-        ParamFormReport.from_markdown(head)
+        from_markdown(head)
 
 
 @pytest.mark.parametrize("text", ["", "   \n\n", "hello world\n", "# README\n\nSome docs.\n"])
 def test_other_documents_are_not_goldens(text: str) -> None:
     with pytest.raises(GoldenError, match=r"empty|not a paramform document"):
-        ParamFormReport.from_markdown(text, path="doc.md")
+        from_markdown(text, path="doc.md")
 
 
 def test_text_after_the_table_is_an_error(seed_text: str) -> None:
     with pytest.raises(GoldenError, match="unexpected text after the tables"):
-        ParamFormReport.from_markdown(seed_text + "\nSome notes\n")
+        from_markdown(seed_text + "\nSome notes\n")
 
 
 def test_aligned_table_cells_from_a_formatter_still_parse(seed_text: str) -> None:
     padded = seed_text.replace("| features.0.0.weight |", "|   features.0.0.weight    |")
-    assert ParamFormReport.from_markdown(padded) == ParamFormReport.from_markdown(seed_text)
+    assert from_markdown(padded) == from_markdown(seed_text)
 
 
 @pytest.mark.parametrize(
@@ -140,15 +141,15 @@ def test_values_a_float_parser_would_wave_through(
     seed_text: str, old: str, new: str, message: str
 ) -> None:
     with pytest.raises(GoldenError, match=message):
-        ParamFormReport.from_markdown(replace_once(seed_text, old, new), path="g.md")
+        from_markdown(replace_once(seed_text, old, new), path="g.md")
 
 
 def test_an_out_of_range_escape_is_text_not_a_crash(seed_text: str) -> None:
     text = replace_once(seed_text, "| features.0.0.weight |", "| features\\UFFFFFFFF |")
-    assert ParamFormReport.from_markdown(text).rows[0].name == "featuresUFFFFFFFF"
+    assert from_markdown(text).rows[0].name == "featuresUFFFFFFFF"
 
 
 def test_a_shape_cell_of_many_spaces_fails_at_once(seed_text: str) -> None:
     text = replace_once(seed_text, "| (32, 3, 3, 3) | 864 |", "| (" + " " * 20_000 + "x | 864 |")
     with pytest.raises(GoldenError, match="expected a shape"):
-        ParamFormReport.from_markdown(text)
+        from_markdown(text)

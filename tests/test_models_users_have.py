@@ -13,7 +13,8 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrizations, parametrize
 
-from pytest_paramform import ParamFormReport, build_report
+from pytest_paramform import build_report
+from pytest_paramform.formats import from_markdown, from_yaml, to_markdown, to_yaml
 
 import toy_models
 
@@ -93,7 +94,7 @@ def test_high_rank_tensors(rank: int) -> None:
     model.register_parameter("t", nn.Parameter(torch.zeros((2,) * rank)))
     report = build_report(model)
     assert report.forms == ("Vector", "Matrix", f"Tensor rank {rank}")
-    assert ParamFormReport.from_markdown(report.to_markdown()) == report
+    assert from_markdown(to_markdown(report)) == report
 
 
 def test_only_scalars_and_nothing_at_all() -> None:
@@ -104,7 +105,7 @@ def test_only_scalars_and_nothing_at_all() -> None:
     assert (report.forms, report.num_parameters) == (("Vector", "Matrix", "Scalar"), 2)
     assert report.parameter_shares == {"Vector": 0.0, "Matrix": 0.0, "Scalar": 100.0}
     empty = build_report(toy_models.NoParameters)
-    assert ParamFormReport.from_yaml(empty.to_yaml()) == empty
+    assert from_yaml(to_yaml(empty)) == empty
 
 
 def test_names_of_a_thousand_characters_round_trip() -> None:
@@ -112,8 +113,8 @@ def test_names_of_a_thousand_characters_round_trip() -> None:
     long_name = "x" * 1000
     model.register_parameter(long_name, nn.Parameter(torch.zeros(3)))
     report = build_report(model)
-    assert ParamFormReport.from_yaml(report.to_yaml()).rows[0].name == long_name
-    assert ParamFormReport.from_markdown(report.to_markdown()).rows[0].name == long_name
+    assert from_yaml(to_yaml(report)).rows[0].name == long_name
+    assert from_markdown(to_markdown(report)).rows[0].name == long_name
 
 
 def test_a_wrapped_model_keeps_its_own_name() -> None:

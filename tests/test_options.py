@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 
 import pytest
 
+from pytest_paramform import options
 from pytest_paramform.cli import _parser
-from pytest_paramform.options import OPTIONS, marker_line
+from pytest_paramform.comparison import CompareOptions
+from pytest_paramform.errors import SettingsError
+from pytest_paramform.options import OPTIONS, Option, in_groups, marker_line
 from pytest_paramform.plugin.fixture import ParamFormSnapshot
 from pytest_paramform.settings import Settings
 
@@ -82,3 +86,72 @@ def test_pytest_fixtures_teaches_the_fixture(pytester: pytest.Pytester) -> None:
         ["paramform_snapshot -- *", "*paramform_snapshot(torchvision.models.resnet50)*"]
     )
     result.stdout.fnmatch_lines(["*pytest*", "*--paramform-update*"])
+
+
+def test_compare_options_are_the_compare_group_field_by_field() -> None:
+    assert [f.name for f in dataclasses.fields(CompareOptions)] == list(in_groups("compare"))
+    settings = Settings().updated({"level": "summary", "tolerance": "0.5"}, source="here")
+    assert settings.compare == CompareOptions("summary", tolerance=0.5)
+
+
+def test_settings_hold_every_row_at_its_default() -> None:
+    assert Settings().flat() == {option.name: option.default for option in OPTIONS}
+    read = {name: getattr(Settings(), name) for name in NAMES if name not in in_groups("compare")}
+    assert read == {o.name: o.default for o in OPTIONS if o.group != "compare"}
+
+
+def test_cli_commands_take_their_groups_flags() -> None:
+    report = _parser().parse_args(["report", "x"])
+    diff = _parser().parse_args(["diff", "a", "b"])
+    assert set(in_groups("record", "budget", "forward")) <= set(vars(report))
+    assert not set(in_groups("compare")) & set(vars(report)), "a report compares nothing"
+    assert set(in_groups("compare", "record", "forward")) <= set(vars(diff))
+    assert not set(in_groups("budget")) & set(vars(diff)), "diff sets no budget"
+
+
+COLOUR = Option("colour", "choice", "red", "a colour to test", "record", lambda: ("red", "blue"))
+
+
+@pytest.fixture
+def colour_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new option, as a contributor adds one: a row, nothing else."""
+    monkeypatch.setattr(options, "OPTIONS", (*OPTIONS, COLOUR))
+
+
+@pytest.mark.usefixtures("colour_row")
+def test_a_new_row_is_validated_and_held_by_the_settings() -> None:
+    assert Settings().values["colour"] == "red"
+    assert Settings().updated({"colour": "blue"}, source="here").values["colour"] == "blue"
+    with pytest.raises(SettingsError, match=r"^here: colour must be one of red, blue, got 'pink'$"):
+        Settings().updated({"colour": "pink"}, source="here")
+
+
+@pytest.mark.usefixtures("colour_row")
+def test_a_new_row_is_a_flag_of_the_commands_of_its_group(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for command in (["report", "x"], ["diff", "a", "b"], ["check", "a", "b.yaml"]):
+        assert _parser().parse_args([*command, "--colour", "blue"]).colour == "blue"
+    with pytest.raises(SystemExit):
+        _parser().parse_args(["report", "x", "--colour", "pink"])
+    assert "invalid choice: 'pink'" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("colour_row")
+def test_a_new_row_is_an_ini_option_and_a_marker_keyword(pytester: pytest.Pytester) -> None:
+    assert "colour=None" in marker_line()
+    pytester.runpytest("--help").stdout.fnmatch_lines(
+        ["  paramform_colour (string):", "*a colour to test: red, blue (default red)"]
+    )
+    marked = "@pytest.mark.paramform(colour='pink')\n"
+    write_suite(pytester, tests=marked + "def test_net(paramform_snapshot):\n    pass\n")
+    pytester.makeini("[pytest]\nparamform_colour = blue\n")  # known, valid: no usage error
+    result = run(pytester)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*paramform: @pytest.mark.paramform: colour must be one of red, blue, got 'pink'"]
+    )
+    pytester.makeini("[pytest]\nparamform_colour = pink\n")
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: ini option paramform_colour: colour must be one of *"])

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from pytest_paramform import formats
+
 from suites import ACCEPT, GOLDEN, SYRUPY_NOTE, run, walk_life_cycle, write_suite
 
 pytest_plugins = ["pytester"]
@@ -54,6 +56,28 @@ def test_life_cycle_through_either_update_flag_in_markdown(
     walk_life_cycle(
         pytester, golden=golden, change={"hidden": 5}, drift_lines=drift, update=(update,)
     )
+
+
+RECORDED = "buffers=True, dtype=True"  # options that change what a golden holds
+SUMMARY_MARK = "@pytest.mark.paramform(level='summary', tolerance=1)\n"
+
+
+@pytest.mark.parametrize("fmt", formats.names())
+def test_every_format_walks_the_life_cycle_with_the_recording_options(
+    pytester: pytest.Pytester, fmt: str
+) -> None:
+    call = f"paramform_snapshot(Net, format={fmt!r}, {RECORDED})"
+    tests = f"def test_net(paramform_snapshot):\n    {call}\n"
+    golden = GOLDEN.with_name(f"test_net{formats.get(fmt).golden_suffix}")
+    drift = [f"paramform: Net differs from {golden}", "  ~ stem.weight * (4, 8) -> (5, 8)*"]
+    walk_life_cycle(pytester, golden=golden, change={"hidden": 5}, drift_lines=drift, tests=tests)
+    assert "float32" in (pytester.path / golden).read_text(), "dtype recorded"
+
+
+def test_the_summary_level_walks_the_life_cycle_from_a_marker(pytester: pytest.Pytester) -> None:
+    tests = SUMMARY_MARK + "def test_net(paramform_snapshot):\n    paramform_snapshot(Net)\n"
+    drift = [f"paramform: Net differs from {GOLDEN}", "  totals: *parameters 194 -> 287*"]
+    walk_life_cycle(pytester, golden=GOLDEN, change={"hidden": 5}, drift_lines=drift, tests=tests)
 
 
 def _accept(pytester: pytest.Pytester) -> None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from pytest_paramform.formats import from_yaml
+
 from suites import GOLDEN, run, write_suite
 
 pytest_plugins = ["pytester"]
@@ -44,9 +46,8 @@ def test_parallel_update_of_200_goldens(pytester: pytest.Pytester) -> None:
     run(pytester, "-n", "4", "--paramform-update").assert_outcomes(passed=200)
     goldens = list((pytester.path / GOLDEN.parent).iterdir())
     assert len(goldens) == 200
-    from pytest_paramform import ParamFormReport
 
-    assert all(ParamFormReport.from_yaml(p.read_text()).num_layers == 2 for p in goldens)
+    assert all(from_yaml(p.read_text()).num_layers == 2 for p in goldens)
     assert not list(pytester.path.rglob(".*.tmp"))
     run(pytester, "-n", "4").assert_outcomes(passed=200)
 

@@ -31,6 +31,7 @@ from pytest_paramform import (
 )
 from pytest_paramform.cli.inputs import load_golden
 from pytest_paramform.files import read_text, write_text
+from pytest_paramform.formats import to_markdown, to_yaml
 from pytest_paramform.sources.checkpoints import read_safetensors
 
 REPORT = ParamFormReport("m", (ParamRow("a.weight", (4, 3)), ParamRow("a.bias", (4,))))
@@ -52,10 +53,10 @@ def mode(path: Path) -> int:
 @pytest.mark.usefixtures("umask")
 def test_a_new_file_gets_the_umask_and_a_rewrite_keeps_the_old_mode(tmp_path: Path) -> None:
     golden = tmp_path / "g.paramform.yaml"
-    write_text(golden, REPORT.to_yaml())
+    write_text(golden, to_yaml(REPORT))
     assert mode(golden) == 0o640, "0666 under umask 027, as open() would give"
     golden.chmod(0o664)
-    write_text(golden, REPORT.to_yaml())
+    write_text(golden, to_yaml(REPORT))
     assert mode(golden) == 0o664
 
 
@@ -105,7 +106,7 @@ def test_temporary_files_of_a_killed_writer_are_swept_by_the_next_write(tmp_path
     for path in (stale, live):
         os.utime(path, (two_hours_ago, two_hours_ago))
     files._SWEPT.discard(tmp_path)
-    write_text(tmp_path / "g.paramform.yaml", REPORT.to_yaml())
+    write_text(tmp_path / "g.paramform.yaml", to_yaml(REPORT))
     assert not stale.exists()
     assert live.exists(), "a running writer's temporary file is left alone"
     assert young.exists(), "a recent one may be a writer's in another container"
@@ -114,7 +115,7 @@ def test_temporary_files_of_a_killed_writer_are_swept_by_the_next_write(tmp_path
 def test_an_update_never_writes_what_the_next_run_would_refuse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    text = REPORT.to_yaml()
+    text = to_yaml(REPORT)
     path = tmp_path / "g.paramform.yaml"
     monkeypatch.setattr(files, "MAX_GOLDEN_BYTES", len(text.encode()))
     files.check_golden_size(text, path)
@@ -129,7 +130,7 @@ def test_an_update_never_writes_what_the_next_run_would_refuse(
 def test_a_golden_with_a_byte_order_mark_reads_like_one_without(
     tmp_path: Path, suffix: str
 ) -> None:
-    text = REPORT.to_markdown() if suffix == ".md" else REPORT.to_yaml()
+    text = to_markdown(REPORT) if suffix == ".md" else to_yaml(REPORT)
     path = tmp_path / f"g{suffix}"
     path.write_bytes(b"\xef\xbb\xbf" + text.encode())
     assert load_golden(path) == REPORT

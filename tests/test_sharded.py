@@ -11,8 +11,9 @@ import pytest
 import torch
 from torch import nn
 
-from pytest_paramform import ParamFormReport, SourceError, build_report
+from pytest_paramform import SourceError, build_report
 from pytest_paramform.cli import main
+from pytest_paramform.formats import from_yaml
 from pytest_paramform.sources.checkpoints import TensorInfo
 from pytest_paramform.sources.sharded import read_sharded
 
@@ -178,7 +179,7 @@ def test_the_fixture_takes_a_folder_relative_to_the_rootdir(pytester: pytest.Pyt
     )  # fmt: skip
     run(pytester, "--paramform-update").assert_outcomes(passed=1)
     golden = pytester.path / "tests/__snapshots__/test_ckpt/test_ckpt.paramform.yaml"
-    assert ParamFormReport.from_yaml(golden.read_text()).num_layers == 5
+    assert from_yaml(golden.read_text()).num_layers == 5
     run(pytester, "--rootdir", str(pytester.path), "tests").assert_outcomes(passed=1)
     save_file({"layers.1.w": torch.zeros(4, 5), "layers.1.scale": torch.zeros(4, 1)},
               pytester.path / "checkpoints/llm/model-00002-of-00003.safetensors")  # fmt: skip

@@ -12,7 +12,8 @@ import torch
 import torchvision
 from torch import nn
 
-from pytest_paramform import ParamFormReport, SourceError, build_report, empty_weights
+from pytest_paramform import SourceError, build_report, empty_weights
+from pytest_paramform.formats import from_markdown, from_yaml, to_markdown, to_yaml
 from pytest_paramform.sources.specs import torchvision_factory
 
 import toy_models
@@ -55,14 +56,14 @@ def test_figures_match_an_independent_count_on_the_real_model(name: str) -> None
         rank = {"Scalar": 0, "Vector": 1, "Matrix": 2}.get(form) or int(form.split()[-1])
         assert report.layers_of(form) == layers[rank]
         assert report.parameters_of(form) == params[rank]
-    assert ParamFormReport.from_yaml(report.to_yaml()) == report
-    assert ParamFormReport.from_markdown(report.to_markdown()) == report
+    assert from_yaml(to_yaml(report)) == report
+    assert from_markdown(to_markdown(report)) == report
 
 
 def test_mobilenet_v2_is_exactly_the_seed(seed_without_chart: str) -> None:
     report = build_report(torchvision.models.mobilenet_v2)
     assert report.name == "mobilenet_v2"
-    assert report.to_markdown() == seed_without_chart
+    assert to_markdown(report) == seed_without_chart
 
 
 @pytest.mark.parametrize("name", CLASSIFIERS)
@@ -72,7 +73,7 @@ def test_every_torchvision_classifier_builds_on_meta_and_round_trips(name: str) 
     assert {p.device.type for p in model.parameters()} == {"meta"}
     report = build_report(model, name=name)
     assert report.num_parameters > 1_000_000
-    assert ParamFormReport.from_yaml(report.to_yaml()) == report
+    assert from_yaml(to_yaml(report)) == report
 
 
 def test_regnet_builds_where_a_meta_device_context_fails() -> None:
@@ -147,8 +148,8 @@ def test_models_built_here_report_and_round_trip(
 ) -> None:
     report = build_report(factory)
     assert (report.forms, report.num_layers, report.num_parameters) == (forms, layers, parameters)
-    assert ParamFormReport.from_yaml(report.to_yaml()) == report
-    assert ParamFormReport.from_markdown(report.to_markdown()) == report
+    assert from_yaml(to_yaml(report)) == report
+    assert from_markdown(to_markdown(report)) == report
 
 
 def test_odd_names_keep_their_characters() -> None:

@@ -32,8 +32,9 @@ from pytest_paramform.errors import ModelCodeError, ParamFormError, SettingsErro
 from pytest_paramform.files import relative, write_text
 from pytest_paramform.forward_report import DEFAULT_DEPTH, inputs_from_text
 from pytest_paramform.gc_pause import gc_paused
-from pytest_paramform.options import add_cli_flags
+from pytest_paramform.options import Group, add_cli_flags, in_groups
 from pytest_paramform.report import ParamFormReport
+from pytest_paramform.settings import Settings
 from pytest_paramform.sources.hf_loading import as_loaded_by
 from pytest_paramform.sources.kinds import FORMS, is_spec, reads_checkpoint
 
@@ -43,9 +44,6 @@ EXIT_BROKEN_PIPE = 141  # as a process killed by SIGPIPE, what shells expect
 SPEC_HELP = f"{FORMS}, a checkpoint (.safetensors, .pt, .pth, .bin) or a golden (.yaml, .md)"
 
 
-STRICTNESS = ("level", "tolerance", "rel_tolerance", "buffers", "dtype")
-BUDGETS = ("max_parameters", "max_flops")
-FORWARD = ("inputs", "depth")
 DEFAULT_FORMAT = "markdown"  # the seed's document
 FORMAT_HELP = "default: the format --output's suffix names (.yaml, .md), else markdown"
 
@@ -64,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Print or write reports; models are built without weights or downloads.",
     )
     report.add_argument("specs", nargs="+", metavar="SPEC", help=SPEC_HELP)
-    add_cli_flags(report, ("format",), format=None, helps={"format": FORMAT_HELP})
+    add_cli_flags(report, in_groups("golden"), format=None, helps={"format": FORMAT_HELP})
     where = report.add_mutually_exclusive_group()
     where.add_argument("--output", metavar="PATH", type=Path, help="write here (one SPEC)")
     where.add_argument(
@@ -79,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         "left out: DIR/figs/<model>_pie_chart.png",
     )
     report.add_argument("--name", help="the model name in the report (one SPEC)")
-    add_cli_flags(report, ("buffers", "dtype", *BUDGETS, *FORWARD))
+    add_cli_flags(report, in_groups("record", "budget", "forward"))
     diff = commands.add_parser(
         "diff",
         help="the semantic diff of two models, checkpoints or goldens (exit 1 on drift)",
@@ -88,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     diff.add_argument("expected", metavar="A", help=SPEC_HELP)
     diff.add_argument("actual", metavar="B", help=SPEC_HELP)
-    add_cli_flags(diff, (*STRICTNESS, *FORWARD))
+    add_cli_flags(diff, in_groups("compare", "record", "forward"))
     _no_fold_flag(diff)
     diff.add_argument(
         "--format",
@@ -105,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("spec", metavar="SPEC", help=SPEC_HELP)
     check.add_argument("golden", metavar="GOLDEN", help="a .yaml or .md golden")
-    add_cli_flags(check, (*STRICTNESS, *BUDGETS, *FORWARD))
+    add_cli_flags(check, in_groups("compare", "record", "budget", "forward"))
     _no_fold_flag(check)
     for command in (report, diff, check):
         _add_traceback_flag(command, default=argparse.SUPPRESS)
@@ -143,7 +141,7 @@ def _safe_name(name: str) -> str:
 
 
 def _render(report: ParamFormReport, fmt: str, chart: str | None) -> str:
-    return report.render(fmt, chart=chart)
+    return formats.render(report, fmt, chart=chart)
 
 
 def _chart(report: ParamFormReport, path: Path) -> None:
@@ -238,7 +236,7 @@ def _forward(args: argparse.Namespace) -> dict[str, Any]:
 
 def _within_budget(report: ParamFormReport, args: argparse.Namespace) -> None:
     """A model over its budget is never written nor checked (exit 1, like a drift)."""
-    check_budgets(report, max_parameters=args.max_parameters, max_flops=args.max_flops)
+    check_budgets(report, **_given(args, "budget").group("budget"))
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -255,10 +253,13 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _options(args: argparse.Namespace) -> CompareOptions:
-    try:
-        return CompareOptions(args.level, args.tolerance, args.rel_tolerance)
-    except ValueError as exc:
-        raise ParamFormError(str(exc)) from None
+    return _given(args, "compare").compare
+
+
+def _given(args: argparse.Namespace, group: Group) -> Settings:
+    """The flags of one option group, checked by their rows as an ini value would be."""
+    flags = {name: getattr(args, name) for name in in_groups(group)}
+    return Settings().updated(flags, source="command line")
 
 
 def _buffers(args: argparse.Namespace, kinds: set[str]) -> bool:

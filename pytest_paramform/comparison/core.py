@@ -6,10 +6,9 @@ user sees every changed tensor at once instead of the first differing line.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from pytest_paramform.comparison.align import Step, align
 from pytest_paramform.comparison.drift import ROW_KINDS, Drift
@@ -17,8 +16,8 @@ from pytest_paramform.comparison.fold import fold as fold_drifts
 from pytest_paramform.comparison.fold import fold_texts, render_lines
 from pytest_paramform.comparison.forward import forward_drifts
 from pytest_paramform.comparison.states import state_drifts
+from pytest_paramform.comparison.strictness import CompareOptions
 from pytest_paramform.comparison.tensor_sets import checkpoint_views
-from pytest_paramform.options import LEVELS, Level
 from pytest_paramform.report import (
     ALWAYS_SHOWN_RANKS,
     ParamFormReport,
@@ -35,27 +34,6 @@ _GAP = "   "
 # Slack for float noise when a share delta equals its tolerance (97.23 - 97.14 != 0.09).
 _SLACK = 1e-9
 _MAX_DECIMALS = 8
-
-
-@dataclass(frozen=True)
-class CompareOptions:
-    """How strict the check is: exact by default, looser only when asked for explicitly."""
-
-    level: Level = "layers"
-    tolerance: float = 0.0
-    rel_tolerance: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.level not in LEVELS:
-            raise ValueError(f"level must be one of {', '.join(LEVELS)}, got {self.level!r}")
-        _check_tolerance("tolerance", self.tolerance, "percentage points")
-        _check_tolerance("rel_tolerance", self.rel_tolerance, "a fraction, 0.01 = 1%")
-
-
-def _check_tolerance(field: str, value: float, unit: str) -> None:
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not (number and math.isfinite(value) and value >= 0):
-        raise ValueError(f"{field} must be a finite number >= 0 ({unit}), got {value!r}")
 
 
 def compare(

@@ -17,7 +17,7 @@ from pytest_paramform.forward_report import ForwardInput, ForwardReport, ModuleO
 from pytest_paramform.report import ParamFormReport, short_count
 
 if TYPE_CHECKING:
-    from pytest_paramform.comparison.core import CompareOptions
+    from pytest_paramform.comparison.strictness import CompareOptions
 
 WHAT = "forward pass"
 

@@ -3,8 +3,10 @@
 A format is a name (``yaml``), the suffix of its goldens (``.paramform.yaml``), the file
 suffixes the CLI reads as that format, and a render/parse pair that round-trips a report
 exactly. The syrupy extensions, the ``format`` option's allowed values, the CLI's
-``--format`` choices and its suffix detection, and ``ParamFormReport.to_*/from_*`` all ask
-this registry. Adding a format is one module with a ``GoldenFormat`` subclass and one
+``--format`` choices and its suffix detection, and ``render``/``parse`` (with their short
+forms ``to_yaml``, ``from_yaml``, ``to_markdown``, ``from_markdown``, also importable from
+``pytest_paramform``) all ask this registry. The report is pure data: it is rendered here,
+never by itself. Adding a format is one module with a ``GoldenFormat`` subclass and one
 ``register`` call (see ``tests/test_formats_registry.py``).
 
 The built-in formats import their implementation on first use, so reading the registry
@@ -114,6 +116,36 @@ def for_file(path: str) -> GoldenFormat | None:
 
 def golden_suffixes() -> tuple[str, ...]:
     return tuple(f.golden_suffix for f in _REGISTRY.values())
+
+
+def render(report: ParamFormReport, fmt: str, *, chart: str | None = None) -> str:
+    """``report`` as a document in a registered golden format (``yaml``, ``markdown``)."""
+    return get(fmt).render(report, chart=chart)
+
+
+def parse(text: str, fmt: str, *, path: str | None = None) -> ParamFormReport:
+    """The report a document in a registered format holds; ``path`` names it in errors."""
+    return get(fmt).parse(text, path=path)
+
+
+def to_yaml(report: ParamFormReport) -> str:
+    """The YAML golden: exact integers, one line per tensor, in model order."""
+    return render(report, "yaml")
+
+
+def to_markdown(report: ParamFormReport, chart: str | None = None) -> str:
+    """The seed's Markdown document; ``chart`` links a pie chart image."""
+    return render(report, "markdown", chart=chart)
+
+
+def from_yaml(text: str, path: str | None = None) -> ParamFormReport:
+    """The report a YAML golden holds; ``path`` names the file in errors."""
+    return parse(text, "yaml", path=path)
+
+
+def from_markdown(text: str, path: str | None = None) -> ParamFormReport:
+    """The report a Markdown golden holds; ``path`` names the file in errors."""
+    return parse(text, "markdown", path=path)
 
 
 register(YamlFormat())

@@ -14,6 +14,7 @@ from pytest_paramform.comparison.core import render_drift
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.files import relative
 from pytest_paramform.gc_pause import gc_paused
+from pytest_paramform.options import by_name
 from pytest_paramform.plugin import syrupy_compat
 from pytest_paramform.plugin.claims import claim
 from pytest_paramform.plugin.extensions import (
@@ -104,18 +105,14 @@ class ParamFormSnapshot:
         Returns the report, so a test can assert more about it.
         """
         __tracebackhide__ = True
-        values = {"format": format, "level": level, "tolerance": tolerance}
-        values |= {"rel_tolerance": rel_tolerance, "buffers": buffers, "dtype": dtype}
-        values |= {"max_parameters": max_parameters, "max_flops": max_flops}
-        values |= {"inputs": inputs, "depth": depth}
+        # The keywords are the option rows (a test holds them together): read them as such.
+        values = {key: value for key, value in locals().items() if key in by_name()}
         settings, report = self._settings, None
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
             report = to_report(source, settings, name, self._rootpath)
             # Before the golden is touched: an update never records a model over budget.
-            check_budgets(
-                report, max_parameters=settings.max_parameters, max_flops=settings.max_flops
-            )
+            check_budgets(report, **settings.group("budget"))
         except ParamFormError as exc:
             message = f"paramform: {exc}"
             model = report.name if report is not None else name
