@@ -3,8 +3,9 @@
 The module is never changed: its parameters and buffers are swapped for ``meta`` stand-ins
 for the pass only (``torch.func.functional_call``), so a model with real weights is
 neither moved nor copied; train/eval flags are put back afterwards. Hooks record each
-module's output shapes down to a depth, and ``FlopCounterMode`` counts FLOPs (2 per
-multiply-add), per module and in total. torch is imported when this module is.
+module's output shapes down to a depth, and :class:`~pytest_paramform.sources.flop_counting.
+CountingMode` counts FLOPs with ``FlopCounterMode``'s formulas (2 per multiply-add), per
+module and in total. torch is imported when this module is.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
-from torch.utils.flop_counter import FlopCounterMode
 
 from pytest_paramform.errors import SourceError
 from pytest_paramform.forward_report import (
@@ -27,6 +27,7 @@ from pytest_paramform.forward_report import (
     ModuleOutput,
     Shape,
 )
+from pytest_paramform.sources.flop_counting import CountingMode
 
 META = torch.device("meta")
 
@@ -47,7 +48,7 @@ def run_forward(module: nn.Module, inputs: InputSpec, depth: int) -> ForwardRepo
     args, kwargs = make_arguments(inputs)
     chosen = dict(modules_to_depth(module, depth))
     seen = {name: _Seen() for name in chosen}
-    counter = FlopCounterMode(display=False)
+    counter = CountingMode()
     try:
         recording = _recording(chosen, seen, counter)
         with _eval_mode(module), torch.no_grad(), counter, recording, NormsKeepShape():
@@ -57,8 +58,7 @@ def run_forward(module: nn.Module, inputs: InputSpec, depth: int) -> ForwardRepo
     rows = tuple(
         ModuleOutput(name, s.outputs, s.calls, s.flops) for name, s in seen.items() if s.calls
     )
-    total = int(counter.get_total_flops())
-    return ForwardReport(_recorded_inputs(args, kwargs), depth, rows, total)
+    return ForwardReport(_recorded_inputs(args, kwargs), depth, rows, counter.total)
 
 
 def modules_to_depth(module: nn.Module, depth: int) -> Iterator[tuple[str, nn.Module]]:
@@ -135,7 +135,7 @@ def _eval_mode(module: nn.Module) -> Iterator[None]:
 
 @contextmanager
 def _recording(
-    chosen: dict[str, nn.Module], seen: dict[str, _Seen], counter: FlopCounterMode
+    chosen: dict[str, nn.Module], seen: dict[str, _Seen], counter: CountingMode
 ) -> Iterator[None]:
     """Hooks on the chosen modules: outputs after each call, and the FLOPs counted between
     a call's start and its end (its modules' included)."""
@@ -154,17 +154,17 @@ def _recording(
             handle.remove()
 
 
-def _start_hook(seen: _Seen, counter: FlopCounterMode) -> Callable[..., None]:
+def _start_hook(seen: _Seen, counter: CountingMode) -> Callable[..., None]:
     def hook(module: nn.Module, args: Any) -> None:
-        seen.started.append(int(counter.get_total_flops()))
+        seen.started.append(counter.total)
 
     return hook
 
 
-def _output_hook(seen: _Seen, counter: FlopCounterMode) -> Callable[..., None]:
+def _output_hook(seen: _Seen, counter: CountingMode) -> Callable[..., None]:
     def hook(module: nn.Module, args: Any, output: Any) -> None:
         seen.calls += 1
-        seen.flops += int(counter.get_total_flops()) - seen.started.pop()
+        seen.flops += counter.total - seen.started.pop()
         if seen.calls == 1:
             seen.outputs = tuple(leaves(output))
 
