@@ -43,14 +43,17 @@ _PLAIN = frozenset(
 _Made = tuple[tuple[tuple[int, ...], tuple[int, ...], torch.dtype], ...]
 
 
-class CountingMode(TorchDispatchMode):  # type: ignore[misc]
+_MEMO: dict[tuple[Any, ...], tuple[_Made, int]] = {}
+
+
+class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
     """See the module docstring. ``total`` is the FLOPs counted so far."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.total = 0
         self._formulas = flop_formulas()
-        self._memo: dict[tuple[Any, ...], tuple[_Made, int]] = {}
+        self._memo = _MEMO
         self._kinds: dict[Any, int] = {}
         self._decomposes: dict[Any, bool] = {}
 
@@ -78,9 +81,9 @@ class CountingMode(TorchDispatchMode):  # type: ignore[misc]
         flops = int(formula(*args, **kwargs, out_val=out)) if formula is not None else 0
         self.total += flops
         if key is not None:
-            made = _described(out)
-            if made is not None:
-                self._memo[key] = (made, flops)
+            described = _described(out)
+            if described is not None:
+                self._memo[key] = (described, flops)
         return out
 
     def _can_decompose(self, func: Any) -> bool:
@@ -97,6 +100,8 @@ def _kind(func: Any) -> int:
     returns = schema.returns
     if not returns or any(str(r.type) != "Tensor" for r in returns):
         return _RUNS
+    if not any("Tensor" in str(a.type) for a in schema.arguments):
+        return _RUNS  # a constructor (empty, zeros, arange): made in C++ already
     if not schema.is_mutable:
         if any(r.alias_info is not None for r in returns):
             return _RUNS
@@ -136,7 +141,7 @@ def _key(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any,
 def _add_parts(values: tuple[Any, ...] | list[Any], parts: list[Any]) -> bool:
     for value in values:
         kind = type(value)
-        if kind is torch.Tensor:
+        if kind is torch.Tensor or kind is torch.nn.Parameter:
             if not value.is_meta:
                 return False
             parts.append((value.shape, value.stride(), value.dtype))
@@ -180,7 +185,14 @@ def _remade(kind: int, made: _Made, args: tuple[Any, ...]) -> Any:
 def flop_formulas() -> dict[Any, Callable[..., int]]:
     """``FlopCounterMode``'s formulas by operation (``aten.mm``, ``aten.convolution``, ...),
     each called as ``formula(*args, **kwargs, out_val=out)``."""
-    formulas: dict[Any, Callable[..., int]] = FlopCounterMode(display=False).flop_registry
+    formulas: dict[Any, Callable[..., int]] = dict(FlopCounterMode(display=False).flop_registry)
+    # On the CPU (a pass that had to run with real memory), attention runs a kernel with
+    # no formula: it gets the formula of the same attention elsewhere, so that it is
+    # counted as on meta (whose math path counts its two matmuls) rather than as zero.
+    aten = torch.ops.aten
+    flash = formulas.get(aten._scaled_dot_product_flash_attention)
+    if flash is not None and hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu"):
+        formulas.setdefault(aten._scaled_dot_product_flash_attention_for_cpu, flash)
     return formulas
 
 
