@@ -303,8 +303,8 @@ def _where(module: nn.Module, failure: _Failure) -> str:
     """``in layer2.0 (Gate) at Tensor.item()``: the deepest module running, and the call
     (a module whose own code raised is still on the stack: no hook closed it)."""
     names = dict(module.named_modules())
-    where = failure.where if failure.call else failure.stack
-    deepest = where[-1] if where else ""
+    running = failure.where if failure.call else failure.stack
+    deepest = running[-1] if running else ""
     kind = type(names.get(deepest, module)).__name__
     where = f"in {deepest} ({kind})" if deepest else f"in the model's own forward ({kind})"
     return where + (f" at {failure.call}()" if failure.call else "")
