@@ -362,6 +362,12 @@ def test_a_pass_with_real_memory_over_the_budget_says_what_to_do() -> None:
     assert "pass that submodule), use smaller inputs, or leave out inputs=" in text
 
 
+def test_inputs_over_the_budget_are_refused_before_they_are_made() -> None:
+    """20,000 x 40,000 float32 zeros would be 3.0 GiB: counted before they are allocated."""
+    with pytest.raises(SourceError, match=r"^the forward pass of Item reads values .* more than"):
+        build_report(Item(), inputs=(20_000, 40_000))
+
+
 def test_a_pass_that_fails_with_real_memory_too_names_the_module_and_the_call() -> None:
     class Strict(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ when this module is.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,12 +65,13 @@ def run_forward(module: nn.Module, inputs: InputSpec, depth: int) -> ForwardRepo
 def _recorded_pass(
     module: nn.Module, inputs: InputSpec, depth: int, *, real: bool
 ) -> ForwardReport:
-    args, kwargs = make_arguments(inputs, real=real)
     chosen = dict(modules_to_depth(module, depth))
     seen = {name: _Seen() for name in chosen}
     counter = CountingMode()
-    with _pass(module, real, counter, _recording(chosen, seen, counter)):
-        module(*args, **kwargs)
+    with _budget(real):
+        args, kwargs = make_arguments(inputs, real=real)
+        with _pass(module, real, counter, _recording(chosen, seen, counter)):
+            module(*args, **kwargs)
     rows = tuple(
         ModuleOutput(name, s.outputs, s.calls, s.flops) for name, s in seen.items() if s.calls
     )
@@ -80,11 +81,8 @@ def _recorded_pass(
 @contextmanager
 def _pass(module: nn.Module, real: bool, *watching: Any) -> Iterator[None]:
     """Eval mode, stand-ins, ``no_grad``, the given modes and hooks, and on ``meta`` the
-    norms answered without torch's Python decompositions. With real memory, the build's
-    budget watches from the first stand-in on."""
+    norms answered without torch's Python decompositions."""
     with ExitStack() as stack:
-        if real:
-            stack.enter_context(AllocationBudget(BUILD_MEMORY_BUDGET))
         for context in (_eval_mode(module), stand_ins(module, real=real), torch.no_grad()):
             stack.enter_context(context)
         for context in watching:
@@ -92,6 +90,12 @@ def _pass(module: nn.Module, real: bool, *watching: Any) -> Iterator[None]:
         if not real:
             stack.enter_context(norms_keep_shape())
         yield
+
+
+def _budget(real: bool) -> AbstractContextManager[Any]:
+    """With real memory, the build's budget watches from the inputs on: every tensor the
+    pass makes (inputs, stand-ins, activations) is counted before it is allocated."""
+    return AllocationBudget(BUILD_MEMORY_BUDGET) if real else nullcontext()
 
 
 def _with_real_memory(
@@ -291,9 +295,10 @@ def _located_failure(
     torch call that failed."""
     failure = _Failure()
     try:
-        args, kwargs = make_arguments(inputs, real=real)
-        with _pass(module, real, _module_stack(module, failure), _FailedCall(failure)):
-            module(*args, **kwargs)
+        with _budget(real):
+            args, kwargs = make_arguments(inputs, real=real)
+            with _pass(module, real, _module_stack(module, failure), _FailedCall(failure)):
+                module(*args, **kwargs)
     except (Exception, BudgetExceeded):  # the same failure again, now located
         pass
     return failure
