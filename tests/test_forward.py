@@ -20,7 +20,9 @@ from pytest_paramform import build_report
 from pytest_paramform.cli import main
 from pytest_paramform.errors import SettingsError, SourceError
 from pytest_paramform.forward_report import ForwardInput, parse_inputs
+from pytest_paramform.sources import build_module
 from pytest_paramform.sources.forward import leaves, modules_to_depth
+from pytest_paramform.sources.pass_stand_ins import stand_ins
 
 TINY_LLAMA = {
     "hidden_size": 32,
@@ -287,7 +289,7 @@ class Gate(nn.Module):
 
 class Pick(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[torch.nonzero(x)]
+        return x[torch.nonzero(x, as_tuple=True)]
 
 
 class Item(nn.Module):
@@ -305,26 +307,81 @@ class Holder(nn.Module):
         return self.block(self.lin(x))
 
 
-@pytest.mark.parametrize(
-    ("part", "message"),
-    [
-        # after the call, torch's own words, which differ between its versions
-        (Gate, "in block.1 (Gate) at Tensor.__bool__(): "),
-        (Pick, "in block.1 (Pick) at torch.nonzero(): "),
-        (Item, "in block.1 (Item) at Tensor.item(): "),
-    ],
-)
-def test_a_forward_that_reads_values_names_the_module_and_the_call(
-    part: type[nn.Module], message: str
-) -> None:
+class Window(nn.Module):
+    """Reads values twice: a width from a buffer with ``.item()``, positions from a mask
+    with ``nonzero``. Shapes follow those values, not the input's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("width", torch.tensor(3))
+        self.register_buffer("mask", torch.tensor([True, False, True, True, False, True]))
+        self.lin = nn.Linear(6, 6)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = self.lin(x)
+        return y[:, : int(self.width.item())], y[:, torch.nonzero(self.mask).squeeze(1)]
+
+
+@pytest.mark.parametrize("part", [Gate, Pick, Item, Window])
+def test_a_forward_that_reads_values_runs_again_with_real_memory(part: type[nn.Module]) -> None:
+    """Like a build that reads values: the same section as a real forward pass of the
+    same inputs (zeros for a shape), the model left as it was."""
     model = Holder(part()).train()
-    with pytest.raises(SourceError) as caught:
-        build_report(model, inputs=(2, 4))
-    text = str(caught.value)
-    assert text.startswith(f"the forward pass of Holder failed {message}")
-    assert "a forward pass on meta has none (no weights, no data)" in text
+    model.lin = nn.Linear(4, 6) if part is Window else model.lin
+    report = build_report(model, inputs=(2, 4))
     assert model.training, "the model's flags are put back"
+    assert all(p.device.type == "cpu" for p in model.parameters())
     assert not any(m._forward_hooks or m._forward_pre_hooks for m in model.modules())
+    assert recorded(report) == real_outputs(model, 2, torch.zeros(2, 4))
+    total, per_module = real_flops(model, 2, torch.zeros(2, 4))
+    assert report.forward is not None
+    assert report.forward.flops == total > 0
+    assert {row.name: row.flops for row in report.forward.modules} == per_module
+
+
+def test_a_pass_with_real_memory_over_the_budget_says_what_to_do() -> None:
+    """A model built without weights has no values: its weights stand in as zeros, and
+    16,000 x 40,000 float32 (2.4 GiB) is refused before it is allocated."""
+
+    class Huge(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.head = nn.Sequential(nn.Linear(40_000, 16_000), Item())
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.head(x)
+
+    with pytest.raises(SourceError) as caught:
+        build_report(Huge, inputs=(1, 40_000))
+    text = str(caught.value)
+    assert text.startswith(
+        "the forward pass of Huge reads values in head.1 (Item) at Tensor.item(), and a "
+        "forward pass on meta has none"
+    )
+    assert "more than 2.0 GiB of tensors" in text
+    assert "pass that submodule), use smaller inputs, or leave out inputs=" in text
+
+
+def test_inputs_over_the_budget_are_refused_before_they_are_made() -> None:
+    """20,000 x 40,000 float32 zeros would be 3.0 GiB: counted before they are allocated."""
+    with pytest.raises(SourceError, match=r"^the forward pass of Item reads values .* more than"):
+        build_report(Item(), inputs=(20_000, 40_000))
+
+
+def test_a_pass_that_fails_with_real_memory_too_names_the_module_and_the_call() -> None:
+    class Strict(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.sum() >= 0:
+                raise ValueError("a batch of values")
+            return x
+
+    with pytest.raises(SourceError) as caught:
+        build_report(Holder(Strict()), inputs=(2, 4))
+    text = str(caught.value)
+    assert text.startswith(
+        "the forward pass of Holder failed in block.1 (Strict): ValueError: a batch of values"
+    )
+    assert "it ran with real memory, because it reads values" in text
 
 
 def test_inputs_that_do_not_fit_name_the_module() -> None:
@@ -349,3 +406,39 @@ def test_a_timm_vision_transformer_output_shapes_equal_a_real_forward_pass() -> 
     real = real_outputs(make(), 2, torch.randn(1, 3, 224, 224))
     assert recorded(report) == real
     assert recorded(report)["blocks.11"] == (("", (1, 197, 192)),)
+
+
+def meta_flop_counter(module: nn.Module, *args: Any, **kwargs: Any) -> int:
+    """FlopCounterMode itself, over a pass on meta stand-ins."""
+    counter = FlopCounterMode(display=False)
+    with stand_ins(module, real=False), torch.no_grad(), counter:
+        module.eval()(*args, **kwargs)
+    return int(counter.get_total_flops())
+
+
+ZOO_SAMPLE = ["resnet18", "mobilenet_v3_small", "efficientnet_b0", "swin_t", "vit_b_32"]
+
+
+@pytest.mark.parametrize("name", ZOO_SAMPLE)
+def test_our_flop_count_equals_flop_counter_mode_on_meta(name: str) -> None:
+    """Our counter (torch's formulas, meta results remembered) gives FlopCounterMode's
+    figure to the FLOP, the second time (every result remembered) as the first."""
+    builder = torchvision.models.get_model_builder(name)
+    module = build_module(functools.partial(builder, weights=None))
+    first = build_report(module, inputs=(1, 3, 224, 224)).forward
+    again = build_report(module, inputs=(1, 3, 224, 224)).forward
+    expected = meta_flop_counter(module, torch.empty(1, 3, 224, 224, device="meta"))
+    assert first is not None
+    assert first.flops == expected > 0
+    assert again == first
+
+
+@TRANSFORMERS_FORWARD
+def test_our_flop_count_equals_flop_counter_mode_on_meta_for_attention() -> None:
+    """Grouped-query attention through scaled_dot_product_attention, on meta."""
+    config = transformers.LlamaConfig(**TINY_LLAMA)
+    module = build_module(lambda: transformers.LlamaForCausalLM(config))
+    section = build_report(module, inputs={"input_ids": ((1, 16), "int64")}).forward
+    ids = torch.zeros(1, 16, dtype=torch.int64, device="meta")
+    assert section is not None
+    assert section.flops == meta_flop_counter(module, input_ids=ids) > 0

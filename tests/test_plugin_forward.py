@@ -115,7 +115,9 @@ def test_a_flops_budget_fails_check_and_update_alike(pytester: pytest.Pytester) 
     run(pytester).stdout.fnmatch_lines(["paramform: max_flops=100,000 needs a forward pass*"])
 
 
-def test_a_forward_that_cannot_run_on_meta_fails_with_one_line(pytester: pytest.Pytester) -> None:
+def test_a_forward_that_reads_values_runs_with_real_memory_or_fails_with_one_line(
+    pytester: pytest.Pytester,
+) -> None:
     pytester.makepyfile(
         test_arch="from torch import nn\n\n"
         "class Net(nn.Module):\n"
@@ -124,16 +126,23 @@ def test_a_forward_that_cannot_run_on_meta_fails_with_one_line(pytester: pytest.
         "        self.lin = nn.Linear(4, 4)\n\n"
         "    def forward(self, x):\n"
         "        return self.lin(x) * x.max().item()\n\n"
+        "class Picky(Net):\n"
+        "    def forward(self, x):\n"
+        "        if x.max().item() == 0:\n"
+        "            raise ValueError('no signal')\n"
+        "        return x\n\n"
         "def test_net(paramform_snapshot):\n"
-        "    paramform_snapshot(Net, inputs=(2, 4))\n"
+        "    paramform_snapshot(Net, inputs=(2, 4))\n\n"
+        "def test_picky(paramform_snapshot):\n"
+        "    paramform_snapshot(Picky, inputs=(2, 4))\n"
     )
     result = run(pytester, "--paramform-update")
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(
         [
-            "paramform: the forward pass of Net failed in the model's own forward (Net) at "
-            "Tensor.item(): *; that call needs the tensor's values, and a forward pass on meta "
-            "has none*"
+            "paramform: the forward pass of Picky failed in the model's own forward (Picky): "
+            "ValueError: no signal (it ran with real memory, because it reads values*"
         ]
     )
-    assert not (pytester.path / GOLDEN).exists()
+    assert "forward:" in (pytester.path / GOLDEN).read_text()
+    assert not (pytester.path / GOLDEN).with_name("test_picky.paramform.yaml").exists()

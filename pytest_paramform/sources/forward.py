@@ -1,22 +1,27 @@
 """One forward pass on ``meta``: what a model computes, without weights or arithmetic.
 
-The module is never changed: its parameters and buffers are swapped for ``meta`` stand-ins
-for the pass only (``torch.func.functional_call``), so a model with real weights is
-neither moved nor copied; train/eval flags are put back afterwards. Hooks record each
-module's output shapes down to a depth, and ``FlopCounterMode`` counts FLOPs (2 per
-multiply-add), per module and in total. torch is imported when this module is.
+The module is never changed: its parameters and buffers are swapped for stand-ins for the
+pass only (see :mod:`~pytest_paramform.sources.pass_stand_ins`), so a model with real
+weights is neither moved nor copied; train/eval flags are put back afterwards. Hooks record
+each module's output shapes down to a depth, and
+:class:`~pytest_paramform.sources.flop_counting.CountingMode` counts FLOPs with
+``FlopCounterMode``'s formulas (2 per multiply-add), per module and in total.
+
+A pass that reads values (``.item()``, ``nonzero``) cannot run on ``meta``; like a build
+that reads values, it runs again with real memory (zeros where the model has no values),
+under the build's memory budget, and past the budget says what to do. torch is imported
+when this module is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
 from pytest_paramform.errors import SourceError
 from pytest_paramform.forward_report import (
@@ -26,6 +31,10 @@ from pytest_paramform.forward_report import (
     ModuleOutput,
     Shape,
 )
+from pytest_paramform.sources.building.budget import AllocationBudget, BudgetExceeded
+from pytest_paramform.sources.building.ladder import BUILD_MEMORY_BUDGET
+from pytest_paramform.sources.flop_counting import CountingMode
+from pytest_paramform.sources.pass_stand_ins import norms_keep_shape, stand_ins
 from pytest_paramform.sources.torch_compat import TorchFunctionMode, tree_map_only
 
 META = torch.device("meta")
@@ -43,22 +52,64 @@ class _Seen:
 
 def run_forward(module: nn.Module, inputs: InputSpec, depth: int) -> ForwardReport:
     """The model's outputs, and its modules' down to ``depth``, for one pass on ``meta``
-    in eval mode under ``no_grad``."""
-    args, kwargs = make_arguments(inputs)
+    in eval mode under ``no_grad``; with real memory if it reads values."""
+    try:
+        return _recorded_pass(module, inputs, depth, real=False)
+    except Exception as exc:  # the model's own code: anything may come out of it
+        failure = _located_failure(module, inputs, exc, real=False)
+        if not _reads_values(failure.call, exc):
+            raise SourceError(_failure_text(module, failure, exc)) from exc
+    return _with_real_memory(module, inputs, depth, failure)
+
+
+def _recorded_pass(
+    module: nn.Module, inputs: InputSpec, depth: int, *, real: bool
+) -> ForwardReport:
     chosen = dict(modules_to_depth(module, depth))
     seen = {name: _Seen() for name in chosen}
-    counter = FlopCounterMode(display=False)
-    try:
-        recording = _recording(chosen, seen, counter)
-        with _eval_mode(module), torch.no_grad(), counter, recording, NormsKeepShape():
-            torch.func.functional_call(module, _meta_state(module), tuple(args), kwargs)
-    except Exception as exc:  # the model's own code: anything may come out of it
-        raise _located_failure(module, inputs, exc) from exc
+    counter = CountingMode()
+    with _budget(real):
+        args, kwargs = make_arguments(inputs, real=real)
+        with _pass(module, real, counter, _recording(chosen, seen, counter)):
+            module(*args, **kwargs)
     rows = tuple(
         ModuleOutput(name, s.outputs, s.calls, s.flops) for name, s in seen.items() if s.calls
     )
-    total = int(counter.get_total_flops())
-    return ForwardReport(_recorded_inputs(args, kwargs), depth, rows, total)
+    return ForwardReport(_recorded_inputs(args, kwargs), depth, rows, counter.total)
+
+
+@contextmanager
+def _pass(module: nn.Module, real: bool, *watching: Any) -> Iterator[None]:
+    """Eval mode, stand-ins, ``no_grad``, the given modes and hooks, and on ``meta`` the
+    norms answered without torch's Python decompositions."""
+    with ExitStack() as stack:
+        for context in (_eval_mode(module), stand_ins(module, real=real), torch.no_grad()):
+            stack.enter_context(context)
+        for context in watching:
+            stack.enter_context(context)
+        if not real:
+            stack.enter_context(norms_keep_shape())
+        yield
+
+
+def _budget(real: bool) -> AbstractContextManager[Any]:
+    """With real memory, the build's budget watches from the inputs on: every tensor the
+    pass makes (inputs, stand-ins, activations) is counted before it is allocated."""
+    return AllocationBudget(BUILD_MEMORY_BUDGET) if real else nullcontext()
+
+
+def _with_real_memory(
+    module: nn.Module, inputs: InputSpec, depth: int, failure: _Failure
+) -> ForwardReport:
+    """The pass again with real memory, under the build's budget: the model's own real
+    tensors as they are, zeros for the ones on meta, zeros for inputs given as shapes."""
+    try:
+        return _recorded_pass(module, inputs, depth, real=True)
+    except BudgetExceeded as exc:
+        raise SourceError(_over_budget_text(module, failure, exc.budget)) from None
+    except Exception as exc:  # the model's own code, on real tensors this time
+        again = _located_failure(module, inputs, exc, real=True)
+        raise SourceError(_failure_text(module, again, exc, real=True)) from exc
 
 
 def modules_to_depth(module: nn.Module, depth: int) -> Iterator[tuple[str, nn.Module]]:
@@ -69,14 +120,17 @@ def modules_to_depth(module: nn.Module, depth: int) -> Iterator[tuple[str, nn.Mo
             yield name, sub
 
 
-def make_arguments(inputs: InputSpec) -> tuple[list[Any], dict[str, Any]]:
+def make_arguments(inputs: InputSpec, *, real: bool = False) -> tuple[list[Any], dict[str, Any]]:
     """Positional and keyword arguments on ``meta``: empty tensors for shapes, or what a
     callable returns (called with ``meta`` as the default device; any tensor it made
-    elsewhere is put there too)."""
+    elsewhere is put there too). With ``real``, zeros for shapes, and the callable's own
+    tensors as it made them."""
     if callable(inputs):
-        with META:
+        if real:
             made = inputs()
-        made = _to_meta(made)
+        else:
+            with META:
+                made = _to_meta(inputs())
         if isinstance(made, Mapping):
             return [], dict(made)
         if isinstance(made, tuple | list):
@@ -85,7 +139,11 @@ def make_arguments(inputs: InputSpec) -> tuple[list[Any], dict[str, Any]]:
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
     for spec in inputs:
-        tensor = torch.empty(spec.shape, dtype=_dtype(spec), device=META)
+        dtype = _dtype(spec)
+        if real:
+            tensor = torch.zeros(spec.shape, dtype=dtype)
+        else:
+            tensor = torch.empty(spec.shape, dtype=dtype, device=META)
         if spec.positional:
             args.append(tensor)
         else:
@@ -116,12 +174,6 @@ def _recorded_inputs(args: list[Any], kwargs: dict[str, Any]) -> tuple[ForwardIn
     )
 
 
-def _meta_state(module: nn.Module) -> dict[str, torch.Tensor]:
-    """A ``meta`` stand-in for every parameter and buffer, each tied tensor once."""
-    state = {**dict(module.named_parameters()), **dict(module.named_buffers())}
-    return {name: torch.empty_like(t, device=META) for name, t in state.items()}
-
-
 @contextmanager
 def _eval_mode(module: nn.Module) -> Iterator[None]:
     flags = [(sub, sub.training) for sub in module.modules()]
@@ -135,7 +187,7 @@ def _eval_mode(module: nn.Module) -> Iterator[None]:
 
 @contextmanager
 def _recording(
-    chosen: dict[str, nn.Module], seen: dict[str, _Seen], counter: FlopCounterMode
+    chosen: dict[str, nn.Module], seen: dict[str, _Seen], counter: CountingMode
 ) -> Iterator[None]:
     """Hooks on the chosen modules: outputs after each call, and the FLOPs counted between
     a call's start and its end (its modules' included)."""
@@ -154,17 +206,17 @@ def _recording(
             handle.remove()
 
 
-def _start_hook(seen: _Seen, counter: FlopCounterMode) -> Callable[..., None]:
+def _start_hook(seen: _Seen, counter: CountingMode) -> Callable[..., None]:
     def hook(module: nn.Module, args: Any) -> None:
-        seen.started.append(int(counter.get_total_flops()))
+        seen.started.append(counter.total)
 
     return hook
 
 
-def _output_hook(seen: _Seen, counter: FlopCounterMode) -> Callable[..., None]:
+def _output_hook(seen: _Seen, counter: CountingMode) -> Callable[..., None]:
     def hook(module: nn.Module, args: Any, output: Any) -> None:
         seen.calls += 1
-        seen.flops += int(counter.get_total_flops()) - seen.started.pop()
+        seen.flops += counter.total - seen.started.pop()
         if seen.calls == 1:
             seen.outputs = tuple(leaves(output))
 
@@ -191,49 +243,6 @@ def _join(prefix: str, key: str) -> str:
 
 def _shape(tensor: torch.Tensor) -> Shape:
     return tuple(int(d) for d in tensor.shape)
-
-
-F = torch.nn.functional
-
-
-def _batch_norm_fits(x: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    stats = [t for t in (*args[1:5], kwargs.get("weight")) if isinstance(t, torch.Tensor)]
-    return x.dim() >= 2 and all(t.numel() == x.shape[1] for t in stats)
-
-
-def _layer_norm_fits(x: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    shape = args[1] if len(args) > 1 else kwargs.get("normalized_shape")
-    shape = (shape,) if isinstance(shape, int) else tuple(shape or ())
-    return len(shape) <= x.dim() and tuple(x.shape[x.dim() - len(shape) :]) == shape
-
-
-def _group_norm_fits(x: torch.Tensor, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    groups = args[1] if len(args) > 1 else kwargs.get("num_groups")
-    return x.dim() >= 2 and isinstance(groups, int) and groups > 0 and x.shape[1] % groups == 0
-
-
-_NORMS: dict[Any, Callable[[torch.Tensor, tuple[Any, ...], dict[str, Any]], bool]] = {
-    F.batch_norm: _batch_norm_fits,
-    F.layer_norm: _layer_norm_fits,
-    F.group_norm: _group_norm_fits,
-}
-
-
-class NormsKeepShape(TorchFunctionMode):
-    """Batch, layer and group norm return their input's shape and dtype, and count no
-    FLOPs; on ``meta`` torch runs them through Python decompositions (about 7 ms a call,
-    most of a ResNet's pass), so a fitting call is answered with an empty tensor here. A
-    call that does not fit (wrong channels) runs as usual, and fails as it would."""
-
-    def __torch_function__(
-        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None
-    ) -> Any:
-        kwargs = kwargs or {}
-        fits = _NORMS.get(func)
-        x = args[0] if args else kwargs.get("input")
-        if fits is not None and isinstance(x, torch.Tensor) and x.is_meta and fits(x, args, kwargs):
-            return torch.empty_like(x)
-        return func(*args, **kwargs)
 
 
 # Calls that hand a tensor's values to Python, or make a shape from values: a meta tensor
@@ -279,37 +288,60 @@ def _call_name(func: Any) -> str:
     return f"{'torch' if module.startswith('torch') else module}.{name}"
 
 
-def _located_failure(module: nn.Module, inputs: InputSpec, exc: Exception) -> SourceError:
+def _located_failure(
+    module: nn.Module, inputs: InputSpec, exc: Exception, *, real: bool
+) -> _Failure:
     """The pass runs again, watched, to name the deepest module that was running and the
-    torch call that failed; the error says why meta cannot run it and what to do."""
+    torch call that failed."""
     failure = _Failure()
     try:
-        args, kwargs = make_arguments(inputs)
-        watched = _module_stack(module, failure), _FailedCall(failure)
-        with _eval_mode(module), torch.no_grad(), watched[0], watched[1]:
-            torch.func.functional_call(module, _meta_state(module), tuple(args), kwargs)
-    except Exception:  # the same failure again, now located
+        with _budget(real):
+            args, kwargs = make_arguments(inputs, real=real)
+            with _pass(module, real, _module_stack(module, failure), _FailedCall(failure)):
+                module(*args, **kwargs)
+    except (Exception, BudgetExceeded):  # the same failure again, now located
         pass
-    return SourceError(_failure_text(module, failure, exc))
+    return failure
 
 
-def _failure_text(module: nn.Module, failure: _Failure, exc: Exception) -> str:
+def _where(module: nn.Module, failure: _Failure) -> str:
+    """``in layer2.0 (Gate) at Tensor.item()``: the deepest module running, and the call
+    (a module whose own code raised is still on the stack: no hook closed it)."""
     names = dict(module.named_modules())
-    deepest = failure.where[-1] if failure.where else ""
+    running = failure.where if failure.call else failure.stack
+    deepest = running[-1] if running else ""
     kind = type(names.get(deepest, module)).__name__
     where = f"in {deepest} ({kind})" if deepest else f"in the model's own forward ({kind})"
-    call = f" at {failure.call}()" if failure.call else ""
+    return where + (f" at {failure.call}()" if failure.call else "")
+
+
+def _failure_text(
+    module: nn.Module, failure: _Failure, exc: Exception, *, real: bool = False
+) -> str:
     first = str(exc).splitlines()[0] if str(exc) else ""
     first = first if len(first) <= 160 else first[:157] + "..."
     model = type(module).__name__
-    text = f"the forward pass of {model} failed {where}{call}: {type(exc).__name__}: {first}"
-    if _reads_values(failure.call, exc):
+    where = _where(module, failure)
+    text = f"the forward pass of {model} failed {where}: {type(exc).__name__}: {first}"
+    if real:
         text += (
-            "; that call needs the tensor's values, and a forward pass on meta has none "
-            "(no weights, no data). Record the forward pass of a part that does not read "
-            "values (pass that submodule), or leave out inputs= for this model"
+            " (it ran with real memory, because it reads values: zeros where the model "
+            "has no weights, zeros for inputs given as shapes; pass inputs= a callable "
+            "that makes the values it needs)"
         )
     return text
+
+
+def _over_budget_text(module: nn.Module, failure: _Failure, budget: int) -> str:
+    model = type(module).__name__
+    return (
+        f"the forward pass of {model} reads values {_where(module, failure)}, and a forward "
+        f"pass on meta has none (no weights, no data), so it must run with real memory, and "
+        f"that pass would make more than {budget / 1024**3:.1f} GiB of tensors (counted as "
+        "they are made, freed ones included). Record the forward pass of a part that does "
+        "not read values (pass that submodule), use smaller inputs, or leave out inputs= "
+        "for this model"
+    )
 
 
 def _reads_values(call: str | None, exc: Exception) -> bool:
