@@ -20,7 +20,7 @@ from pytest_paramform import build_report
 from pytest_paramform.cli import main
 from pytest_paramform.errors import SettingsError, SourceError
 from pytest_paramform.forward_report import ForwardInput, parse_inputs
-from pytest_paramform.sources import build_module
+from pytest_paramform.sources.factories import build
 from pytest_paramform.sources.forward import leaves, modules_to_depth
 from pytest_paramform.sources.pass_stand_ins import stand_ins
 
@@ -424,7 +424,7 @@ def test_our_flop_count_equals_flop_counter_mode_on_meta(name: str) -> None:
     """Our counter (torch's formulas, meta results remembered) gives FlopCounterMode's
     figure to the FLOP, the second time (every result remembered) as the first."""
     builder = torchvision.models.get_model_builder(name)
-    module = build_module(functools.partial(builder, weights=None))
+    module, _ = build(functools.partial(builder, weights=None))
     first = build_report(module, inputs=(1, 3, 224, 224)).forward
     again = build_report(module, inputs=(1, 3, 224, 224)).forward
     expected = meta_flop_counter(module, torch.empty(1, 3, 224, 224, device="meta"))
@@ -437,7 +437,7 @@ def test_our_flop_count_equals_flop_counter_mode_on_meta(name: str) -> None:
 def test_our_flop_count_equals_flop_counter_mode_on_meta_for_attention() -> None:
     """Grouped-query attention through scaled_dot_product_attention, on meta."""
     config = transformers.LlamaConfig(**TINY_LLAMA)
-    module = build_module(lambda: transformers.LlamaForCausalLM(config))
+    module, _ = build(lambda: transformers.LlamaForCausalLM(config))
     section = build_report(module, inputs={"input_ids": ((1, 16), "int64")}).forward
     ids = torch.zeros(1, 16, dtype=torch.int64, device="meta")
     assert section is not None

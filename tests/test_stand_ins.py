@@ -8,6 +8,7 @@ import sys
 import types
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +118,25 @@ def test_a_module_removed_meanwhile_does_not_hide_the_ones_imported(
         user = importlib.import_module("paramform_user2")
     sys.modules.pop("paramform_user2")
     assert user.load is original
+
+
+class LazyMapping(dict[str, object]):
+    """Like transformers' Auto mappings: ``items()`` imports (here: fails) on the way."""
+
+    def items(self) -> Any:
+        raise AssertionError("the lazy mapping's own items() was called")
+
+
+def test_a_lazy_mapping_global_is_repaired_through_dicts_own_methods(
+    library: types.ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build that removed a module makes every module's globals be looked at; a dict
+    subclass that loads things from ``items()`` is read as the plain dict it stores."""
+    registry = LazyMapping()
+    monkeypatch.setattr(library, "registry", registry, raising=False)
+    doomed = types.ModuleType("paramform_doomed")
+    monkeypatch.setitem(sys.modules, "paramform_doomed", doomed)
+    with standing_in([(library, "load", stand_in)]):
+        dict.__setitem__(registry, "loader", library.load)  # a stand-in kept in a registry
+        del sys.modules["paramform_doomed"]
+    assert dict.__getitem__(registry, "loader") is original

@@ -152,3 +152,58 @@ def test_torch_compile_holds_the_model_under_its_original_attribute() -> None:
     model = nn.Linear(2, 2)
     compiled = torch.compile(model)
     assert getattr(compiled, COMPILED_MODEL) is model
+
+
+class CountsMatmuls(torch_compat.TorchDispatchMode):
+    """Records every aten operation it sees below autograd."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: list[Any] = []
+
+    def __torch_dispatch__(
+        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None
+    ) -> Any:
+        self.ops.append(func)
+        return func(*args, **(kwargs or {}))
+
+
+def test_a_dispatch_mode_sees_the_aten_operations_of_a_meta_call() -> None:
+    with CountsMatmuls() as mode:
+        torch.ones(2, 3, device="meta") @ torch.ones(3, 4, device="meta")
+    assert torch.ops.aten.mm.default in mode.ops
+
+
+def test_flop_formulas_are_keyed_by_overload_packet_and_take_out_val() -> None:
+    formulas = torch_compat.flop_formulas()
+    op = torch.ops.aten.mm.default
+    a, b = torch.ones(2, 3, device="meta"), torch.ones(3, 4, device="meta")
+    formula = formulas[torch_compat.overload_packet(op)]
+    assert formula(a, b, out_val=a @ b) == 2 * 2 * 3 * 4
+
+
+def test_a_composite_operation_is_told_from_one_with_its_own_kernel() -> None:
+    assert torch_compat.has_composite_kernel(torch.ops.aten.linear.default)
+    assert not torch_compat.has_composite_kernel(torch.ops.aten.mm.default)
+
+
+def test_a_schema_tells_a_view_a_fresh_result_and_an_in_place_write() -> None:
+    view = torch_compat.op_schema(torch.ops.aten.view.default)
+    fresh = torch_compat.op_schema(torch.ops.aten.mm.default)
+    in_place = torch_compat.op_schema(torch.ops.aten.relu_.default)
+    assert view.returns[0].alias_info is not None
+    assert not view.is_mutable
+    assert fresh.returns[0].alias_info is None
+    assert not fresh.is_mutable
+    assert in_place.is_mutable
+    assert in_place.returns[0].alias_info.is_write
+
+
+def test_a_modules_own_tables_are_where_getattr_finds_its_tensors() -> None:
+    layer = nn.BatchNorm1d(3)
+    parameters, buffers = torch_compat.module_tables(layer)
+    stand_in = torch.zeros(3)
+    parameters["weight"] = stand_in
+    buffers["running_mean"] = stand_in
+    assert layer.weight is stand_in
+    assert layer.running_mean is stand_in

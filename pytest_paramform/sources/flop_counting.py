@@ -21,12 +21,17 @@ forward pass. :class:`CountingMode` is one dispatch mode that
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils.flop_counter import FlopCounterMode
+
+from pytest_paramform.sources.torch_compat import (
+    TorchDispatchMode,
+    flop_formulas,
+    has_composite_kernel,
+    op_schema,
+    overload_packet,
+)
 
 META = torch.device("meta")
 
@@ -78,7 +83,7 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
                 made, flops = known
                 self.total += flops
                 return _remade(kind, made, args)
-        formula = self._formulas.get(func._overloadpacket)
+        formula = self._formulas.get(overload_packet(func))
         if formula is None and self._can_decompose(func):
             with self:
                 result = func.decompose(*args, **kwargs)
@@ -103,7 +108,7 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
 def _kind(func: Any) -> int:
     """How the memo may answer ``func``, read from its schema: a result aliasing an input
     (a view) or anything but tensors always runs."""
-    schema = func._schema
+    schema = op_schema(func)
     returns = schema.returns
     if not returns or any(str(r.type) != "Tensor" for r in returns):
         return _RUNS
@@ -119,7 +124,7 @@ def _kind(func: Any) -> int:
 def _writes_first_argument_only(func: Any) -> bool:
     """``relu_``, ``add_``, ``hardswish_``: writes values into its first argument and returns
     it, leaving its shape alone (unlike ``resize_``, ``unsqueeze_`` or ``set_``)."""
-    schema = func._schema
+    schema = op_schema(func)
     name = schema.name.rpartition("::")[2]
     if torch.Tag.inplace_view in func.tags or name.startswith(("resize", "set_", "sparse_")):
         return False
@@ -184,29 +189,3 @@ def _remade(kind: int, made: _Made, args: tuple[Any, ...]) -> Any:
         for shape, stride, dtype in made
     )
     return tensors if kind == _FRESH_MANY else tensors[0]
-
-
-# torch_compat: the private names this module relies on, for the lead to move.
-
-
-def flop_formulas() -> dict[Any, Callable[..., int]]:
-    """``FlopCounterMode``'s formulas by operation (``aten.mm``, ``aten.convolution``, ...),
-    each called as ``formula(*args, **kwargs, out_val=out)``."""
-    formulas: dict[Any, Callable[..., int]] = dict(FlopCounterMode(display=False).flop_registry)
-    # On the CPU (a pass that had to run with real memory), attention runs a kernel with
-    # no formula: it gets the formula of the same attention elsewhere, so that it is
-    # counted as on meta (whose math path counts its two matmuls) rather than as zero.
-    aten = torch.ops.aten
-    flash = formulas.get(aten._scaled_dot_product_flash_attention)
-    if flash is not None and hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu"):
-        formulas.setdefault(aten._scaled_dot_product_flash_attention_for_cpu, flash)
-    return formulas
-
-
-def has_composite_kernel(func: Any) -> bool:
-    """Whether ``func.decompose`` would decompose it (``FlopCounterMode`` tries it on every
-    operation without a formula; the answer is remembered per operation here)."""
-    key = torch._C.DispatchKey.CompositeImplicitAutograd
-    return key in func.py_kernels or bool(
-        torch._C._dispatch_has_kernel_for_dispatch_key(func.name(), key)
-    )

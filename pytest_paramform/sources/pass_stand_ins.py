@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from pytest_paramform.sources.building.stand_ins import standing_in
+from pytest_paramform.sources.torch_compat import module_tables
 
 META = torch.device("meta")
 
@@ -39,7 +40,7 @@ def stand_ins(module: nn.Module, *, real: bool) -> Iterator[None]:
     swapped: list[tuple[dict[str, Any], str, torch.Tensor]] = []
     made: dict[int, torch.Tensor] = {}
     for sub in module.modules():
-        tables: tuple[dict[str, Any], ...] = (sub._parameters, sub._buffers)
+        tables: tuple[dict[str, Any], ...] = module_tables(sub)
         for table in tables:
             for name, tensor in table.items():
                 if tensor is not None and tensor.is_meta == real:

@@ -23,6 +23,7 @@ from pytest_paramform.heavy_imports import require
 if TYPE_CHECKING:
     import torch
     from torch.overrides import TorchFunctionMode as TorchFunctionMode
+    from torch.utils._python_dispatch import TorchDispatchMode as TorchDispatchMode
 
 # How torch's quantized modules (``torch.ao.nn.quantized``) keep their weights: packed in a
 # ``_packed_params`` object, which their ``state_dict`` saves under these keys.
@@ -41,6 +42,8 @@ def __getattr__(name: str) -> Any:
     importing this module imports no torch."""
     if name == "TorchFunctionMode":
         return _torch().overrides.TorchFunctionMode
+    if name == "TorchDispatchMode":  # the base of the forward pass's FLOP counter
+        return require("torch.utils._python_dispatch", "torch").TorchDispatchMode
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -93,3 +96,45 @@ def storage_key(tensor: torch.Tensor) -> int:
     """The C++ object of the storage ``tensor`` lives in. Not its data pointer: every
     ``meta`` tensor has data pointer 0, and tied weights must be told apart there too."""
     return int(tensor.untyped_storage()._cdata)
+
+
+def flop_formulas() -> dict[Any, Callable[..., int]]:
+    """``FlopCounterMode``'s formulas by operation (``aten.mm``, ``aten.convolution``, ...),
+    each called as ``formula(*args, **kwargs, out_val=out)``."""
+    counter = require("torch.utils.flop_counter", "torch").FlopCounterMode(display=False)
+    formulas: dict[Any, Callable[..., int]] = dict(counter.flop_registry)
+    # On the CPU (a pass that had to run with real memory), attention runs a kernel with
+    # no formula: it gets the formula of the same attention elsewhere, so that it is
+    # counted as on meta (whose math path counts its two matmuls) rather than as zero.
+    aten = _torch().ops.aten
+    flash = formulas.get(aten._scaled_dot_product_flash_attention)
+    if flash is not None and hasattr(aten, "_scaled_dot_product_flash_attention_for_cpu"):
+        formulas.setdefault(aten._scaled_dot_product_flash_attention_for_cpu, flash)
+    return formulas
+
+
+def has_composite_kernel(func: Any) -> bool:
+    """Whether ``func.decompose`` would decompose it (``FlopCounterMode`` tries it on every
+    operation without a formula; the answer is remembered per operation here)."""
+    torch = _torch()
+    key = torch._C.DispatchKey.CompositeImplicitAutograd
+    return key in func.py_kernels or bool(
+        torch._C._dispatch_has_kernel_for_dispatch_key(func.name(), key)
+    )
+
+
+def op_schema(func: Any) -> Any:
+    """An aten operation's schema (its arguments, returns, aliasing and mutability)."""
+    return func._schema
+
+
+def overload_packet(func: Any) -> Any:
+    """The operation ``func`` is an overload of (``aten.mm`` for ``aten.mm.default``): the
+    key of ``flop_formulas``."""
+    return func._overloadpacket
+
+
+def module_tables(module: torch.nn.Module) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A module's own parameter and buffer tables, where ``getattr`` finds them: a forward
+    pass swaps stand-ins in and out there (cheaper than ``functional_call``'s accessor)."""
+    return module._parameters, module._buffers

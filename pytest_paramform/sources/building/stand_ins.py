@@ -83,10 +83,12 @@ def _repair(modules: list[Any], back: dict[int, tuple[Any, Any]]) -> None:
         except TypeError:
             continue
         for key, value in list(namespace.items()):
-            # type(), not isinstance(): that reads ``__class__``, which some globals warn on
+            # type(), not isinstance(): that reads ``__class__``, which some globals warn on.
+            # dict's own methods, not the subclass's: transformers' lazy Auto mappings
+            # import every model class from their ``items()``, and fail on some.
             if issubclass(type(value), dict):
-                for k, v in list(value.items()):
+                for k, v in list(dict.items(value)):
                     if _original(v, back) is not v:
-                        value[k] = _original(v, back)
+                        dict.__setitem__(value, k, _original(v, back))
             elif _original(value, back) is not value:
                 namespace[key] = _original(value, back)
