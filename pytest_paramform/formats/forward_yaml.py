@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_paramform.errors import GoldenError
+from pytest_paramform.formats.consistency import check_share
 from pytest_paramform.formats.yaml_values import (
     expect_keys,
     flow_ints,
@@ -49,18 +50,6 @@ def render_forward(forward: ForwardReport) -> list[str]:
     lines += ["  inputs:" if inputs else "  inputs: []", *inputs, "  modules:"]
     lines += [_module_line(row, forward.share(row)) for row in forward.modules]
     return lines
-
-
-def check_share(forward: ForwardReport, row: ModuleOutput, stored: float, line: int | None) -> None:
-    """A module's stored share of the FLOPs must be its FLOPs over the total, 2 decimals."""
-    share = forward.share(row)
-    if f"{stored:.2f}" != f"{share:.2f}":
-        raise GoldenError(
-            f"the share of FLOPs of {row.label} is {stored:.2f}% but its FLOPs make "
-            f"{share:.2f}% of the total (a hand-edited golden?)",
-            line=line,
-            field="share",
-        )
 
 
 def parse_forward(data: Any, line: int | None) -> ForwardReport:
