@@ -1,6 +1,9 @@
 """What an option's value may be: the one validator, shared by the option rows (ini, marker,
 keyword, command line) and by ``CompareOptions`` built in Python, so every way of giving a
-value is held to one rule with one wording. Pure and light: read at every pytest start."""
+value is held to one rule. The caller words the frame: a setting's error names where it
+was given (``ini option paramform_tolerance: tolerance ...``); ``CompareOptions`` and the
+CLI's comparison flags say the bare field and its unit, as they always have. Pure and
+light: read at every pytest start."""
 
 from __future__ import annotations
 
@@ -34,12 +37,22 @@ def number(raw: object, key: str, source: str) -> float:
     return value
 
 
-def non_negative(value: object, key: str, source: str, *, shown: object = None) -> None:
+def non_negative(
+    value: object,
+    key: str,
+    source: str | None,
+    *,
+    shown: object = None,
+    unit: str | None = None,
+) -> None:
     """``value`` is a finite int or float >= 0 (never a string or a bool); the error quotes
-    ``shown`` (what the user wrote) when given."""
+    ``shown`` (what the user wrote) when given, and says the ``unit`` when given."""
     if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
         quoted = value if shown is None else shown
-        raise SettingsError(f"{source}: {key} must be a finite number >= 0, got {quoted!r}")
+        units = f" ({unit})" if unit else ""
+        raise SettingsError(
+            f"{_named(key, source)} must be a finite number >= 0{units}, got {quoted!r}"
+        )
 
 
 def _finite(value: float) -> bool:
@@ -63,8 +76,16 @@ def count(raw: object, key: str, source: str) -> int:
     return value
 
 
-def one_of(raw: object, allowed: Sequence[str], key: str, source: str) -> str:
+def one_of(raw: object, allowed: Sequence[str], key: str, source: str | None) -> str:
     """``raw`` when it is one of ``allowed``."""
     if raw not in allowed:
-        raise SettingsError(f"{source}: {key} must be one of {', '.join(allowed)}, got {raw!r}")
+        raise SettingsError(
+            f"{_named(key, source)} must be one of {', '.join(allowed)}, got {raw!r}"
+        )
     return str(raw)
+
+
+def _named(key: str, source: str | None) -> str:
+    """``source: key`` for a setting given somewhere (an ini option, the marker, a keyword);
+    the bare ``key`` for a field of an object built in Python (its traceback says where)."""
+    return key if source is None else f"{source}: {key}"

@@ -190,7 +190,14 @@ def test_report_chart_next_to_the_document(tmp_path: Path, seed_text: str) -> No
         ),
         (["report", "torchvision:resnet18", "--chart"], "--chart needs a PATH"),
         (["diff", "a.yaml", "b.yaml"], "no such golden file"),
-        (["check", "torchvision:resnet18", "g.yaml", "--tolerance", "-1"], "tolerance must be"),
+        (
+            ["check", "torchvision:resnet18", "g.yaml", "--tolerance", "-1"],
+            "error: tolerance must be a finite number >= 0 (percentage points), got -1.0",
+        ),
+        (
+            ["diff", "a.yaml", "b.yaml", "--rel-tolerance", "nan"],
+            "error: rel_tolerance must be a finite number >= 0 (a fraction, 0.01 = 1%), got nan",
+        ),
     ],
 )
 def test_command_misuse_exits_2(

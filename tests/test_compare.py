@@ -302,14 +302,15 @@ def test_summary_from_empty_is_drift() -> None:
 
 @pytest.mark.parametrize("level", ["Layers", "exact", ""])
 def test_options_reject_unknown_level(level: str) -> None:
-    with pytest.raises(ValueError, match=rf"level must be one of layers, summary, got '{level}'"):
+    with pytest.raises(ValueError, match=rf"^level must be one of layers, summary, got '{level}'$"):
         CompareOptions(level=level)
 
 
 @pytest.mark.parametrize("field", ["tolerance", "rel_tolerance"])
 @pytest.mark.parametrize("value", [-0.1, math.nan, math.inf, "1", True])
 def test_options_reject_bad_tolerance(field: str, value: object) -> None:
-    message = f"CompareOptions: {field} must be a finite number >= 0, got {value!r}"
+    unit = {"tolerance": "percentage points", "rel_tolerance": "a fraction, 0.01 = 1%"}[field]
+    message = f"{field} must be a finite number >= 0 ({unit}), got {value!r}"
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         CompareOptions(level="summary", **{field: value})  # type: ignore[arg-type]
 

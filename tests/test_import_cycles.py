@@ -28,12 +28,6 @@ def _module_name(path: Path) -> str:
 MODULES = {_module_name(path): path for path in PACKAGE.rglob("*.py")}
 # The 0.1 spellings report.to_yaml() & co. import formats back until 0.3 removes them.
 DEPRECATED_SHIMS = {("pytest_paramform.report", "pytest_paramform.formats")}
-# Not untied yet: each format imports its forward section lazily, and the forward section
-# imports the format's private cell and scalar readers (they belong in a shared module).
-FORWARD_SECTIONS = {
-    ("pytest_paramform.formats.yaml_format", "pytest_paramform.formats.forward_yaml"),
-    ("pytest_paramform.formats.markdown_format", "pytest_paramform.formats.forward_markdown"),
-}
 
 
 def _type_checking(node: ast.If) -> bool:
@@ -109,7 +103,7 @@ def test_the_walk_finds_a_cycle() -> None:
 
 def test_the_package_has_no_import_cycles() -> None:
     graph = import_graph()
-    for module, target in DEPRECATED_SHIMS | FORWARD_SECTIONS:
+    for module, target in DEPRECATED_SHIMS:
         assert target in graph[module], "the shims are gone: drop them from DEPRECATED_SHIMS"
         graph[module].discard(target)
     assert cycles(graph) == []

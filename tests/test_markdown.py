@@ -6,7 +6,7 @@ import pytest
 
 from pytest_paramform import GoldenError, ParamFormReport, ParamRow
 from pytest_paramform.formats import from_markdown, to_markdown
-from pytest_paramform.formats.markdown_format import escape, split_cells, unescape
+from pytest_paramform.formats.markdown_tables import escape, split_cells, unescape
 
 from text_edits import replace_once
 

@@ -9,7 +9,7 @@ import yaml
 
 from pytest_paramform import GoldenError, ParamFormReport, ParamRow
 from pytest_paramform.formats import from_markdown, from_yaml, to_yaml
-from pytest_paramform.formats.yaml_format import quote
+from pytest_paramform.formats.yaml_values import quote
 
 from text_edits import replace_once
 

@@ -12,8 +12,9 @@ from test_roundtrip import reports
 
 from pytest_paramform import ParamFormReport
 from pytest_paramform.formats import from_yaml, to_yaml
-from pytest_paramform.formats.yaml_fast import NotCanonical, read_canonical
+from pytest_paramform.formats.yaml_fast import read_canonical
 from pytest_paramform.formats.yaml_format import _canonical_row, _Loader
+from pytest_paramform.formats.yaml_tokens import NotCanonical
 from pytest_paramform.forward_report import ForwardReport
 from pytest_paramform.report import ParamRow
 

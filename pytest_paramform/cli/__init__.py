@@ -253,7 +253,10 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _options(args: argparse.Namespace) -> CompareOptions:
-    return _given(args, "compare").compare
+    """The comparison flags, checked as ``CompareOptions`` checks them: a bad value reads
+    as it always has (``tolerance must be a finite number >= 0 (percentage points), got
+    -1.0``), not as an ini option does."""
+    return CompareOptions(args.level, args.tolerance, args.rel_tolerance)
 
 
 def _given(args: argparse.Namespace, group: Group) -> Settings:

@@ -12,6 +12,8 @@ from pytest_paramform.values import non_negative, one_of
 
 Level = Literal["layers", "summary"]
 LEVELS: tuple[Level, ...] = ("layers", "summary")
+# Said in a tolerance's error, as CompareOptions and the CLI always have.
+UNITS = {"tolerance": "percentage points", "rel_tolerance": "a fraction, 0.01 = 1%"}
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,6 @@ class CompareOptions:
     rel_tolerance: float = 0.0  # summary level: a fraction of the total, 0.01 = 1%
 
     def __post_init__(self) -> None:
-        one_of(self.level, LEVELS, "level", "CompareOptions")
-        non_negative(self.tolerance, "tolerance", "CompareOptions")
-        non_negative(self.rel_tolerance, "rel_tolerance", "CompareOptions")
+        one_of(self.level, LEVELS, "level", None)
+        non_negative(self.tolerance, "tolerance", None, unit=UNITS["tolerance"])
+        non_negative(self.rel_tolerance, "rel_tolerance", None, unit=UNITS["rel_tolerance"])

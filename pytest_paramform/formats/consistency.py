@@ -10,6 +10,7 @@ from __future__ import annotations
 from operator import attrgetter
 
 from pytest_paramform.errors import GoldenError
+from pytest_paramform.forward_report import ForwardReport, ModuleOutput
 from pytest_paramform.report import SOURCES, Alias, ParamFormReport, ParamRow, Source, form_rank
 from pytest_paramform.weight_memory import WeightMemory
 
@@ -170,4 +171,16 @@ def check_weights(
             f"the weights take {total} bytes but the rows give {derived.bytes}",
             line=lines.get(""),
             field=field,
+        )
+
+
+def check_share(forward: ForwardReport, row: ModuleOutput, stored: float, line: int | None) -> None:
+    """A module's stored share of the FLOPs must be its FLOPs over the total, 2 decimals."""
+    share = forward.share(row)
+    if f"{stored:.2f}" != f"{share:.2f}":
+        raise GoldenError(
+            f"the share of FLOPs of {row.label} is {stored:.2f}% but its FLOPs make "
+            f"{share:.2f}% of the total (a hand-edited golden?)",
+            line=line,
+            field="share",
         )

@@ -7,19 +7,19 @@ from __future__ import annotations
 import re
 
 from pytest_paramform.errors import GoldenError
-from pytest_paramform.formats.forward_yaml import check_share
-from pytest_paramform.formats.markdown_format import (
-    _cells,
-    _expect,
-    _header,
-    _int_cell,
-    _Lines,
-    _optional,
-    _percent,
-    _read_table,
-    _shape_cell,
-    _table,
+from pytest_paramform.formats.consistency import check_share
+from pytest_paramform.formats.markdown_tables import (
+    Cursor,
+    check_header,
     escape,
+    expect_line,
+    int_cell,
+    named_cells,
+    optional_line,
+    percent_cell,
+    read_table,
+    render_table,
+    shape_cell,
     unescape,
 )
 from pytest_paramform.forward_report import (
@@ -71,35 +71,35 @@ def render_forward(forward: ForwardReport) -> list[str]:
         "",
         INPUTS_LINE,
         "",
-        *_table(list(INPUT_HEADER), inputs, seed_style=False),
+        *render_table(list(INPUT_HEADER), inputs, seed_style=False),
         "",
         DEPTH_LINE.format(forward.depth),
         "",
-        *_table(list(MODULE_HEADER), modules, seed_style=False),
+        *render_table(list(MODULE_HEADER), modules, seed_style=False),
         "",
     ]
 
 
-def parse_forward(cursor: _Lines) -> ForwardReport | None:
+def parse_forward(cursor: Cursor) -> ForwardReport | None:
     """The section, if it comes next."""
-    if not _optional(cursor, TITLE):
+    if not optional_line(cursor, TITLE):
         return None
     flops_no, line = cursor.take("the forward pass's FLOPs")
     flops = _FLOPS.fullmatch(line)
     if flops is None or flops.group(2) != short_count(int(flops.group(1))):
         expected = FLOPS_LINE.format("N", short_count(int(flops.group(1))) if flops else "N")
         raise GoldenError(f"expected {expected!r}, got {line[:80]!r}", line=flops_no)
-    _expect(cursor, INPUTS_LINE, "Forward pass")
-    header_no, header, body = _read_table(cursor, "Forward pass inputs")
-    _header(header, INPUT_HEADER, (), header_no)
-    inputs = tuple(_input(_cells(cells, header, n), n) for n, cells in body)
+    expect_line(cursor, INPUTS_LINE, "Forward pass")
+    header_no, header, body = read_table(cursor, "Forward pass inputs")
+    check_header(header, INPUT_HEADER, (), header_no)
+    inputs = tuple(_input(named_cells(cells, header, n), n) for n, cells in body)
     lineno, line = cursor.take("the forward pass's depth")
     depth = _DEPTH.fullmatch(line)
     if depth is None:
         raise GoldenError(f"expected {DEPTH_LINE.format('N')!r}, got {line[:80]!r}", line=lineno)
-    header_no, header, body = _read_table(cursor, "Forward pass modules")
-    _header(header, MODULE_HEADER, (), header_no)
-    read = [(_module(_cells(cells, header, n), n), n) for n, cells in body]
+    header_no, header, body = read_table(cursor, "Forward pass modules")
+    check_header(header, MODULE_HEADER, (), header_no)
+    read = [(_module(named_cells(cells, header, n), n), n) for n, cells in body]
     modules = tuple(row for (row, _), _ in read)
     forward = ForwardReport(inputs, int(depth.group(1)), modules, int(flops.group(1)))
     for (row, share), lineno in read:
@@ -108,7 +108,7 @@ def parse_forward(cursor: _Lines) -> ForwardReport | None:
 
 
 def _input(cells: dict[str, str], lineno: int) -> ForwardInput:
-    shape = _shape_cell(cells["Shape"], lineno, "Shape")
+    shape = shape_cell(cells["Shape"], lineno, "Shape")
     return ForwardInput(unescape(cells["Input"]), shape, unescape(cells["dtype"]))
 
 
@@ -117,9 +117,9 @@ def _module(cells: dict[str, str], lineno: int) -> tuple[ModuleOutput, float]:
     name = "" if label == MODEL_LABEL else label
     leaves = cells["Output"].split(LEAF_SEPARATOR) if cells["Output"] else []
     outputs = tuple(_output(leaf, lineno) for leaf in leaves)
-    calls = _int_cell(cells["Calls"], lineno, "Calls")
-    flops = _int_cell(cells["FLOPs"], lineno, "FLOPs")
-    share = _percent(cells["Share of FLOPs (%)"], lineno, "Share of FLOPs (%)")
+    calls = int_cell(cells["Calls"], lineno, "Calls")
+    flops = int_cell(cells["FLOPs"], lineno, "FLOPs")
+    share = percent_cell(cells["Share of FLOPs (%)"], lineno, "Share of FLOPs (%)")
     return ModuleOutput(name, outputs, calls, flops), share
 
 
@@ -132,4 +132,4 @@ def _output(cell: str, lineno: int) -> tuple[str, Shape]:
             field="Output",
         )
     name = unescape(match["name"] or "")
-    return name, _shape_cell(match["shape"], lineno, "Output")
+    return name, shape_cell(match["shape"], lineno, "Output")

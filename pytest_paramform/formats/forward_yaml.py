@@ -6,7 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from pytest_paramform.errors import GoldenError
-from pytest_paramform.formats.yaml_format import _dims, _expect_keys, _float, _int, _str, quote
+from pytest_paramform.formats.consistency import check_share
+from pytest_paramform.formats.yaml_values import (
+    expect_keys,
+    flow_ints,
+    quote,
+    read_dims,
+    read_float,
+    read_int,
+    read_str,
+)
 from pytest_paramform.forward_report import ForwardInput, ForwardReport, ModuleOutput, Shape
 
 KEY = "forward"
@@ -16,20 +25,15 @@ _MODULE_KEYS = ("name", "flops", "share")
 _MODULE_OPTIONAL = ("output", "outputs", "calls")
 
 
-def _ints(values: Shape) -> str:
-    return "[" + ", ".join(map(str, values)) + "]"
-
-
 def _input_line(spec: ForwardInput) -> str:
-    return (
-        f"  - {{name: {quote(spec.name)}, shape: {_ints(spec.shape)}, dtype: {quote(spec.dtype)}}}"
-    )
+    shape = flow_ints(spec.shape)
+    return f"  - {{name: {quote(spec.name)}, shape: {shape}, dtype: {quote(spec.dtype)}}}"
 
 
 def _outputs(row: ModuleOutput) -> str:
     if len(row.outputs) == 1 and row.outputs[0][0] == "":
-        return f"output: {_ints(row.outputs[0][1])}"
-    inner = ", ".join(f"{quote(leaf)}: {_ints(shape)}" for leaf, shape in row.outputs)
+        return f"output: {flow_ints(row.outputs[0][1])}"
+    inner = ", ".join(f"{quote(leaf)}: {flow_ints(shape)}" for leaf, shape in row.outputs)
     return f"outputs: {{{inner}}}"
 
 
@@ -48,21 +52,9 @@ def render_forward(forward: ForwardReport) -> list[str]:
     return lines
 
 
-def check_share(forward: ForwardReport, row: ModuleOutput, stored: float, line: int | None) -> None:
-    """A module's stored share of the FLOPs must be its FLOPs over the total, 2 decimals."""
-    share = forward.share(row)
-    if f"{stored:.2f}" != f"{share:.2f}":
-        raise GoldenError(
-            f"the share of FLOPs of {row.label} is {stored:.2f}% but its FLOPs make "
-            f"{share:.2f}% of the total (a hand-edited golden?)",
-            line=line,
-            field="share",
-        )
-
-
 def parse_forward(data: Any, line: int | None) -> ForwardReport:
     """The section as data; every problem names the section's line and the field."""
-    top = _expect_keys(data, _KEYS, what=KEY, line=line)
+    top = expect_keys(data, _KEYS, what=KEY, line=line)
     for key in ("inputs", "modules"):
         if not isinstance(top[key], list):
             raise GoldenError(f"{KEY}: {key} must be a list", line=line, field=key)
@@ -72,27 +64,28 @@ def parse_forward(data: Any, line: int | None) -> ForwardReport:
     names = [row.name for row in modules]
     if len(set(names)) != len(names):
         raise GoldenError(f"{KEY}: a module is listed twice", line=line, field="modules")
-    depth = _int(top["depth"], field="depth", line=line)
-    forward = ForwardReport(inputs, depth, modules, _int(top["flops"], field="flops", line=line))
+    depth = read_int(top["depth"], field="depth", line=line)
+    flops = read_int(top["flops"], field="flops", line=line)
+    forward = ForwardReport(inputs, depth, modules, flops)
     for row, share in read:
         check_share(forward, row, share, line)
     return forward
 
 
 def _input(item: Any, line: int | None) -> ForwardInput:
-    fields = _expect_keys(item, _INPUT_KEYS, what=f"{KEY} input", line=line)
+    fields = expect_keys(item, _INPUT_KEYS, what=f"{KEY} input", line=line)
     return ForwardInput(
-        _str(fields["name"], field="name", line=line),
-        _dims(fields["shape"], field="shape", line=line),
-        _str(fields["dtype"], field="dtype", line=line),
+        read_str(fields["name"], field="name", line=line),
+        read_dims(fields["shape"], field="shape", line=line),
+        read_str(fields["dtype"], field="dtype", line=line),
     )
 
 
 def _module(item: Any, line: int | None) -> tuple[ModuleOutput, float]:
-    fields = _expect_keys(
+    fields = expect_keys(
         item, _MODULE_KEYS, what=f"{KEY} module", line=line, optional=_MODULE_OPTIONAL
     )
-    name = _str(fields["name"], field="name", line=line)
+    name = read_str(fields["name"], field="name", line=line)
     if ("output" in fields) == ("outputs" in fields):
         raise GoldenError(
             f"{KEY} module {name!r}: expected output (one tensor) or outputs (named tensors)",
@@ -100,16 +93,17 @@ def _module(item: Any, line: int | None) -> tuple[ModuleOutput, float]:
         )
     if "output" in fields:
         outputs: tuple[tuple[str, Shape], ...] = (
-            ("", _dims(fields["output"], field="output", line=line)),
+            ("", read_dims(fields["output"], field="output", line=line)),
         )
     else:
         named = fields["outputs"]
         if not isinstance(named, dict):
             raise GoldenError(f"{KEY} module {name!r}: outputs must be a mapping", line=line)
         outputs = tuple(
-            (str(leaf), _dims(shape, field="outputs", line=line)) for leaf, shape in named.items()
+            (str(leaf), read_dims(shape, field="outputs", line=line))
+            for leaf, shape in named.items()
         )
-    calls = _int(fields.get("calls", 1), field="calls", line=line)
-    flops = _int(fields["flops"], field="flops", line=line)
-    share = _float(fields["share"], field="share", line=line)
+    calls = read_int(fields.get("calls", 1), field="calls", line=line)
+    flops = read_int(fields["flops"], field="flops", line=line)
+    share = read_float(fields["share"], field="share", line=line)
     return ModuleOutput(name, outputs, calls, flops), share

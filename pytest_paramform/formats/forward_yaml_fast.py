@@ -11,24 +11,24 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pytest_paramform.formats.yaml_fast import (
-    _INT,
-    _LIST,
-    _SCALAR,
-    _SHARE,
+from pytest_paramform.formats.yaml_tokens import (
+    INT,
+    LIST,
+    SCALAR,
+    SHARE,
     NotCanonical,
-    _ints,
-    _scalar,
+    ints,
+    scalar,
 )
 
-_KEY = re.compile(rf"  (depth|flops): ({_INT})|  (inputs|modules):( \[\])?")
-_INPUT = re.compile(rf"  - \{{name: ({_SCALAR}), shape: ({_LIST}), dtype: ({_SCALAR})\}}")
-_LEAVES = rf"{_SCALAR}: {_LIST}(?:, {_SCALAR}: {_LIST})*"
+_KEY = re.compile(rf"  (depth|flops): ({INT})|  (inputs|modules):( \[\])?")
+_INPUT = re.compile(rf"  - \{{name: ({SCALAR}), shape: ({LIST}), dtype: ({SCALAR})\}}")
+_LEAVES = rf"{SCALAR}: {LIST}(?:, {SCALAR}: {LIST})*"
 _MODULE = re.compile(
-    rf"  - \{{name: ({_SCALAR}), (?:output: ({_LIST})|outputs: \{{({_LEAVES})?\}})"
-    rf"(?:, calls: ({_INT}))?, flops: ({_INT}), share: ({_SHARE})\}}"
+    rf"  - \{{name: ({SCALAR}), (?:output: ({LIST})|outputs: \{{({_LEAVES})?\}})"
+    rf"(?:, calls: ({INT}))?, flops: ({INT}), share: ({SHARE})\}}"
 )
-_LEAF = re.compile(rf"(?:, )?({_SCALAR}): ({_LIST})")
+_LEAF = re.compile(rf"(?:, )?({SCALAR}): ({LIST})")
 
 
 class ForwardReader:
@@ -65,14 +65,14 @@ class ForwardReader:
 
 
 def _input(match: re.Match[str]) -> dict[str, Any]:
-    return {"name": _scalar(match[1]), "shape": _ints(match[2]), "dtype": _scalar(match[3])}
+    return {"name": scalar(match[1]), "shape": ints(match[2]), "dtype": scalar(match[3])}
 
 
 def _module(match: re.Match[str]) -> dict[str, Any]:
     name, output, leaves, calls, flops, share = match.groups()
-    item: dict[str, Any] = {"name": _scalar(name)}
+    item: dict[str, Any] = {"name": scalar(name)}
     if output is not None:
-        item["output"] = _ints(output)
+        item["output"] = ints(output)
     else:
         item["outputs"] = _outputs(leaves or "")
     if calls is not None:
@@ -89,9 +89,9 @@ def _outputs(text: str) -> dict[str, list[int]]:
     while position < len(text):
         match = _LEAF.match(text, position)
         assert match is not None, "the module's pattern matched the whole mapping"
-        leaf = _scalar(match[1])
+        leaf = scalar(match[1])
         if leaf in outputs:  # PyYAML's loader refuses a repeated key
             raise NotCanonical
-        outputs[leaf] = _ints(match[2])
+        outputs[leaf] = ints(match[2])
         position = match.end()
     return outputs

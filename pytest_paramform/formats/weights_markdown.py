@@ -8,14 +8,14 @@ import re
 
 from pytest_paramform.errors import GoldenError
 from pytest_paramform.formats.consistency import check_weights
-from pytest_paramform.formats.markdown_format import (
-    _cells,
-    _header,
-    _int_cell,
-    _Lines,
-    _read_table,
-    _table,
+from pytest_paramform.formats.markdown_tables import (
+    Cursor,
+    check_header,
     escape,
+    int_cell,
+    named_cells,
+    read_table,
+    render_table,
     unescape,
 )
 from pytest_paramform.report import ParamFormReport, short_bytes
@@ -42,7 +42,7 @@ def render_weights(weights: WeightMemory | None) -> list[str]:
     return [
         TOTAL_LINE.format(_short(weights.bytes)),
         "",
-        *_table(list(HEADER), rows, seed_style=False),
+        *render_table(list(HEADER), rows, seed_style=False),
         "",
     ]
 
@@ -55,16 +55,16 @@ def _short(value: int | None) -> str:
     return UNKNOWN if value is None else short_bytes(value)
 
 
-def parse_weights(cursor: _Lines) -> Stated | None:
+def parse_weights(cursor: Cursor) -> Stated | None:
     """The section's figures as stated, if it comes next."""
     nxt = cursor.peek()
     match = _TOTAL.fullmatch(nxt[1]) if nxt else None
     if match is None or nxt is None:
         return None
     cursor.pos += 1
-    header_no, header, body = _read_table(cursor, FIELD)
-    _header(header, HEADER, (), header_no)
-    entries = [(_entry(_cells(cells, header, n), n), n) for n, cells in body]
+    header_no, header, body = read_table(cursor, FIELD)
+    check_header(header, HEADER, (), header_no)
+    entries = [(_entry(named_cells(cells, header, n), n), n) for n, cells in body]
     return match.group(1), nxt[0], entries
 
 
@@ -72,8 +72,8 @@ def _entry(cells: dict[str, str], lineno: int) -> DtypeWeights:
     size = cells["Bytes"]
     return DtypeWeights(
         unescape(cells["dtype"]),
-        _int_cell(cells["Parameters"], lineno, "Parameters"),
-        None if size == UNKNOWN else _int_cell(size, lineno, "Bytes"),
+        int_cell(cells["Parameters"], lineno, "Parameters"),
+        None if size == UNKNOWN else int_cell(size, lineno, "Bytes"),
     )
 
 

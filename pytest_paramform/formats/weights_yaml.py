@@ -8,8 +8,8 @@ from typing import Any
 
 from pytest_paramform.errors import GoldenError
 from pytest_paramform.formats.consistency import check_weights
-from pytest_paramform.formats.yaml_fast import Lines
-from pytest_paramform.formats.yaml_format import _expect_keys, _int, _str, quote
+from pytest_paramform.formats.yaml_tokens import Lines
+from pytest_paramform.formats.yaml_values import expect_keys, quote, read_int, read_str
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.weight_memory import DtypeWeights, WeightMemory
 
@@ -56,13 +56,13 @@ def check_weights_section(report: ParamFormReport, top: dict[str, Any], where: L
 
 
 def _entry(dtype: Any, figures: Any, line: int | None) -> DtypeWeights:
-    fields = _expect_keys(figures, _ENTRY_KEYS, what=f"dtype {dtype!r}", line=line)
+    fields = expect_keys(figures, _ENTRY_KEYS, what=f"dtype {dtype!r}", line=line)
     return DtypeWeights(
-        _str(dtype, field=KEY, line=line),
-        _int(fields["parameters"], field="parameters", line=line),
+        read_str(dtype, field=KEY, line=line),
+        read_int(fields["parameters"], field="parameters", line=line),
         _bytes(fields["bytes"], line),
     )
 
 
 def _bytes(value: Any, line: int | None) -> int | None:
-    return None if value is None else _int(value, field="bytes", line=line)
+    return None if value is None else read_int(value, field="bytes", line=line)

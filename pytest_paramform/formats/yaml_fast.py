@@ -14,52 +14,49 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from functools import lru_cache
 from itertools import islice, takewhile
 from operator import methodcaller
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from pytest_paramform.formats.forward_yaml_fast import ForwardReader
+from pytest_paramform.formats.forward_yaml_fast import ForwardReader
+from pytest_paramform.formats.yaml_tokens import (
+    INT,
+    LIST,
+    RESERVED,
+    SCALAR,
+    SHARE,
+    Lines,
+    NotCanonical,
+    ints,
+    parsed_ints,
+    scalar,
+)
 
-_INT = r"(?:0|[1-9][0-9]*)"
-_LIST = rf"\[(?:{_INT}(?:, {_INT})*)?\]"
-# The contract with the writer (yaml_format.quote): names matching PLAIN and not in
-# RESERVED are written bare; characters in UNSAFE are always written as \uXXXX escapes.
-PLAIN = r"[A-Za-z_][A-Za-z0-9_.\-]*"
-UNSAFE = r"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff"
-# Words that YAML 1.1 readers resolve to booleans or null when left unquoted.
-RESERVED = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
-_QUOTED = rf'"(?:[^"\\{UNSAFE}]|\\["\\]|\\u[0-9a-fA-F]{{4}})*"'
-_SCALAR = rf"(?:{PLAIN}|{_QUOTED})"
 _FORM = r"(?:Scalar|Vector|Matrix|Tensor rank [1-9][0-9]*)"
-_SHARE = r"[0-9]+\.[0-9]+"
 
 _COUNTS = "paramform|layers|parameters|trainable|weight_bytes"
-_TOP = re.compile(rf"({_COUNTS}): ({_INT}|null)|(model|source): ({_SCALAR})")
+_TOP = re.compile(rf"({_COUNTS}): ({INT}|null)|(model|source): ({SCALAR})")
 _SECTION = re.compile(r"(forms|dtypes|params|aliases|buffers|forward):( \[\])?")
 _MAPPINGS = ("forms", "dtypes")  # sections that are mappings, one entry a line
 _FORM_LINE = re.compile(
-    rf"  ({_FORM}): \{{layers: ({_INT}), parameters: ({_INT}), "
-    rf"share_of_layers: ({_SHARE}), share_of_parameters: ({_SHARE})\}}"
+    rf"  ({_FORM}): \{{layers: ({INT}), parameters: ({INT}), "
+    rf"share_of_layers: ({SHARE}), share_of_parameters: ({SHARE})\}}"
 )
-_EXTRAS = rf"(, frozen: true)?(, dtype: ({_SCALAR}))?"
+_EXTRAS = rf"(, frozen: true)?(, dtype: ({SCALAR}))?"
 _ROW = re.compile(
-    rf"- \{{name: ({_SCALAR}), shape: ({_LIST}), squeezed: ({_LIST}), numel: ({_INT}), "
+    rf"- \{{name: ({SCALAR}), shape: ({LIST}), squeezed: ({LIST}), numel: ({INT}), "
     rf"form: ({_FORM}){_EXTRAS}\}}"
 )
 # A parameter row split in two: its name, and the rest, which a large model repeats (a few
 # distinct shapes): each distinct rest is matched against _ROW_REST once.
-_ROW_SPLIT = re.compile(rf"^- \{{name: ({_SCALAR}), (.*)$", re.MULTILINE)
+_ROW_SPLIT = re.compile(rf"^- \{{name: ({SCALAR}), (.*)$", re.MULTILINE)
 _ROW_REST = re.compile(
-    rf"shape: ({_LIST}), squeezed: ({_LIST}), numel: ({_INT}), form: ({_FORM}){_EXTRAS}\}}"
+    rf"shape: ({LIST}), squeezed: ({LIST}), numel: ({INT}), form: ({_FORM}){_EXTRAS}\}}"
 )
-_BUFFER = re.compile(rf"- \{{name: ({_SCALAR}), shape: ({_LIST}), numel: ({_INT}){_EXTRAS}\}}")
-_ALIAS = re.compile(rf"- \{{name: ({_SCALAR}), target: ({_SCALAR})\}}")
-_DTYPE_LINE = re.compile(rf"  ({_SCALAR}): \{{parameters: ({_INT}), bytes: ({_INT}|null)\}}")
+_BUFFER = re.compile(rf"- \{{name: ({SCALAR}), shape: ({LIST}), numel: ({INT}){_EXTRAS}\}}")
+_ALIAS = re.compile(rf"- \{{name: ({SCALAR}), target: ({SCALAR})\}}")
+_DTYPE_LINE = re.compile(rf"  ({SCALAR}): \{{parameters: ({INT}), bytes: ({INT}|null)\}}")
 _ITEM_LINE = methodcaller("startswith", "- ")
-_ESCAPE = re.compile(r'\\(["\\]|u[0-9a-fA-F]{4})')
 # Anywhere in the text, comments included: characters YAML reads as line breaks (\x85,
 # \u2028, \u2029) or refuses, a carriage return, and escapes of lone surrogates (which
 # libyaml refuses). Any of these sends the document to PyYAML.
@@ -69,53 +66,20 @@ _ELSEWHERE = re.compile(
 )
 
 
-class NotCanonical(Exception):
-    """The document is not in paramform's own layout: read it with PyYAML instead."""
-
-
-@dataclass
-class Lines:
-    """Where the parts of a golden stand (1-based), so errors can name the line."""
-
-    top: int | None = None
-    keys: dict[str, int] = field(default_factory=dict)
-    items: dict[str, list[int]] = field(default_factory=dict)
-    forms: dict[str, int] = field(default_factory=dict)
-    dtypes: dict[str, int] = field(default_factory=dict)
-
-
-def _scalar(token: str) -> str:
-    if not token.startswith('"'):
-        if token.lower() in RESERVED:
-            raise NotCanonical
-        return token
-    return _ESCAPE.sub(lambda m: m[1] if len(m[1]) == 1 else chr(int(m[1][1:], 16)), token[1:-1])
-
-
-def _ints(token: str) -> list[int]:
-    return list(_parsed_ints(token))
-
-
-@lru_cache(maxsize=4096)
-def _parsed_ints(token: str) -> tuple[int, ...]:
-    """A shape's text parsed once: a large model repeats a few shapes many times."""
-    return tuple(map(int, token[1:-1].split(", "))) if token != "[]" else ()
-
-
 def _extras(item: dict[str, Any], frozen: str | None, dtype: str | None) -> dict[str, Any]:
     if frozen:
         item["frozen"] = True
     if dtype is not None:
-        item["dtype"] = _scalar(dtype)
+        item["dtype"] = scalar(dtype)
     return item
 
 
 def _row(match: re.Match[str]) -> dict[str, Any]:
     name, shape, squeezed, numel, form, frozen, _, dtype = match.groups()
     item = {
-        "name": _scalar(name),
-        "shape": _ints(shape),
-        "squeezed": _ints(squeezed),
+        "name": scalar(name),
+        "shape": ints(shape),
+        "squeezed": ints(squeezed),
         "numel": int(numel),
         "form": form,
     }
@@ -124,11 +88,11 @@ def _row(match: re.Match[str]) -> dict[str, Any]:
 
 def _built_row(match: re.Match[str], build_row: RowBuilder, lineno: int) -> Any:
     name, shape, squeezed, numel, form, frozen, _, dtype = match.groups()
-    dtype_text = None if dtype is None else _scalar(dtype)
+    dtype_text = None if dtype is None else scalar(dtype)
     return build_row(
-        _scalar(name),
-        _parsed_ints(shape),
-        _parsed_ints(squeezed),
+        scalar(name),
+        parsed_ints(shape),
+        parsed_ints(squeezed),
         int(numel),
         form,
         frozen is not None,
@@ -139,12 +103,12 @@ def _built_row(match: re.Match[str], build_row: RowBuilder, lineno: int) -> Any:
 
 def _buffer(match: re.Match[str]) -> dict[str, Any]:
     name, shape, numel, frozen, _, dtype = match.groups()
-    item = {"name": _scalar(name), "shape": _ints(shape), "numel": int(numel)}
+    item = {"name": scalar(name), "shape": ints(shape), "numel": int(numel)}
     return _extras(item, frozen, dtype)
 
 
 def _alias(match: re.Match[str]) -> dict[str, Any]:
-    return {"name": _scalar(match[1]), "target": _scalar(match[2])}
+    return {"name": scalar(match[1]), "target": scalar(match[2])}
 
 
 _ITEMS = {"params": (_ROW, _row), "aliases": (_ALIAS, _alias), "buffers": (_BUFFER, _buffer)}
@@ -164,7 +128,7 @@ def _form(data: dict[str, Any], lines: Lines, match: re.Match[str], lineno: int)
 
 
 def _dtype_entry(data: dict[str, Any], lines: Lines, match: re.Match[str], lineno: int) -> None:
-    dtype, parameters, size = _scalar(match[1]), int(match[2]), _number(match[3])
+    dtype, parameters, size = scalar(match[1]), int(match[2]), _number(match[3])
     if dtype in data["dtypes"]:
         raise NotCanonical
     data["dtypes"][dtype] = {"parameters": parameters, "bytes": size}
@@ -196,7 +160,7 @@ RowsMaker = Callable[
 
 def _names(tokens: tuple[str, ...]) -> list[str] | tuple[str, ...]:
     if '"' in "".join(tokens):  # some are quoted: unescape one by one
-        return list(map(_scalar, tokens))
+        return list(map(scalar, tokens))
     if not RESERVED.isdisjoint(map(str.lower, tokens)):
         raise NotCanonical
     return tokens
@@ -223,15 +187,15 @@ def _param_block(
         if (match := _ROW_REST.fullmatch(rest)) is None:
             raise NotCanonical
         shape, squeezed, numel, form, frozen, _, dtype = match.groups()
-        dims, flag, kind = _parsed_ints(shape), frozen is not None, _dtype(dtype)
+        dims, flag, kind = parsed_ints(shape), frozen is not None, _dtype(dtype)
         line = first + index
-        build_row(names[index], dims, _parsed_ints(squeezed), int(numel), form, flag, kind, line)
+        build_row(names[index], dims, parsed_ints(squeezed), int(numel), form, flag, kind, line)
         fields[rest] = (dims, flag, kind)
     return make_rows(names, rests, fields.__getitem__)
 
 
 def _dtype(token: str | None) -> str | None:
-    return None if token is None else _scalar(token)
+    return None if token is None else scalar(token)
 
 
 def _plain(text: str) -> bool:
@@ -293,15 +257,13 @@ def read_canonical(
         elif match := _TOP.fullmatch(line):
             section = None
             key, value = (
-                (match[1], _number(match[2])) if match[1] else (match[3], _scalar(match[4]))
+                (match[1], _number(match[2])) if match[1] else (match[3], scalar(match[4]))
             )
             _open(data, lines, key, value, lineno)
         elif match := _SECTION.fullmatch(line):
             section = None if match[2] else match[1]
             empty: Any = [] if match[2] or section not in _MAPPINGS else {}
             if section == "forward":
-                from pytest_paramform.formats.forward_yaml_fast import ForwardReader
-
                 forward = ForwardReader()
                 empty = forward.data
             _open(data, lines, match[1], empty, lineno + 1)

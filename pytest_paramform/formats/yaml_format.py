@@ -7,8 +7,6 @@ Parsing uses PyYAML's safe loaders only, so nothing in a golden can execute.
 
 from __future__ import annotations
 
-import math
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -23,13 +21,19 @@ from pytest_paramform.formats.consistency import (
     check_total,
     check_unique_names,
 )
-from pytest_paramform.formats.yaml_fast import (
-    PLAIN,
-    RESERVED,
-    UNSAFE,
-    Lines,
-    NotCanonical,
-    read_canonical,
+from pytest_paramform.formats.forward_yaml import parse_forward, render_forward
+from pytest_paramform.formats.weights_yaml import check_weights_section, render_weights
+from pytest_paramform.formats.yaml_fast import read_canonical
+from pytest_paramform.formats.yaml_tokens import Lines, NotCanonical
+from pytest_paramform.formats.yaml_values import (
+    expect_keys,
+    flow_ints,
+    quote,
+    read_bool,
+    read_dims,
+    read_float,
+    read_int,
+    read_str,
 )
 from pytest_paramform.forward_report import ForwardReport
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow, form_of
@@ -47,28 +51,7 @@ _ROW_KEYS = ("name", "shape", "squeezed", "numel", "form")
 _ROW_OPTIONAL = ("frozen", "dtype")
 _BUFFER_KEYS = ("name", "shape", "numel")
 _ALIAS_KEYS = ("name", "target")
-_PLAIN = re.compile(PLAIN)
-_ESCAPED = re.compile(f"[{UNSAFE}]")
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def quote(text: str) -> str:
-    """A YAML scalar for ``text``: plain when unambiguous, else double-quoted and escaped."""
-    if _PLAIN.fullmatch(text) and text.lower() not in RESERVED:
-        return text
-    out = []
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif _ESCAPED.match(ch):
-            out.append(f"\\u{ord(ch):04x}")  # every such character lies below U+10000
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _ints(values: tuple[int, ...]) -> str:
-    return "[" + ", ".join(map(str, values)) + "]"
 
 
 def _extras(row: ParamRow) -> str:
@@ -79,13 +62,13 @@ def _extras(row: ParamRow) -> str:
 
 def _row_line(row: ParamRow) -> str:
     return (
-        f"- {{name: {quote(row.name)}, shape: {_ints(row.shape)}, "
-        f"squeezed: {_ints(row.squeezed)}, numel: {row.numel}, form: {row.form}{_extras(row)}}}"
+        f"- {{name: {quote(row.name)}, shape: {flow_ints(row.shape)}, "
+        f"squeezed: {flow_ints(row.squeezed)}, numel: {row.numel}, form: {row.form}{_extras(row)}}}"
     )
 
 
 def _buffer_line(row: ParamRow) -> str:
-    shape = _ints(row.shape)
+    shape = flow_ints(row.shape)
     return f"- {{name: {quote(row.name)}, shape: {shape}, numel: {row.numel}{_extras(row)}}}"
 
 
@@ -108,8 +91,6 @@ def render_yaml(report: ParamFormReport) -> str:
         f"trainable: {report.num_trainable}",
     ]
     if report.weights is not None:
-        from pytest_paramform.formats.weights_yaml import render_weights
-
         lines += render_weights(report.weights)
     lines.append("forms:")
     layer_shares, parameter_shares = report.layer_shares, report.parameter_shares
@@ -126,8 +107,6 @@ def render_yaml(report: ParamFormReport) -> str:
     if report.buffers is not None:
         lines += _section("buffers", [_buffer_line(row) for row in report.buffers])
     if report.forward is not None:
-        from pytest_paramform.formats.forward_yaml import render_forward
-
         lines += render_forward(report.forward)
     return "\n".join(lines) + "\n"
 
@@ -197,98 +176,41 @@ def _read(text: str) -> tuple[Any, Lines, bool]:
         return data, _lines_of(node), False
 
 
-def _expect_keys(
-    mapping: Any,
-    keys: tuple[str, ...],
-    *,
-    what: str,
-    line: int | None,
-    optional: tuple[str, ...] = (),
-) -> dict[str, Any]:
-    if not isinstance(mapping, dict):
-        raise GoldenError(f"{what} must be a mapping, got {type(mapping).__name__}", line=line)
-    missing = [k for k in keys if k not in mapping]
-    unknown = [k for k in mapping if k not in keys and k not in optional]
-    if missing or unknown:
-        detail = "; ".join(
-            part
-            for part in (
-                f"missing {', '.join(missing)}" if missing else "",
-                f"unknown {', '.join(map(str, unknown))}" if unknown else "",
-            )
-            if part
-        )
-        raise GoldenError(f"{what}: {detail} (expected {', '.join(keys)})", line=line)
-    return mapping
-
-
-def _int(value: Any, *, field: str, line: int | None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise GoldenError(f"expected a whole number >= 0, got {value!r}", line=line, field=field)
-    return value
-
-
-def _float(value: Any, *, field: str, line: int | None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise GoldenError(f"expected a percentage, got {value!r}", line=line, field=field)
-    return float(value)
-
-
-def _dims(value: Any, *, field: str, line: int | None) -> tuple[int, ...]:
-    if not isinstance(value, list):
-        raise GoldenError(f"expected a list of sizes, got {value!r}", line=line, field=field)
-    if all(type(v) is int and v >= 0 for v in value):
-        return tuple(value)
-    return tuple(_int(v, field=field, line=line) for v in value)
-
-
-def _str(value: Any, *, field: str, line: int | None) -> str:
-    if not isinstance(value, str):
-        raise GoldenError(f"expected text, got {value!r}", line=line, field=field)
-    return value
-
-
-def _bool(value: Any, *, field: str, line: int | None) -> bool:
-    if not isinstance(value, bool):
-        raise GoldenError(f"expected true or false, got {value!r}", line=line, field=field)
-    return value
-
-
 def _tensor(fields: dict[str, Any], line: int | None) -> ParamRow:
     dtype = fields.get("dtype")
     return ParamRow(
-        name=_str(fields["name"], field="name", line=line),
-        shape=_dims(fields["shape"], field="shape", line=line),
-        frozen=_bool(fields.get("frozen", False), field="frozen", line=line),
-        dtype=None if dtype is None else _str(dtype, field="dtype", line=line),
+        name=read_str(fields["name"], field="name", line=line),
+        shape=read_dims(fields["shape"], field="shape", line=line),
+        frozen=read_bool(fields.get("frozen", False), field="frozen", line=line),
+        dtype=None if dtype is None else read_str(dtype, field="dtype", line=line),
     )
 
 
 def _parse_buffer(item: Any, line: int | None) -> ParamRow:
-    fields = _expect_keys(item, _BUFFER_KEYS, what="buffer", line=line, optional=("dtype",))
+    fields = expect_keys(item, _BUFFER_KEYS, what="buffer", line=line, optional=("dtype",))
     row = _tensor(fields, line)
-    numel = _int(fields["numel"], field="numel", line=line)
+    numel = read_int(fields["numel"], field="numel", line=line)
     check_row(row, line=line, squeezed=None, numel=numel, form=None)
     return row
 
 
 def _parse_alias(item: Any, line: int | None) -> Alias:
-    fields = _expect_keys(item, _ALIAS_KEYS, what="alias", line=line)
+    fields = expect_keys(item, _ALIAS_KEYS, what="alias", line=line)
     return Alias(
-        name=_str(fields["name"], field="name", line=line),
-        target=_str(fields["target"], field="target", line=line),
+        name=read_str(fields["name"], field="name", line=line),
+        target=read_str(fields["target"], field="target", line=line),
     )
 
 
 def _parse_row(item: Any, line: int | None) -> ParamRow:
-    fields = _expect_keys(item, _ROW_KEYS, what="parameter row", line=line, optional=_ROW_OPTIONAL)
+    fields = expect_keys(item, _ROW_KEYS, what="parameter row", line=line, optional=_ROW_OPTIONAL)
     row = _tensor(fields, line)
     check_row(
         row,
         line=line,
-        squeezed=_dims(fields["squeezed"], field="squeezed", line=line),
-        numel=_int(fields["numel"], field="numel", line=line),
-        form=_str(fields["form"], field="form", line=line),
+        squeezed=read_dims(fields["squeezed"], field="squeezed", line=line),
+        numel=read_int(fields["numel"], field="numel", line=line),
+        form=read_str(fields["form"], field="form", line=line),
     )
     return row
 
@@ -348,25 +270,25 @@ def _check_forms(report: ParamFormReport, data: Any, lines: Lines) -> None:
     parameter_shares: dict[str, float] = {}
     for form, figures in data.items():
         where = lines.forms.get(str(form))
-        fields = _expect_keys(figures, _FORM_KEYS, what=f"form {form!r}", line=where)
+        fields = expect_keys(figures, _FORM_KEYS, what=f"form {form!r}", line=where)
         if str(form) in report.forms:
             check_total(
-                _int(fields["layers"], field="layers", line=where),
+                read_int(fields["layers"], field="layers", line=where),
                 report.layers_of(str(form)),
                 what=f"{form} layers",
                 line=where,
                 field="forms",
             )
             check_total(
-                _int(fields["parameters"], field="parameters", line=where),
+                read_int(fields["parameters"], field="parameters", line=where),
                 report.parameters_of(str(form)),
                 what=f"{form} parameters",
                 line=where,
                 field="forms",
             )
-        share = _float(fields["share_of_layers"], field="share_of_layers", line=where)
+        share = read_float(fields["share_of_layers"], field="share_of_layers", line=where)
         layer_shares[str(form)] = share
-        share = _float(fields["share_of_parameters"], field="share_of_parameters", line=where)
+        share = read_float(fields["share_of_parameters"], field="share_of_parameters", line=where)
         parameter_shares[str(form)] = share
     check_shares(report, layer_shares, by="layers", line=line, field="forms")
     check_shares(report, parameter_shares, by="parameters", line=line, field="forms")
@@ -375,8 +297,6 @@ def _check_forms(report: ParamFormReport, data: Any, lines: Lines) -> None:
 def _forward(top: dict[str, Any], where: Lines) -> ForwardReport | None:
     if "forward" not in top:
         return None
-    from pytest_paramform.formats.forward_yaml import parse_forward
-
     return parse_forward(top["forward"], where.keys.get("forward"))
 
 
@@ -397,14 +317,14 @@ def _parse(text: str) -> ParamFormReport:
             f" 'paramform: {FORMAT_VERSION}')",
             line=where.top,
         )
-    top = _expect_keys(data, _TOP_KEYS, what="golden", line=where.top, optional=_TOP_OPTIONAL)
+    top = expect_keys(data, _TOP_KEYS, what="golden", line=where.top, optional=_TOP_OPTIONAL)
     rows = _parse_tensors(top, where, "params", _row_or_parse if canonical else _parse_row)
     aliases: list[Alias] = []
     if "aliases" in top:
         aliases, lines = _parse_list(top["aliases"], where, "aliases", _parse_alias)
         check_aliases(rows, aliases, lines)
     report = ParamFormReport(
-        name=_str(top["model"], field="model", line=where.keys.get("model")),
+        name=read_str(top["model"], field="model", line=where.keys.get("model")),
         rows=tuple(rows),
         aliases=tuple(aliases),
         buffers=tuple(_parse_tensors(top, where, "buffers", _parse_buffer))
@@ -422,10 +342,8 @@ def _parse(text: str) -> ParamFormReport:
     }
     for key, actual in totals.items():
         line = where.keys.get(key)
-        stored = _int(top[key], field=key, line=line)
+        stored = read_int(top[key], field=key, line=line)
         check_total(stored, actual, what=f"{key} total", line=line, field=key)
     _check_forms(report, top["forms"], where)
-    from pytest_paramform.formats.weights_yaml import check_weights_section
-
     check_weights_section(report, top, where)
     return report
