@@ -1,7 +1,7 @@
 """Performance figures of pytest-paramform, measured side by side in one run.
 
-    python benchmarks/run.py            # everything, 3 repeats (about 4 minutes)
-    python benchmarks/run.py --quick    # one repeat, no baseline (about 45 s)
+    python benchmarks/run.py            # everything, 3 repeats (about 6 minutes)
+    python benchmarks/run.py --quick    # one repeat, no baseline (about 75 s)
 
 Each figure is the median of the repeats, each in a fresh process (so torch's one-time
 costs count), with peak memory from the operating system. Targets are in the README
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import importlib.util
 import json
 import os
 import platform
@@ -29,10 +30,14 @@ HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable
 
 
-def run(argv: list[str], cwd: Path = ROOT) -> tuple[float, float, str]:
+def run(
+    argv: list[str], cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> tuple[float, float, str]:
     """Wall seconds, peak RSS in MB, and stdout of one child process."""
     start = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    child = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
     out = child.stdout.read().decode() if child.stdout else ""
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - start
@@ -282,6 +287,37 @@ def sharded(repeats: int) -> list[str]:
     ]
 
 
+def hf_suite(repeats: int) -> list[str]:
+    """100 ``hf:`` config goldens checked by pytest against the loop a user would write
+    (each model built under ``torch.device("meta")``, its parameters listed), in pairs.
+
+    Both write bytecode, as Python does by default, to a cache of their own (an environment
+    with PYTHONDONTWRITEBYTECODE would make pytest rewrite its plugins' modules every run);
+    the update run that writes the goldens fills it."""
+    if importlib.util.find_spec("transformers") is None:  # found, never imported here
+        return ["hf suite: skipped (transformers is not installed: the hf extra)"]
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(root / "bytecode")
+        run([PYTHON, str(HERE / "hf_suite.py"), "write", str(root)])
+        pytest = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root)]
+        run([*pytest, "--paramform-update"], cwd=root, env=env)
+        bare = [PYTHON, str(HERE / "hf_suite.py"), "bare", str(root)]
+        pairs = [
+            (run(pytest, cwd=root, env=env)[0], run(bare, cwd=root, env=env)[0])
+            for _ in range(repeats)
+        ]
+    wall, bare_wall = (statistics.median(column) for column in zip(*pairs, strict=True))
+    ratio = statistics.median(ours / loop for ours, loop in pairs)
+    return [
+        "hf suite: pytest checking 100 hf: config goldens (Llama, Mistral, Qwen2, Gemma;"
+        " 4-32 layers) vs a loop building them on meta and listing their parameters",
+        f"  pytest {wall:.2f} s, the loop {bare_wall:.2f} s: {ratio:.2f}x as long"
+        f" [target <= 1.0x: {verdict(ratio <= 1.0)}]",
+    ]
+
+
 MILLION = textwrap.dedent(
     """
     import json, resource, sys, tempfile, time
@@ -416,6 +452,7 @@ def main() -> None:
         lambda: diff(repeats),
         lambda: folding(repeats),
         lambda: sharded(repeats),
+        lambda: hf_suite(repeats),
         lambda: forward(repeats),
     ]
     if not args.quick:

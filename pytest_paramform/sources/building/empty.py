@@ -10,6 +10,7 @@ they are wasted work.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.sources.building.constructors import big_constructors_on_meta
 from pytest_paramform.sources.building.hub_guard import hub_refused
-from pytest_paramform.sources.building.stand_ins import standing_in
+from pytest_paramform.sources.building.stand_ins import Swap, standing_in
 from pytest_paramform.sources.torch_compat import torch_function_disabled
 from pytest_paramform.torch_warnings import internal_warnings_ignored
 
@@ -68,12 +69,32 @@ def no_downloads() -> Iterator[None]:
 
 @contextmanager
 def skip_init() -> Iterator[None]:
-    """Within this block, ``torch.nn.init`` leaves tensors as they are."""
+    """Within this block, ``torch.nn.init`` leaves tensors as they are, and so do
+    transformers' own initialisers, when transformers is loaded already."""
     torch = require("torch", "torch")
     init = torch.nn.init
     names = [n for n in dir(init) if n.endswith("_") and not n.startswith("_")]
-    with standing_in([(init, name, _noop(name)) for name in names]):
+    swaps = [(init, name, _noop(name)) for name in names]
+    with standing_in([*swaps, *_transformers_init_skipped(names)]):
         yield
+
+
+def _transformers_init_skipped(names: list[str]) -> list[Swap]:
+    """No-ops for transformers 5's initialisers (``transformers.initialization.normal_``
+    calls torch's original from a table of its own, past the stand-ins above) and for
+    ``PreTrainedModel.initialize_weights``, the walk over every module that calls them.
+    transformers skips that walk itself for a model built under ``torch.device("meta")``
+    (as ``from_pretrained`` builds one): it only writes values. Never imports transformers: a
+    build that first loads it is initialised as before, only slower."""
+    swaps: list[Swap] = []
+    initialization = sys.modules.get("transformers.initialization")
+    if initialization is not None:
+        swaps += [(initialization, n, _noop(n)) for n in names if hasattr(initialization, n)]
+    modeling = sys.modules.get("transformers.modeling_utils")
+    model = getattr(modeling, "PreTrainedModel", None)
+    if model is not None and hasattr(model, "initialize_weights"):
+        swaps.append((model, "initialize_weights", _noop("initialize_weights")))
+    return swaps
 
 
 @contextmanager
