@@ -442,3 +442,40 @@ def test_our_flop_count_equals_flop_counter_mode_on_meta_for_attention() -> None
     ids = torch.zeros(1, 16, dtype=torch.int64, device="meta")
     assert section is not None
     assert section.flops == meta_flop_counter(module, input_ids=ids) > 0
+
+
+def test_an_in_place_call_that_reshapes_its_argument_is_never_answered_from_memory() -> None:
+    """torch's meta kernels resize their ``out`` tensor in place (``_resize_output_``): the
+    second identical call must resize it again, not hand back the unresized tensor."""
+    from pytest_paramform.sources.flop_counting import CountingMode
+
+    resize = torch.ops.aten._resize_output_.default
+    results = []
+    for _ in range(2):
+        out = torch.empty(0, device="meta")
+        with CountingMode():
+            resize(out, [3, 4], torch.device("meta"))
+        results.append(tuple(out.shape))
+    assert results == [(3, 4), (3, 4)]
+
+
+class Counter(nn.Module):
+    """Writes into its buffers as it runs (a step counter, a cache), then reads a value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("steps", torch.tensor(0))
+        self.register_buffer("cache", torch.ones(3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.steps += 1
+        self.cache.mul_(2)
+        return x[:, : int(self.cache.sum().item()) % 4 + 1]
+
+
+def test_a_pass_with_real_memory_leaves_the_models_buffers_as_they_were() -> None:
+    model = Counter()
+    report = build_report(model, inputs=(1, 4))
+    assert report.forward is not None
+    assert model.steps.item() == 0
+    assert model.cache.tolist() == [1.0, 1.0, 1.0]

@@ -88,6 +88,18 @@ def test_a_folder_is_a_folder_and_a_path_object_of_no_checkpoint_is_nothing(
     assert kind_of(tmp_path / "notes.txt") is Kind.UNKNOWN
 
 
+def test_a_folder_named_like_a_checkpoint_file_is_read_as_a_folder(tmp_path: Path) -> None:
+    """save_pretrained may write into a folder called ``model.pt``: it is read as the
+    checkpoint folder it is, not refused as 'a directory, not a checkpoint file'."""
+    folder = tmp_path / "model.pt"
+    folder.mkdir()
+    torch.save({"w": torch.zeros(3, 2)}, folder / "pytorch_model.bin")
+    assert kind_of(folder) is Kind.FOLDER
+    report = load(str(folder))
+    assert report.name == "model.pt"
+    assert [(row.name, row.shape) for row in report.rows] == [("w", (3, 2))]
+
+
 def test_objects_are_told_apart() -> None:
     model = torchvision.models.resnet18(weights=None)
     report = ParamFormReport("m", (ParamRow("w", (2,)),))

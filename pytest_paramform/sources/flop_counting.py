@@ -89,10 +89,13 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
                 result = func.decompose(*args, **kwargs)
             if result is not NotImplemented:
                 return result
+        before = _layout(args[0]) if kind == _IN_PLACE else None
         out = func(*args, **kwargs)
         flops = int(formula(*args, **kwargs, out_val=out)) if formula is not None else 0
         self.total += flops
-        if key is not None:
+        if key is not None and (before is None or before == _layout(args[0])):
+            # An in-place call that changed its argument's shape (``_resize_output_``, which
+            # meta kernels call) must run every time: only a plain write is remembered.
             described = _described(out)
             if described is not None:
                 self._memo[key] = (described, flops)
@@ -126,7 +129,8 @@ def _writes_first_argument_only(func: Any) -> bool:
     it, leaving its shape alone (unlike ``resize_``, ``unsqueeze_`` or ``set_``)."""
     schema = op_schema(func)
     name = schema.name.rpartition("::")[2]
-    if torch.Tag.inplace_view in func.tags or name.startswith(("resize", "set_", "sparse_")):
+    shaping = ("resize", "set_", "sparse_", "mkldnn_transpose")
+    if torch.Tag.inplace_view in func.tags or name.lstrip("_").startswith(shaping):
         return False
     arguments = schema.arguments
     written = [a for a in arguments if a.alias_info is not None and a.alias_info.is_write]
@@ -166,6 +170,12 @@ def _add_parts(values: tuple[Any, ...] | list[Any], parts: list[Any]) -> bool:
         else:
             return False
     return True
+
+
+def _layout(tensor: Any) -> tuple[Any, ...] | None:
+    if not isinstance(tensor, torch.Tensor):
+        return None
+    return tuple(tensor.shape), tuple(tensor.stride())
 
 
 def _described(out: Any) -> _Made | None:

@@ -107,9 +107,11 @@ def describe(obj: Any) -> str:
 
 
 def _path_kind(source: object) -> Kind | None:
+    # A folder first, whatever its name: save_pretrained may write into ``model.pt/``.
+    if isinstance(source, str | os.PathLike) and Path(source).is_dir():
+        return Kind.FOLDER
     if not is_checkpoint_path(source):
-        is_folder = isinstance(source, str | os.PathLike) and Path(source).is_dir()
-        return Kind.FOLDER if is_folder else None
+        return None
     assert isinstance(source, str | os.PathLike)
     index = os.fsdecode(os.fspath(source)).lower().endswith(INDEX_SUFFIXES)
     return Kind.INDEX if index else Kind.CHECKPOINT

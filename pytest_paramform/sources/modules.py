@@ -87,7 +87,6 @@ def report_of_module(
     alias, counted once. Reads names, shapes and flags only: never moves, runs or copies.
     """
     torch = require("torch", "torch")
-    module = unwrap(module)
     first: dict[int, str] = {}
     rows: list[ParamRow] = []
     aliases: list[Alias] = []

@@ -31,22 +31,32 @@ def stand_ins(module: nn.Module, *, real: bool) -> Iterator[None]:
     for the block (one stand-in for a tensor held twice, so ties hold), and is put back
     after it. On ``meta`` (``real=False``) every real tensor stands in as an empty meta
     tensor, and one already on meta (a model built without weights) is used as it is: it
-    has no values to keep. With real memory, every meta tensor stands in as zeros, and a
-    real one is used as it is, read only (eval mode, ``no_grad``): an index or mask buffer
-    keeps the values the model reads.
+    has no values to keep. With real memory, every meta tensor stands in as zeros, a real
+    buffer as a copy (a pass may write into its buffers: counters, caches, running
+    statistics; the model's own are left untouched), and a real parameter is used as it is
+    (eval mode, ``no_grad``): an index or mask keeps the values the model reads.
 
     The modules' tables are swapped directly: ``torch.func.functional_call`` does the same
     through a name-by-name accessor that costs as much as a small model's pass."""
     swapped: list[tuple[dict[str, Any], str, torch.Tensor]] = []
     made: dict[int, torch.Tensor] = {}
     for sub in module.modules():
-        tables: tuple[dict[str, Any], ...] = module_tables(sub)
-        for table in tables:
+        parameters, buffers = module_tables(sub)
+        for table in (parameters, buffers):
             for name, tensor in table.items():
-                if tensor is not None and tensor.is_meta == real:
-                    if id(tensor) not in made:
-                        made[id(tensor)] = _zeros_like(tensor) if real else empty_like(tensor)
-                    swapped.append((table, name, tensor))
+                if tensor is None:
+                    continue
+                if not real and not tensor.is_meta:
+                    stand_in: Callable[[torch.Tensor], torch.Tensor] = empty_like
+                elif real and tensor.is_meta:
+                    stand_in = _zeros_like
+                elif real and table is buffers:
+                    stand_in = _copy_of
+                else:
+                    continue
+                if id(tensor) not in made:
+                    made[id(tensor)] = stand_in(tensor)
+                swapped.append((table, name, tensor))
     try:
         for table, name, tensor in swapped:
             table[name] = made[id(tensor)]
@@ -63,6 +73,12 @@ def empty_like(tensor: torch.Tensor) -> torch.Tensor:
     if tensor.is_contiguous() or tensor.is_contiguous(memory_format=torch.channels_last):
         return torch.empty_strided(tensor.shape, tensor.stride(), dtype=tensor.dtype, device=META)
     return torch.empty_like(tensor, device=META)
+
+
+def _copy_of(tensor: torch.Tensor) -> torch.Tensor:
+    """The same values in fresh host memory, made through ``torch.empty`` so that a memory
+    budget sees the copy before it is allocated."""
+    return torch.empty(tuple(tensor.shape), dtype=tensor.dtype).copy_(tensor)
 
 
 def _zeros_like(tensor: torch.Tensor) -> torch.Tensor:
