@@ -62,6 +62,10 @@ def run(pytester: pytest.Pytester, *args: str, ctrl_c: bool = False) -> pytest.R
     # from its old bytecode (pytest 8.0 compares whole-second modification times).
     for cache in pytester.path.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
+    if "-n" in args:
+        # A run with workers is its own process: older pytest-rerunfailures (14.0) leaves a thread
+        # spinning on each closed worker connection, which would slow every later test here.
+        return pytester.runpytest_subprocess(*args)
     if not ctrl_c:
         return pytester.runpytest(*args)
     with ctrl_c_delivered():

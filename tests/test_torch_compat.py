@@ -174,12 +174,12 @@ def test_a_dispatch_mode_sees_the_aten_operations_of_a_meta_call() -> None:
     assert torch.ops.aten.mm.default in mode.ops
 
 
-def test_flop_formulas_are_keyed_by_overload_packet_and_take_out_val() -> None:
+def test_flop_formulas_are_keyed_by_overload_packet_and_take_the_result() -> None:
     formulas = torch_compat.flop_formulas()
     op = torch.ops.aten.mm.default
     a, b = torch.ones(2, 3, device="meta"), torch.ones(3, 4, device="meta")
     formula = formulas[torch_compat.overload_packet(op)]
-    assert formula(a, b, out_val=a @ b) == 2 * 2 * 3 * 4
+    assert torch_compat.flop_count(formula, (a, b), {}, a @ b) == 2 * 2 * 3 * 4
 
 
 def test_a_composite_operation_is_told_from_one_with_its_own_kernel() -> None:

@@ -27,6 +27,7 @@ import torch
 
 from pytest_paramform.sources.torch_compat import (
     TorchDispatchMode,
+    flop_count,
     flop_formulas,
     has_composite_kernel,
     op_schema,
@@ -91,7 +92,7 @@ class CountingMode(TorchDispatchMode):  # type: ignore[no-untyped-call]
                 return result
         before = _layout(args[0]) if kind == _IN_PLACE else None
         out = func(*args, **kwargs)
-        flops = int(formula(*args, **kwargs, out_val=out)) if formula is not None else 0
+        flops = flop_count(formula, args, kwargs, out) if formula is not None else 0
         self.total += flops
         if key is not None and (before is None or before == _layout(args[0])):
             # An in-place call that changed its argument's shape (``_resize_output_``, which

@@ -13,6 +13,8 @@ torch is imported on the first call.
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from types import ModuleType
@@ -100,7 +102,7 @@ def storage_key(tensor: torch.Tensor) -> int:
 
 def flop_formulas() -> dict[Any, Callable[..., int]]:
     """``FlopCounterMode``'s formulas by operation (``aten.mm``, ``aten.convolution``, ...),
-    each called as ``formula(*args, **kwargs, out_val=out)``."""
+    each called through :func:`flop_count`."""
     counter = require("torch.utils.flop_counter", "torch").FlopCounterMode(display=False)
     formulas: dict[Any, Callable[..., int]] = dict(counter.flop_registry)
     # On the CPU (a pass that had to run with real memory), attention runs a kernel with
@@ -121,6 +123,23 @@ def has_composite_kernel(func: Any) -> bool:
     return key in func.py_kernels or bool(
         torch._C._dispatch_has_kernel_for_dispatch_key(func.name(), key)
     )
+
+
+@functools.cache
+def _flop_out_keyword() -> str:
+    """How a formula is handed the operation's result: ``out_val=`` (torch >= 2.4's
+    ``FlopCounterMode``) or ``out=`` (torch 2.2), read from torch's own formula wrapper."""
+    wrapper = require("torch.utils.flop_counter", "torch").shape_wrapper(lambda *a, **k: 0)
+    names = inspect.signature(wrapper, follow_wrapped=False).parameters
+    return "out_val" if "out_val" in names else "out"
+
+
+def flop_count(
+    formula: Callable[..., int], args: tuple[Any, ...], kwargs: dict[str, Any], out: Any
+) -> int:
+    """The FLOPs ``formula`` (one of :func:`flop_formulas`) counts for one call, called as
+    ``FlopCounterMode`` calls it."""
+    return int(formula(*args, **kwargs, **{_flop_out_keyword(): out}))
 
 
 def op_schema(func: Any) -> Any:
