@@ -53,16 +53,19 @@ def write_suite(
     pytester.makepyfile(test_arch=source)
 
 
-def run(pytester: pytest.Pytester, *args: str, ctrl_c: bool = False) -> pytest.RunResult:
+def run(
+    pytester: pytest.Pytester, *args: str, ctrl_c: bool = False, in_process: bool = False
+) -> pytest.RunResult:
     """An inner pytest run; ``ctrl_c`` when it is meant to be interrupted (pytester would
-    otherwise interrupt the outer run too)."""
+    otherwise interrupt the outer run too); ``in_process`` keeps a run with workers in this
+    process, for a test that watches it from here."""
     # hypothesis is not used by these suites, and re-importing it costs a second a run.
     args = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", *args)
     # A test module rewritten at the same size within the same second would otherwise run
     # from its old bytecode (pytest 8.0 compares whole-second modification times).
     for cache in pytester.path.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
-    if "-n" in args:
+    if "-n" in args and not in_process:
         # A run with workers is its own process: older pytest-rerunfailures (14.0) leaves a thread
         # spinning on each closed worker connection, which would slow every later test here.
         return pytester.runpytest_subprocess(*args)

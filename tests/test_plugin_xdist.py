@@ -77,7 +77,11 @@ def test_two_ids_on_one_golden_are_found_across_xdist_workers(
         "    paramform_snapshot(Net)\n"
     )
     write_suite(pytester, tests=tests)
+    # In this process (claims.make_folder is watched here), without pytest-rerunfailures,
+    # whose 14.0 would leave a thread spinning here on each closed worker connection.
     args = [
+        "-p",
+        "no:rerunfailures",
         "-n",
         "2",
         "--dist",
@@ -87,7 +91,7 @@ def test_two_ids_on_one_golden_are_found_across_xdist_workers(
         "-W",
         "error",
     ]
-    result = run(pytester, *args)
+    result = run(pytester, *args, in_process=True)
     workers = {line.split("]")[0] for line in result.stdout.lines if line.startswith("[gw")}
     assert workers == {"[gw0", "[gw1"}, "the two tests ran on different workers"
     result.assert_outcomes(passed=1, failed=1)

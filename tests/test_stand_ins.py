@@ -112,7 +112,7 @@ def test_a_module_removed_meanwhile_does_not_hide_the_ones_imported(
     monkeypatch.syspath_prepend(str(tmp_path))
     doomed = types.ModuleType("paramform_doomed")
     monkeypatch.setitem(sys.modules, "paramform_doomed", doomed)
-    monkeypatch.setattr(library, "proxy", Proxy(), raising=False)
+    library.proxy = Proxy()  # type: ignore[attr-defined]  # a fresh module per test
     with standing_in([(library, "load", stand_in)]):
         del sys.modules["paramform_doomed"]
         user = importlib.import_module("paramform_user2")
