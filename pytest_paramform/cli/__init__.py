@@ -23,7 +23,6 @@ from pytest_paramform.cli.inputs import (
     kind_of,
     load_golden,
     load_pair,
-    load_report,
     load_with_model,
 )
 from pytest_paramform.comparison import CompareOptions, compare, render_drift
@@ -175,11 +174,16 @@ def _output_format(fmt: str | None, output: Path | None) -> str:
     return fmt
 
 
+def _loaded(spec: str, args: argparse.Namespace) -> ParamFormReport:
+    """The report ``report`` writes for one spec, recorded as its flags ask."""
+    return load_with_model(spec, buffers=args.buffers, dtype=args.dtype, **_forward(args))[0]
+
+
 def _write_one(args: argparse.Namespace) -> None:
     if args.chart == "":
         raise ParamFormError("--chart needs a PATH unless --output-dir is given")
     fmt = _output_format(args.format, args.output)
-    loaded = load_report(args.specs[0], buffers=args.buffers, dtype=args.dtype, **_forward(args))
+    loaded = _loaded(args.specs[0], args)
     report = _named(loaded, args.name)
     _within_budget(report, args)
     link = None
@@ -205,7 +209,7 @@ def _write_many(args: argparse.Namespace) -> None:
     out: Path = args.output_dir
     reports: dict[str, tuple[str, ParamFormReport]] = {}
     for spec in args.specs:
-        loaded = load_report(spec, buffers=args.buffers, dtype=args.dtype, **_forward(args))
+        loaded = _loaded(spec, args)
         report = _named(loaded, args.name)
         _within_budget(report, args)
         stem = _safe_name(report.name)

@@ -38,19 +38,6 @@ def load_golden(path: Path) -> ParamFormReport:
         return fmt.parse(read_text(path), path=str(path))
 
 
-def load_report(
-    spec: str,
-    *,
-    buffers: bool = False,
-    dtype: bool = False,
-    inputs: InputSpec | None = None,
-    depth: int = DEFAULT_DEPTH,
-) -> ParamFormReport:
-    """The report behind any argument the commands accept; ``inputs`` records a forward
-    pass of a model (a golden holds what it holds)."""
-    return load_with_model(spec, buffers=buffers, dtype=dtype, inputs=inputs, depth=depth)[0]
-
-
 def load_with_model(
     spec: str,
     *,
@@ -59,8 +46,10 @@ def load_with_model(
     inputs: InputSpec | None = None,
     depth: int = DEFAULT_DEPTH,
 ) -> tuple[ParamFormReport, Any]:
-    """:func:`load_report`, and the module built for a model spec (else None): the other
-    side of a comparison may have to be read the way that model loads a checkpoint."""
+    """The report behind any argument the commands accept (``inputs`` records a forward
+    pass of a model; a golden holds what it holds), and the module built for a model spec
+    (else None): the other side of a comparison may have to be read the way that model
+    loads a checkpoint."""
     if kind_of(spec) == "golden":
         return load_golden(Path(spec)), None
     with _the_models_code(spec):
