@@ -219,6 +219,22 @@ def test_a_missing_config_is_a_clean_cli_error(
     assert "no such config file" in err
 
 
+def test_a_relative_config_is_found_under_the_root_wherever_the_run_stands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, here = tmp_path / "root", tmp_path / "here"
+    save_config(root / "configs" / "small", gpt2_config(n_layer=1, n_embd=8, n_head=2))
+    here.mkdir()
+    monkeypatch.chdir(here)
+    factory, name = resolve("hf:configs/small", root)
+    assert name == "small"
+    assert build_report(factory).num_parameters == build_report(
+        f"hf:{root / 'configs' / 'small'}"
+    ).num_parameters
+    with pytest.raises(SourceError, match="no such config"):
+        resolve("hf:configs/small")  # from here, without the root
+
+
 GUARD_FOLDER = """
 import pytest
 

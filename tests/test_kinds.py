@@ -19,6 +19,7 @@ from pytest_paramform.sources.kinds import (
     is_checkpoint_path,
     kind_of,
 )
+from pytest_paramform.sources.specs import is_spec, resolve
 
 
 @pytest.mark.parametrize(
@@ -55,9 +56,6 @@ def test_is_checkpoint_path_does_not_touch_the_disk(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "kind"),
     [
-        ("torchvision:resnet18", Kind.SPEC),
-        ("hf:configs/llama", Kind.SPEC),
-        ("my_pkg.models:build", Kind.SPEC),
         ("missing/model.safetensors", Kind.CHECKPOINT),  # by its suffix: the disk is not read
         ("C:/weights/last.PT", Kind.CHECKPOINT),  # a drive, not a spec
         ("shards/model.safetensors.index.json", Kind.INDEX),
@@ -70,14 +68,34 @@ def test_a_string_is_told_by_its_form(text: str, kind: Kind) -> None:
     assert kind_of(text) is kind
 
 
+@pytest.mark.parametrize(
+    ("text", "spec"),
+    [
+        ("torchvision:resnet18", True),
+        ("hf:configs/llama", True),
+        ("my_pkg.models:build", True),
+        ("C:/weights/last.PT", False),  # a drive
+        ("./torchvision:resnet18", False),
+        ("resnet18", False),
+        ("torchvision:", False),
+    ],
+)
+def test_a_spec_is_told_by_its_form(text: str, spec: bool) -> None:
+    assert is_spec(text) is spec
+
+
 def test_a_spec_is_a_spec_whatever_the_disk_holds_and_a_path_is_written_as_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "torchvision:resnet18").mkdir()
-    assert kind_of("torchvision:resnet18") is Kind.SPEC
+    factory, name = resolve("torchvision:resnet18", tmp_path)
+    assert callable(factory)
+    assert name == "resnet18"
+    assert load("torchvision:resnet18").name == "resnet18"
     assert kind_of("./torchvision:resnet18") is Kind.FOLDER
     assert kind_of("./torchvision:resnet50") is Kind.TEXT  # no such folder
+    assert resolve("./torchvision:resnet18") == ("./torchvision:resnet18", None)
 
 
 def test_a_folder_is_a_folder_and_a_path_object_of_no_checkpoint_is_nothing(
@@ -122,9 +140,6 @@ def test_a_relative_checkpoint_or_folder_is_found_under_the_root(
     assert classify("ckpt/last.pt", root) == (Kind.CHECKPOINT, root / "ckpt" / "last.pt")
     assert classify("saved", root) == (Kind.FOLDER, root / "saved")
     assert classify("mine", root) == (Kind.FOLDER, "mine")  # not under the root: from here
-    assert classify("hf:configs/llama", root) == (Kind.SPEC, f"hf:{root / 'configs/llama'}")
-    assert classify("hf:configs/gpt2", root) == (Kind.SPEC, "hf:configs/gpt2")
-    assert classify("torchvision:resnet18", root) == (Kind.SPEC, "torchvision:resnet18")
     absolute = tmp_path / "elsewhere.pt"
     assert classify(absolute, root) == (Kind.CHECKPOINT, absolute)
 

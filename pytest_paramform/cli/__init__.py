@@ -35,7 +35,8 @@ from pytest_paramform.options import Group, add_cli_flags, in_groups
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.settings import Settings
 from pytest_paramform.sources.hf_loading import as_loaded_by
-from pytest_paramform.sources.kinds import FORMS, is_spec, reads_checkpoint
+from pytest_paramform.sources.kinds import reads_checkpoint
+from pytest_paramform.sources.specs import FORMS, is_spec
 
 EXIT_DRIFT = 1
 EXIT_BAD_INPUT = 2

@@ -15,12 +15,15 @@ from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.sources import kinds
 from pytest_paramform.sources.hf_loading import both_as_loaded
+from pytest_paramform.sources.specs import is_spec
 
 
 def kind_of(spec: str) -> str:
     """``model`` (a spec), ``checkpoint`` (a checkpoint file, an index, a
     ``save_pretrained`` folder) or ``golden`` (a .yaml or .md file, or any other file
     written as a path), from the argument's form."""
+    if is_spec(spec):
+        return "model"
     kind = kinds.kind_of(spec)
     if kind in kinds.PATHS:
         return "checkpoint"

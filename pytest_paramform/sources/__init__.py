@@ -1,8 +1,8 @@
-"""The front door of every source: :func:`load` decides what a source is, once
-(``kinds.py``), and hands it to the one module that reads that kind: ``specs.py`` for a
-spec string, ``tensors.py`` for a mapping or a checkpoint (``checkpoints.py``,
-``sharded.py``), ``modules.py`` for a module or a factory (built without weights by
-``building/``).
+"""The front door of every source: :func:`load` resolves a spec string to the object it
+names (``specs.py``), decides what the source is, once (``kinds.py``), and hands it to the
+one module that reads that kind: ``tensors.py`` for a mapping or a checkpoint
+(``checkpoints.py``, ``sharded.py``), ``modules.py`` for a module or a factory (built
+without weights by ``building/``).
 
 torch is imported when a source is read, never when this module is imported, so that
 loading the plugin costs nothing for test suites that never take a snapshot.
@@ -18,16 +18,8 @@ from pytest_paramform.errors import SourceError
 from pytest_paramform.forward_report import DEFAULT_DEPTH, parse_inputs
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.sources import factories, modules, tensors
-from pytest_paramform.sources.kinds import (
-    ACCEPTED,
-    FORMS,
-    TENSORS,
-    Kind,
-    classify,
-    describe,
-    kind_of,
-)
-from pytest_paramform.sources.specs import resolve
+from pytest_paramform.sources.kinds import ACCEPTED, TENSORS, Kind, classify, describe
+from pytest_paramform.sources.specs import FORMS, resolve
 from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 if TYPE_CHECKING:
@@ -64,16 +56,15 @@ def load_with_model(
 ) -> tuple[ParamFormReport, nn.Module | None]:
     """:func:`load`, and the module read or built (None for a source without a model): the
     other side of a comparison may have to be read the way that model loads a checkpoint."""
+    # Outside the filter: a spec imports the user's module, and its warnings (or ours
+    # about the spec, such as code shipped beside a config) are the user's to see.
+    source, default = resolve(source, root)
     kind, source = classify(source, root)
     if kind is Kind.REPORT:
         return (source if name is None else replace(source, name=name)), None
     if kind is Kind.TEXT:
         raise SourceError(f"cannot read model spec {source!r}: expected {FORMS}")
-    if kind is Kind.SPEC:
-        # Outside the filter: a spec imports the user's module, and its warnings (or ours
-        # about the spec, such as code shipped beside a config) are the user's to see.
-        source, default = resolve(source)
-        kind, name = kind_of(source), name or default
+    name = name or default
     with internal_warnings_ignored():
         forward = None if inputs is None else parse_inputs(inputs, "build_report(inputs=...)")
         if kind in TENSORS and forward is None:

@@ -1,25 +1,23 @@
 """What kind of source a value is: decided here, once, before anything is read.
 
-A string of a spec's form is a spec whatever the disk holds under that name; a path names
-a checkpoint by its suffix (the disk is not read) or as a folder; any other object is a
-state_dict-like mapping, a module or a factory. torch is imported only to tell those
-objects apart, never for a string or a path.
+A spec string has been resolved to the object it names before (``specs.py``): a string
+here is a path or nothing readable. A path names a checkpoint by its suffix (the disk is
+not read) or as a folder; any other object is a state_dict-like mapping, a module or a
+factory. torch is imported only to tell those objects apart, never for a string or a path.
 """
 
 from __future__ import annotations
 
 import enum
 import os
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.report import ParamFormReport
-from pytest_paramform.sources.hf_configs import PREFIX as HF_PREFIX
+from pytest_paramform.sources.specs import FORMS, is_spec
 
-FORMS = "torchvision:NAME, hf:PATH (a config.json or its folder) or package.module:callable"
 ACCEPTED = (
     "an nn.Module, a factory that returns one (a model class, a function such as "
     f"torchvision.models.resnet50, or a lambda), a spec ({FORMS}), a state_dict, or a "
@@ -27,12 +25,10 @@ ACCEPTED = (
 )
 INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
 CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", *INDEX_SUFFIXES)
-_DOTTED_NAME = re.compile(r"[^\W\d]\w*(\.[^\W\d]\w*)*")
 
 
 class Kind(enum.Enum):
     REPORT = "a report, taken as it is"
-    SPEC = "a spec string, naming the object it resolves to"
     TEXT = "a string of no source's form (the CLI reads it as a golden file)"
     CHECKPOINT = "a checkpoint file"
     INDEX = "a sharded checkpoint's index"
@@ -56,7 +52,7 @@ class Located(NamedTuple):
 
 def classify(source: object, root: Path | None = None) -> Located:
     """The kind of ``source``; with ``root`` (the fixture's rootdir), a relative checkpoint
-    path, folder or ``hf:`` config found there is read from there, wherever pytest runs."""
+    path or folder found there is read from there, wherever pytest runs."""
     if root is not None:
         source = _at_root(source, root)
     return Located(kind_of(source), source)
@@ -66,21 +62,10 @@ def kind_of(source: object) -> Kind:
     """The kind of ``source`` as it stands (no rootdir)."""
     if isinstance(source, ParamFormReport):
         return Kind.REPORT
-    if isinstance(source, str) and is_spec(source):
-        return Kind.SPEC
     path = _path_kind(source)
     if path is not None:
         return path
     return Kind.TEXT if isinstance(source, str) else _object_kind(source)
-
-
-def is_spec(text: str) -> bool:
-    """Whether ``text`` has a spec's form, ``prefix:rest`` with a dotted name before the
-    colon. Such a string names a model even where a file or folder of that name exists;
-    written as a path (``./torchvision:x``) it names the file. ``C:/x`` is a path."""
-    prefix, sep, rest = text.partition(":")
-    drive = len(prefix) == 1 and rest[:1] in ("/", "\\")
-    return bool(sep and rest and _DOTTED_NAME.fullmatch(prefix)) and not drive
 
 
 def is_checkpoint_path(obj: object) -> bool:
@@ -129,16 +114,9 @@ def _object_kind(source: object) -> Kind:
 
 
 def _at_root(source: object, root: Path) -> object:
-    """A relative path that names a checkpoint or folder under ``root``, or an ``hf:``
-    config there, made absolute; any other source (a spec string) is left as it is."""
-    if isinstance(source, str) and source.startswith(f"{HF_PREFIX}:"):
-        path = source.removeprefix(f"{HF_PREFIX}:")
-        if not Path(path).is_absolute() and (root / path).exists():
-            return f"{HF_PREFIX}:{root / path}"
-        return source
+    """A relative path that names a checkpoint or folder under ``root``, made absolute;
+    any other source is left as it is."""
     if not isinstance(source, str | os.PathLike) or Path(source).is_absolute():
         return source
-    if isinstance(source, str) and is_spec(source):
-        return source
     at_root = root / source
-    return at_root if reads_checkpoint(at_root) else source
+    return at_root if _path_kind(at_root) is not None else source

@@ -1,13 +1,19 @@
 """Model specs, the strings the CLI and the fixture accept for a model: ``torchvision:NAME``,
-``hf:PATH`` (a transformers config) and ``package.module:callable``."""
+``hf:PATH`` (a transformers config) and ``package.module:callable``.
+
+A spec is resolved before anything else is decided about a source: it names an object
+(a factory, mostly), and that object's kind is then decided once, in ``kinds.py``.
+"""
 
 from __future__ import annotations
 
 import difflib
 import importlib
 import inspect
+import re
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from pytest_paramform.errors import SourceError
@@ -15,6 +21,17 @@ from pytest_paramform.heavy_imports import require
 from pytest_paramform.sources import hf_configs
 
 TORCHVISION = "torchvision"
+FORMS = "torchvision:NAME, hf:PATH (a config.json or its folder) or package.module:callable"
+_DOTTED_NAME = re.compile(r"[^\W\d]\w*(\.[^\W\d]\w*)*")
+
+
+def is_spec(text: str) -> bool:
+    """Whether ``text`` has a spec's form, ``prefix:rest`` with a dotted name before the
+    colon. Such a string names a model even where a file or folder of that name exists;
+    written as a path (``./torchvision:x``) it names the file. ``C:/x`` is a path."""
+    prefix, sep, rest = text.partition(":")
+    drive = len(prefix) == 1 and rest[:1] in ("/", "\\")
+    return bool(sep and rest and _DOTTED_NAME.fullmatch(prefix)) and not drive
 
 
 def _closest(name: str, known: list[str]) -> str:
@@ -55,12 +72,21 @@ def _import_attr(module_name: str, attr_path: str, spec: str) -> Any:
     return obj
 
 
-def resolve(spec: str) -> tuple[Any, str]:
-    """The source object a spec names, and the report name it gets by default. ``spec``
-    has a spec's form (``kinds.is_spec``): the front door refuses any other string."""
-    module_name, _, attr_path = spec.partition(":")
+def resolve(source: object, root: Path | None = None) -> tuple[Any, str | None]:
+    """The object a spec string names and the report name it gets by default; any other
+    source as it is, with no name. With ``root`` (the fixture's rootdir), an ``hf:``
+    config found there is read from there, wherever pytest runs."""
+    if not isinstance(source, str) or not is_spec(source):
+        return source, None
+    module_name, _, attr_path = source.partition(":")
     if module_name == TORCHVISION:
         return torchvision_factory(attr_path), attr_path
     if module_name == hf_configs.PREFIX:
-        return hf_configs.hf_factory(attr_path)
-    return _import_attr(module_name, attr_path, spec), attr_path.rsplit(".", 1)[-1]
+        return hf_configs.hf_factory(_at_root(attr_path, root))
+    return _import_attr(module_name, attr_path, source), attr_path.rsplit(".", 1)[-1]
+
+
+def _at_root(path: str, root: Path | None) -> str:
+    if root is None or Path(path).is_absolute() or not (root / path).exists():
+        return path
+    return str(root / path)
