@@ -12,8 +12,8 @@ from test_checkpoints import write_safetensors
 from test_sharded import INDEX, SHARDS, write_sharded
 
 from pytest_paramform.errors import SourceError
-from pytest_paramform.sources.checkpoints import TensorInfo, read_safetensors
-from pytest_paramform.sources.sharded import read_sharded
+from pytest_paramform.sources.checkpoints import read_file
+from pytest_paramform.sources.tensors import TensorInfo
 
 FIRST = {"dtype": "F32", "shape": [1, 2], "data_offsets": [0, 8]}
 REPEAT = {"dtype": "F32", "shape": [1, 2], "data_offsets": [8, 16]}
@@ -24,7 +24,7 @@ def test_entries_that_repeat_a_dtype_and_shape_read_as_the_first(tmp_path: Path)
     header["odd"] = {"dtype": "F4", "shape": [3], "data_offsets": [32, 35]}  # sub-byte: no width
     header["odd2"] = {"dtype": "F4", "shape": [3], "data_offsets": [35, 36]}
     path = write_safetensors(tmp_path / "m.safetensors", header, bytes(36))
-    tensors = read_safetensors(path)
+    tensors = read_file(path)[0]
     assert tensors[:4] == [TensorInfo(f"w{i}", (1, 2), "float32") for i in range(4)]
     assert [t.shape for t in tensors[4:]] == [(3,), (3,)]
 
@@ -53,7 +53,7 @@ def test_a_bad_entry_after_a_good_one_of_its_shape_is_refused(
 ) -> None:
     path = write_safetensors(tmp_path / "bad.safetensors", {"a": FIRST, "w": entry}, bytes(16))
     with pytest.raises(SourceError, match=message):
-        read_safetensors(path)
+        read_file(path)[0]
 
 
 def test_a_tensor_that_two_shards_hold_is_refused(tmp_path: Path) -> None:
@@ -61,4 +61,4 @@ def test_a_tensor_that_two_shards_hold_is_refused(tmp_path: Path) -> None:
     index = write_sharded(tmp_path / "llm", shards)
     assert index.name == INDEX
     with pytest.raises(SourceError, match=r"holds 'layers\.0\.w', which the index"):
-        read_sharded(index)
+        read_file(index)

@@ -18,14 +18,21 @@ import torch
 from torch import nn
 
 from pytest_paramform.errors import SourceError
-from pytest_paramform.sources.checkpoints import (
-    TensorInfo,
-    read_safetensors,
-    read_torch_checkpoint,
-    tensors_of_mapping,
-)
+from pytest_paramform.sources.checkpoints import read_file
+from pytest_paramform.sources.state_dicts import tensors_of_entries
+from pytest_paramform.sources.tensors import TensorInfo, Ties
 
 PROC_IO = Path("/proc/self/io")
+
+
+def read_safetensors(path: Path) -> list[TensorInfo]:
+    return read_file(path)[0]
+
+
+def tensors_of_mapping(
+    state: dict[object, object], where: str = "state_dict"
+) -> tuple[list[TensorInfo], Ties]:
+    return tensors_of_entries(torch, state.items(), where)
 GiB = 1 << 30
 
 
@@ -194,8 +201,8 @@ def test_reading_safetensors_never_imports_torch(tmp_path: Path) -> None:
     path = write_safetensors(tmp_path / "t.safetensors", header, bytes(4))
     code = (
         "import sys\n"
-        "from pytest_paramform.sources.checkpoints import read_safetensors\n"
-        f"print(read_safetensors({str(path)!r}))\n"
+        "from pytest_paramform.sources.checkpoints import read_file\n"
+        f"print(read_file({str(path)!r}))\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     result = subprocess.run(
@@ -311,7 +318,7 @@ def test_torch_checkpoint_of_a_state_dict(tmp_path: Path) -> None:
     path = tmp_path / "model.pt"
     torch.save(state, path)
 
-    assert read_torch_checkpoint(path) == (infos_of(state), [])
+    assert read_file(path) == (infos_of(state), [])
 
 
 @pytest.mark.parametrize("wrapper", ["state_dict", "model", "module"])
@@ -320,7 +327,7 @@ def test_torch_checkpoint_wrapped(tmp_path: Path, wrapper: str) -> None:
     path = tmp_path / "ckpt.pth"
     torch.save({"epoch": 3, wrapper: state, "lr": 0.1, "arch": "small", "best": None}, path)
 
-    assert read_torch_checkpoint(path) == (infos_of(state), [])
+    assert read_file(path) == (infos_of(state), [])
 
 
 def test_torch_checkpoint_bf16_and_legacy_format(tmp_path: Path) -> None:
@@ -328,7 +335,7 @@ def test_torch_checkpoint_bf16_and_legacy_format(tmp_path: Path) -> None:
     path = tmp_path / "old.bin"
     torch.save(state, path, _use_new_zipfile_serialization=False)
 
-    assert read_torch_checkpoint(path) == (infos_of(state), [])
+    assert read_file(path) == (infos_of(state), [])
 
 
 def test_torch_checkpoint_reports_the_same_object_saved_twice(tmp_path: Path) -> None:
@@ -336,7 +343,7 @@ def test_torch_checkpoint_reports_the_same_object_saved_twice(tmp_path: Path) ->
     path = tmp_path / "tied.pt"
     torch.save({"a": shared, "b": torch.ones(2), "c": shared}, path)
 
-    infos, ties = read_torch_checkpoint(path)
+    infos, ties = read_file(path)
 
     assert [i.name for i in infos] == ["a", "b"]
     assert ties == [("c", "a")]
@@ -349,7 +356,7 @@ def test_torch_checkpoint_reports_ties_of_a_real_state_dict(tmp_path: Path) -> N
     path = tmp_path / "gpt.pt"
     torch.save(state, path)
 
-    infos, ties = read_torch_checkpoint(path)
+    infos, ties = read_file(path)
 
     assert ties == [("lm_head.weight", "wte.weight")]
     assert [i.name for i in infos] == ["wte.weight", "ln.weight", "ln.bias"]
@@ -361,7 +368,7 @@ def test_torch_checkpoint_does_not_read_tensor_bytes(tmp_path: Path) -> None:
     torch.save({"big": torch.zeros(64, 1024, 1024, dtype=torch.uint8)}, path)  # 64 MiB
 
     with bytes_read() as count:
-        infos, _ = read_torch_checkpoint(path)
+        infos, _ = read_file(path)
 
     assert infos == [TensorInfo("big", (64, 1024, 1024), "uint8")]
     assert count[0] < 4 * 1024 * 1024
@@ -398,7 +405,7 @@ def test_hostile_checkpoint_is_refused_and_never_runs(
             pickle.dump(hostile, file, protocol=protocol)
 
     with pytest.raises(SourceError, match="not a plain weights file") as info:
-        read_torch_checkpoint(path)
+        read_file(path)
 
     assert info.value.path == str(path)
     assert re.search(refused, str(info.value))
@@ -418,7 +425,7 @@ def test_torch_checkpoint_not_a_mapping(tmp_path: Path) -> None:
     torch.save(torch.zeros(3), path)
 
     with pytest.raises(SourceError, match="expected a mapping of names to tensors"):
-        read_torch_checkpoint(path)
+        read_file(path)
 
 
 def test_torch_checkpoint_value_not_a_tensor(tmp_path: Path) -> None:
@@ -426,7 +433,7 @@ def test_torch_checkpoint_value_not_a_tensor(tmp_path: Path) -> None:
     torch.save({"state_dict": {"w": torch.zeros(2), "note": [1, 2]}}, path)
 
     with pytest.raises(SourceError, match="key 'note' holds list") as info:
-        read_torch_checkpoint(path)
+        read_file(path)
 
     assert info.value.path == str(path)
     assert "checkpoint['state_dict']" in str(info.value)
@@ -439,7 +446,7 @@ def test_a_training_checkpoint_reports_its_model_and_ignores_the_optimizer(
     optimizer = {"state": {0: {"exp_avg": torch.zeros(2)}}, "param_groups": [{"lr": 0.1}]}
     torch.save({"model": {"w": torch.zeros(2)}, "optimizer": optimizer, "epoch": 3}, path)
 
-    tensors, ties = read_torch_checkpoint(path)
+    tensors, ties = read_file(path)
     assert (tensors, ties) == ([TensorInfo("w", (2,), "float32")], [])
 
 
@@ -448,7 +455,7 @@ def test_torch_checkpoint_with_two_state_dicts(tmp_path: Path) -> None:
     torch.save({"model": {"w": torch.zeros(2)}, "state_dict": {"w": torch.zeros(2)}}, path)
 
     with pytest.raises(SourceError, match="several state dicts"):
-        read_torch_checkpoint(path)
+        read_file(path)
 
 
 @pytest.mark.parametrize(
@@ -459,7 +466,7 @@ def test_torch_checkpoint_garbage(tmp_path: Path, content: bytes) -> None:
     path.write_bytes(content)
 
     with pytest.raises(SourceError, match=r"junk\.pt") as info:
-        read_torch_checkpoint(path)
+        read_file(path)
 
     assert info.value.path == str(path)
 
@@ -477,19 +484,19 @@ def test_a_compressed_checkpoint_is_named_compressed(
     path = tmp_path / "packed.pt"
     path.write_bytes(module.compress(plain.read_bytes()))
     with pytest.raises(SourceError, match=f"is {kind}-compressed; .* decompress it first"):
-        read_torch_checkpoint(path)
+        read_file(path)
 
 
 def test_a_whole_pickled_model_asks_for_its_state_dict(tmp_path: Path) -> None:
     path = tmp_path / "pytorch_model.bin"
     torch.save(nn.Linear(2, 3), path)
     with pytest.raises(SourceError, match=r"save model\.state_dict\(\) instead"):
-        read_torch_checkpoint(path)
+        read_file(path)
 
 
 def test_torch_checkpoint_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match="does not exist"):
-        read_torch_checkpoint(tmp_path / "nowhere.pt")
+        read_file(tmp_path / "nowhere.pt")
 
 
 # --- in-memory mappings ------------------------------------------------------------

@@ -32,7 +32,7 @@ from pytest_paramform import (
 from pytest_paramform.cli.inputs import load_golden
 from pytest_paramform.files import read_text, write_text
 from pytest_paramform.formats import to_markdown, to_yaml
-from pytest_paramform.sources.checkpoints import read_safetensors
+from pytest_paramform.sources.checkpoints import read_file
 
 REPORT = ParamFormReport("m", (ParamRow("a.weight", (4, 3)), ParamRow("a.bias", (4,))))
 
@@ -155,7 +155,7 @@ def test_a_hostile_safetensors_header_is_one_clean_error(
     raw = header.encode()
     path.write_bytes(len(raw).to_bytes(8, "little") + raw)
     with pytest.raises(SourceError, match=message) as info:
-        read_safetensors(path)
+        read_file(path)[0]
     assert info.value.path == str(path)
     done = subprocess.run(
         [sys.executable, "-m", "pytest_paramform", "report", str(path)],
@@ -171,11 +171,11 @@ def test_a_hostile_safetensors_header_is_one_clean_error(
 def test_a_pickle_declared_larger_than_any_state_dict_is_refused_unread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pytest_paramform.sources import checkpoints
+    from pytest_paramform.sources import torch_pickles
 
     path = tmp_path / "bomb.pt"
     torch.save({"w": torch.zeros(2, 2)}, path)
-    monkeypatch.setattr(checkpoints, "_MAX_PICKLE_BYTES", 16)
+    monkeypatch.setattr(torch_pickles, "_MAX_PICKLE_BYTES", 16)
     loaded: list[object] = []
     monkeypatch.setattr(torch, "load", lambda *a, **k: loaded.append(a))
     with pytest.raises(SourceError, match=r"declares a .*-byte pickle .*refused unread"):

@@ -14,8 +14,8 @@ from torch import nn
 from pytest_paramform import SourceError, build_report
 from pytest_paramform.cli import main
 from pytest_paramform.formats import from_yaml
-from pytest_paramform.sources.checkpoints import TensorInfo
-from pytest_paramform.sources.sharded import read_sharded
+from pytest_paramform.sources.checkpoints import read_file
+from pytest_paramform.sources.tensors import TensorInfo
 
 from suites import run
 
@@ -132,7 +132,7 @@ def test_a_broken_index_is_one_error_naming_the_file(
     index = write_sharded(tmp_path / "llm", SHARDS)
     breakage(index)  # type: ignore[operator]
     with pytest.raises(SourceError, match=message) as info:
-        read_sharded(index)
+        read_file(index)
     assert info.value.path is not None
     assert names in info.value.path
     assert main(["report", str(index)]) == 2, "bad input, never a partial report"
@@ -145,7 +145,7 @@ def test_a_tensor_listed_twice_in_the_weight_map_is_named_a_duplicate(tmp_path: 
     first = '"head.weight": "model-00001-of-00003.safetensors",'
     index.write_text(f'{head}"weight_map": {{{first}{tail}')
     with pytest.raises(SourceError, match=r"has the duplicate key 'head\.weight'") as info:
-        read_sharded(index)
+        read_file(index)
     assert info.value.path == str(index)
 
 
@@ -194,7 +194,7 @@ def test_the_fixture_takes_a_folder_relative_to_the_rootdir(pytester: pytest.Pyt
 
 def test_tensor_infos_are_what_the_headers_declare(tmp_path: Path) -> None:
     index = write_sharded(tmp_path / "llm", SHARDS[2:])
-    assert read_sharded(index) == ([TensorInfo("head.weight", (2, 4), "float8_e4m3fn")], [])
+    assert read_file(index) == ([TensorInfo("head.weight", (2, 4), "float8_e4m3fn")], [])
 
 
 def test_a_model_saved_with_save_model_round_trips(tmp_path: Path) -> None:

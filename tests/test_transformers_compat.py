@@ -18,7 +18,7 @@ import torch
 import transformers
 from transformers import conversion_mapping, core_model_loading
 
-from pytest_paramform.sources.checkpoints import read_safetensors
+from pytest_paramform.sources.checkpoints import read_file
 from pytest_paramform.sources.transformers_compat import (
     WEIGHT_LOADERS,
     Named,
@@ -149,7 +149,7 @@ def test_as_loaded_names_and_shapes_what_from_pretrained_loads(family: str, tmp_
     model, info = type(FAMILIES[family]()).from_pretrained(str(folder), output_loading_info=True)
     assert not info["missing_keys"]
     assert not info["unexpected_keys"]
-    saved = [Named(*t) for t in read_safetensors(folder / "model.safetensors")]
+    saved = [Named(*t) for t in read_file(folder / "model.safetensors")[0]]
     loaded = {t.name: t.shape for t in as_loaded(model, saved)}
     state = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     tied = {k for k in state if k not in loaded}

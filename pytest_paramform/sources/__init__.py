@@ -1,8 +1,8 @@
 """The front door of every source: :func:`load` resolves a spec string to the object it
 names (``specs.py``), decides what the source is, once (``kinds.py``), and hands it to the
-one module that reads that kind: ``tensors.py`` for a mapping or a checkpoint
-(``checkpoints.py``, ``sharded.py``), ``modules.py`` for a module or a factory (built
-without weights by ``building/``).
+module that reads that kind: ``checkpoints.py`` for a mapping or a checkpoint (its rows
+made by ``tensors.py``), ``modules.py`` for a module or a factory (built without weights
+by ``building/``).
 
 torch is imported when a source is read, never when this module is imported, so that
 loading the plugin costs nothing for test suites that never take a snapshot.
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_paramform.errors import SourceError
 from pytest_paramform.forward_report import DEFAULT_DEPTH, parse_inputs
 from pytest_paramform.report import ParamFormReport
-from pytest_paramform.sources import factories, modules, tensors
+from pytest_paramform.sources import checkpoints, factories, modules, tensors
 from pytest_paramform.sources.kinds import ACCEPTED, TENSORS, Kind, classify, describe
 from pytest_paramform.sources.specs import FORMS, resolve
 from pytest_paramform.torch_warnings import internal_warnings_ignored
@@ -68,7 +68,8 @@ def load_with_model(
     with internal_warnings_ignored():
         forward = None if inputs is None else parse_inputs(inputs, "build_report(inputs=...)")
         if kind in TENSORS and forward is None:
-            return tensors.read_tensors(kind, source, name, dtype=dtype), None
+            found, ties, label = checkpoints.read(kind, source)
+            return tensors.report_of_tensors(found, ties, name or label, dtype=dtype), None
         if kind is Kind.FACTORY:
             source, default = factories.build(source)
             kind, name = Kind.MODULE, name or default

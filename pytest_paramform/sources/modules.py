@@ -15,8 +15,9 @@ from pytest_paramform.errors import SourceError
 from pytest_paramform.forward_report import InputSpec
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow
-from pytest_paramform.sources.checkpoints import check_item, dtype_name, short_repr
 from pytest_paramform.sources.quantized import module_order, packed_tensors
+from pytest_paramform.sources.state_dicts import check_item, dtype_name
+from pytest_paramform.sources.tensors import short_repr
 from pytest_paramform.sources.wrappers import WRAPPED
 
 if TYPE_CHECKING:
@@ -98,8 +99,8 @@ def report_of_module(
         first[id(param)] = pname
         shape = tuple(int(d) for d in param.shape)
         rows.append(ParamRow(pname, shape, not param.requires_grad, _dtype(param, dtype)))
-    rows = _with_packed_weights(module, rows, dtype)
     recorded = _persistent_buffers(torch, module, dtype) if buffers else None
+    rows = _with_packed_weights(module, rows, dtype)
     return ParamFormReport(name, tuple(rows), tuple(aliases), recorded)
 
 

@@ -13,11 +13,14 @@ refuses; the live model reports.)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from pytest_paramform.heavy_imports import require
+from pytest_paramform.sources.tensors import Part
 from pytest_paramform.sources.torch_compat import (
     PACKED_DTYPE,
+    PACKED_PARAMS,
     PACKED_TUPLE,
     PACKED_WEIGHT,
     QUANTIZED_MODULES,
@@ -85,6 +88,26 @@ def module_order(model: nn.Module) -> dict[str, int]:
     for index, (prefix, _) in enumerate(model.named_modules(remove_duplicate=False)):
         order.setdefault(prefix, index)
     return order
+
+
+def unpacked(parts: Iterable[Part]) -> Iterator[Part]:
+    """Each part, a state dict's entries with every quantized layer's packed weights
+    unpacked (read as the part is, one entry at a time)."""
+    for part in parts:
+        if part.entries is not None:
+            torch = require("torch", "torch")
+            part = part._replace(entries=_unpacked_entries(torch, part.entries))
+        yield part
+
+
+def _unpacked_entries(torch: Any, entries: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
+    for key, value in entries:
+        if not isinstance(key, str) or (
+            isinstance(value, torch.Tensor) and PACKED_PARAMS not in key
+        ):
+            yield key, value
+        else:
+            yield from unpacked_items(torch, key, value)
 
 
 def unpacked_items(torch: Any, key: str, value: Any) -> Iterator[tuple[str, Any]]:

@@ -1,50 +1,46 @@
-"""The report of a source that holds tensors and no model: a state_dict-like mapping, a
-checkpoint file, a sharded checkpoint's index or a ``save_pretrained`` folder.
+"""Tensors without a model: what every checkpoint reader gives, and the report made of it.
 
-Every saved tensor is a row (buffers included); a name that holds an earlier name's tensor
-is an alias. The readers are ``checkpoints.py`` (one file, a mapping) and ``sharded.py``
-(an index, a folder).
+A reader gives each file's (or in-memory state dict's) tensors as ``TensorInfo``s and the
+ties among them. Every saved tensor is a row (buffers included); a name that holds an
+earlier name's tensor is an alias.
 """
 
 from __future__ import annotations
 
+import reprlib
+from collections.abc import Iterable
 from itertools import repeat
 from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from pytest_paramform.gc_pause import gc_paused
+from pytest_paramform.errors import SourceError
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow
-from pytest_paramform.sources.checkpoints import (
-    TensorInfo,
-    read_checkpoint_file,
-    tensors_of_mapping,
-)
-from pytest_paramform.sources.kinds import Kind
-from pytest_paramform.sources.sharded import read_folder, read_sharded
 from pytest_paramform.sources.wrappers import WRAPPER_PREFIXES
 
-Ties = list[tuple[str, str]]
+Ties = list[tuple[str, str]]  # (alias, target): the alias holds the target's tensor
 
 
-def read_tensors(kind: Kind, source: Any, name: str | None, *, dtype: bool) -> ParamFormReport:
-    """The report of a mapping, or of a checkpoint named by a path (``kind`` says which)."""
-    if kind is Kind.MAPPING:
-        tensors, ties = tensors_of_mapping(source)
-        return report_of_tensors(tensors, ties, name or "state_dict", dtype=dtype)
-    with gc_paused():  # no user code runs while a checkpoint is read
-        tensors, ties, label = _read(kind, Path(source))
-        return report_of_tensors(tensors, ties, name or label, dtype=dtype)
+class TensorInfo(NamedTuple):
+    """One named tensor as a checkpoint declares it; ``dtype`` is torch's name without
+    the ``torch.`` prefix (``"float32"``, ``"bfloat16"``). A named tuple: a sharded
+    checkpoint makes 90,000 of them."""
+
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
 
 
-def _read(kind: Kind, path: Path) -> tuple[list[TensorInfo], Ties, str]:
-    """A checkpoint's tensors, ties and default name: a folder is named after itself, an
-    index after its folder, a file after its name before the first dot."""
-    if kind is Kind.FOLDER:
-        return (*read_folder(path), path.absolute().name)
-    if kind is Kind.INDEX:
-        return (*read_sharded(path), path.absolute().parent.name)
-    return (*read_checkpoint_file(path), path.name.split(".")[0])
+class Part(NamedTuple):
+    """One file of a checkpoint, or an in-memory state dict, on its way to tensors: a
+    safetensors header gives its tensors at once, a state dict gives its entries first."""
+
+    path: Path | None  # None for a state dict passed in memory
+    where: str  # what messages call the mapping: "state_dict", "checkpoint['model']"
+    tensors: list[TensorInfo]
+    ties: Ties
+    covered: int | None = None  # bytes of data the tensors span, when the file says
+    entries: Iterable[tuple[Any, Any]] | None = None  # a state dict's, not yet read
 
 
 def report_of_tensors(
@@ -77,3 +73,29 @@ def _strip_wrapper_prefix(tensors: list[TensorInfo], ties: Ties) -> tuple[list[T
             ties = [(a[cut:], b[cut:]) for a, b in ties]
             return _strip_wrapper_prefix(tensors, ties)
     return tensors, ties
+
+
+def check_names(names: Iterable[str], where: str) -> None:
+    """``check_name`` for many names; ASCII names (nearly all) in one pass at C speed."""
+    names = list(names)
+    if not "".join(names).isascii():
+        for name in names:
+            check_name(name, where)
+
+
+def check_name(name: str, where: str) -> None:
+    """A tensor name must be storable as UTF-8: a lone surrogate (from a mis-decoded byte
+    string) is not, so no golden could record it."""
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise SourceError(
+                f"{where} names a tensor {name!r} holding a lone surrogate "
+                f"(U+{ord(name[exc.start]):04X}), which no UTF-8 golden can store"
+            ) from None
+
+
+def short_repr(value: object) -> str:
+    """A bounded description of a value for messages: a checkpoint value can be huge."""
+    return f"{type(value).__name__} {reprlib.repr(value)}"
