@@ -143,7 +143,12 @@ class ParamFormSnapshot:
                 update=self._update,
                 failure=failure,
             )
+        # syrupy keeps every assertion (and so its extension) until the session ends, and
+        # pytest a failed test's traceback (and so this frame): neither keeps the reports,
+        # which would otherwise stay alive and slow every full garbage collection.
+        extension.outcome = Outcome()
         if failure is not None:
+            del report
             fail(failure)
         return report
 
