@@ -110,7 +110,8 @@ class ParamFormSnapshot:
         settings, report = self._settings, None
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
-            report = to_report(source, settings, name, self._rootpath)
+            with gc_paused(settle=True):
+                report = to_report(source, settings, name, self._rootpath)
             # Before the golden is touched: an update never records a model over budget.
             check_budgets(report, **settings.group("budget"))
         except ParamFormError as exc:
