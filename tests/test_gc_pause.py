@@ -27,11 +27,16 @@ def collections_seen() -> Iterator[list[int]]:
         gc.callbacks.remove(watch)
 
 
-def test_the_collector_runs_again_after_the_block_even_when_it_raises() -> None:
-    assert gc.isenabled()
-    with pytest.raises(ValueError), gc_paused():
+def _fail_while_paused() -> None:
+    with gc_paused():
         assert not gc.isenabled()
         raise ValueError("the model's own error")
+
+
+def test_the_collector_runs_again_after_the_block_even_when_it_raises() -> None:
+    assert gc.isenabled()
+    with pytest.raises(ValueError, match="the model's own error"):
+        _fail_while_paused()
     assert gc.isenabled()
 
 
