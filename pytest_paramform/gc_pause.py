@@ -6,27 +6,31 @@ and parameter is a new object. The collector is paused meanwhile, never disabled
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# New objects left alive by a paused block past which one full collection is cheaper than
-# letting the collector find them: the first build in a process imports torch and
-# transformers (400,000 objects), which the youngest generation would scan, then the middle
-# one, then a full collection, each as long as the one full collection made here.
+# New objects left alive by a paused block that imported modules, past which one full
+# collection is cheaper than letting the collector find them: the first build in a process
+# imports torch and transformers (400,000 objects), which the youngest generation would
+# scan, then the middle one, then a full collection, each as long as the one made here.
 SETTLE_AFTER = 100_000
 
 
 @contextmanager
 def gc_paused(*, settle: bool = False) -> Iterator[None]:
     """Within this block the cyclic collector does not run. ``settle``: when the block
-    left more than :data:`SETTLE_AFTER` new objects alive (it imported a large library), one
-    full collection moves them to the oldest generation at once."""
+    imported modules and left more than :data:`SETTLE_AFTER` new objects alive, one full
+    collection moves them to the oldest generation at once (a large report alone is left
+    to the collector: it is dropped soon)."""
     was_enabled = gc.isenabled()
+    modules = len(sys.modules)
     gc.disable()
     try:
         yield
     finally:
-        if was_enabled:
+        if was_enabled:  # counted first: once enabled, any allocation may start a collection
+            many = settle and len(sys.modules) > modules and gc.get_count()[0] > SETTLE_AFTER
             gc.enable()
-            if settle and gc.get_count()[0] > SETTLE_AFTER:
+            if many:
                 gc.collect()
