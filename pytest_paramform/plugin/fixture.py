@@ -110,7 +110,8 @@ class ParamFormSnapshot:
         settings, report = self._settings, None
         try:
             settings = self._settings.updated(values, source="paramform_snapshot()")
-            report = to_report(source, settings, name, self._rootpath)
+            with gc_paused(settle=True):
+                report = to_report(source, settings, name, self._rootpath)
             # Before the golden is touched: an update never records a model over budget.
             check_budgets(report, **settings.group("budget"))
         except ParamFormError as exc:
@@ -143,7 +144,12 @@ class ParamFormSnapshot:
                 update=self._update,
                 failure=failure,
             )
+        # syrupy keeps every assertion (and so its extension) until the session ends, and
+        # pytest a failed test's traceback (and so this frame): neither keeps the reports,
+        # which would otherwise stay alive and slow every full garbage collection.
+        extension.outcome = Outcome()
         if failure is not None:
+            del report
             fail(failure)
         return report
 

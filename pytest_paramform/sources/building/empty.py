@@ -29,17 +29,18 @@ if TYPE_CHECKING:
 def _on_meta(param: Parameter | None) -> Parameter | None:
     """The same parameter on ``meta``; one already there is kept, which keeps ties intact.
 
-    Plain parameters are moved past the build mode's checks (they cannot concern it, and
-    a build registers tens of thousands of them)."""
+    Plain parameters are made anew past the build mode's checks (they cannot concern it, and
+    a build registers tens of thousands of them), as an empty tensor like the parameter:
+    the same result as a move, which takes torch's longer copy path, in half the time."""
     torch = require("torch", "torch")
     if param is None:
         return param
     if type(param) is torch.nn.Parameter:
         with torch_function_disabled():
-            if param.device.type == "meta":
+            if param.is_meta:
                 return param
-            meta = param.to("meta")
-        return torch.nn.Parameter(meta, requires_grad=param.requires_grad)
+            meta = torch.empty_like(param, device="meta")
+        return torch.nn.Parameter(meta, param.requires_grad)
     if param.device.type == "meta" or torch.nn.parameter.is_lazy(param):
         return param
     kwargs = dict(param.__dict__)
