@@ -2,7 +2,8 @@
 
 When transformers changes, these fail first and point at ``transformers_compat.py``, the
 only module that relies on them (how ``from_pretrained`` renames and fuses a checkpoint, how
-``hf:`` specs build a model class, which classmethods load weights).
+``hf:`` specs build a model class, which classmethods load weights, which functions
+initialise weights).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pytest_paramform.sources.transformers_compat import (
     auto_model_base,
     converted_tensors,
     from_config,
+    initialisers,
     is_transformers_model,
     loading_rules,
 )
@@ -188,3 +190,35 @@ def test_every_weight_loader_is_a_classmethod_of_its_own_class(
     assert issubclass(transformers.LlamaForCausalLM, cls) or issubclass(
         transformers.AutoModelForCausalLM, cls
     )
+
+
+def test_transformers_initialisers_carry_torch_init_names_and_bypass_torch_init(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``transformers.initialization.normal_`` & co. keep torch's own functions: a stand-in
+    put on ``torch.nn.init`` alone would not reach them, so a build names both."""
+    from transformers import initialization
+
+    names = [n for n in dir(torch.nn.init) if n.endswith("_") and not n.startswith("_")]
+    owners = {name: owner for owner, name in initialisers(names)}
+    assert owners["normal_"] is initialization
+    assert owners["initialize_weights"] is transformers.PreTrainedModel
+    monkeypatch.setattr(torch.nn.init, "normal_", lambda tensor, *a, **k: tensor)
+    weight = torch.zeros(64)
+    initialization.normal_(weight, std=1.0)
+    assert weight.abs().sum() > 0, "transformers' normal_ went through torch.nn.init"
+
+
+def test_a_model_is_initialised_by_initialize_weights_when_built(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    walked: list[str] = []
+    original = transformers.PreTrainedModel.initialize_weights
+
+    def spy(self: transformers.PreTrainedModel) -> None:
+        walked.append(type(self).__name__)
+        original(self)
+
+    monkeypatch.setattr(transformers.PreTrainedModel, "initialize_weights", spy)
+    transformers.LlamaForCausalLM(transformers.LlamaConfig(**TEXT))
+    assert "LlamaForCausalLM" in walked

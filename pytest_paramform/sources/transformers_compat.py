@@ -1,8 +1,9 @@
 """Every assumption paramform makes about transformers' internals, in one place.
 
 Building: ``hf:`` specs build a model class as its Auto class would
-(:func:`from_config`), and a build refuses the classmethods that load weights
-(:data:`WEIGHT_LOADERS`), both through names transformers does not publish.
+(:func:`from_config`), a build refuses the classmethods that load weights
+(:data:`WEIGHT_LOADERS`) and skips transformers' own initialisers (:func:`initialisers`),
+all through names transformers does not publish.
 
 Loading: transformers 5 renames and fuses weights while ``from_pretrained`` loads them
 (one list of rules per model class or type, in ``conversion_mapping.py``, applied by
@@ -25,12 +26,31 @@ from typing import Any, NamedTuple
 from pytest_paramform.heavy_imports import require
 
 AUTO_FACTORY = "transformers.models.auto.auto_factory"
+MODELING = "transformers.modeling_utils"
+# transformers 5 initialises through a module of its own, whose functions carry
+# torch.nn.init's names and call torch's originals from a table of their own.
+INITIALIZATION = "transformers.initialization"
 # (defining module, class, classmethod): how transformers loads weights, whatever their
 # source; refused while a model is built.
 WEIGHT_LOADERS = (
-    ("transformers.modeling_utils", "PreTrainedModel", "from_pretrained"),
+    (MODELING, "PreTrainedModel", "from_pretrained"),
     (AUTO_FACTORY, "_BaseAutoModelClass", "from_pretrained"),
 )
+
+
+def initialisers(torch_names: Iterable[str]) -> list[tuple[Any, str]]:
+    """``(owner, name)`` of every transformers initialiser a build skips: the functions of
+    ``transformers.initialization`` named as ``torch.nn.init``'s (``torch_names``), and
+    ``PreTrainedModel.initialize_weights``. Only those of modules loaded already: none is
+    imported here."""
+    found: list[tuple[Any, str]] = []
+    initialization = sys.modules.get(INITIALIZATION)
+    if initialization is not None:
+        found += [(initialization, n) for n in torch_names if hasattr(initialization, n)]
+    model = getattr(sys.modules.get(MODELING), "PreTrainedModel", None)
+    if model is not None and hasattr(model, "initialize_weights"):
+        found.append((model, "initialize_weights"))
+    return found
 
 
 class Named(NamedTuple):

@@ -10,7 +10,6 @@ they are wasted work.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,7 @@ from pytest_paramform.sources.building.constructors import big_constructors_on_m
 from pytest_paramform.sources.building.hub_guard import hub_refused
 from pytest_paramform.sources.building.stand_ins import Swap, standing_in
 from pytest_paramform.sources.torch_compat import torch_function_disabled
+from pytest_paramform.sources.transformers_compat import initialisers
 from pytest_paramform.torch_warnings import internal_warnings_ignored
 
 if TYPE_CHECKING:
@@ -87,15 +87,7 @@ def _transformers_init_skipped(names: list[str]) -> list[Swap]:
     transformers skips that walk itself for a model built under ``torch.device("meta")``
     (as ``from_pretrained`` builds one): it only writes values. Never imports transformers: a
     build that first loads it is initialised as before, only slower."""
-    swaps: list[Swap] = []
-    initialization = sys.modules.get("transformers.initialization")
-    if initialization is not None:
-        swaps += [(initialization, n, _noop(n)) for n in names if hasattr(initialization, n)]
-    modeling = sys.modules.get("transformers.modeling_utils")
-    model = getattr(modeling, "PreTrainedModel", None)
-    if model is not None and hasattr(model, "initialize_weights"):
-        swaps.append((model, "initialize_weights", _noop("initialize_weights")))
-    return swaps
+    return [(owner, name, _noop(name)) for owner, name in initialisers(names)]
 
 
 @contextmanager
