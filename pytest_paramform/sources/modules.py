@@ -23,6 +23,8 @@ from pytest_paramform.sources.wrappers import WRAPPED
 if TYPE_CHECKING:
     from torch import Tensor, nn
 
+RowFields = tuple[tuple[int, ...], bool, "str | None"]  # a row's own: shape, frozen, dtype
+
 
 def read_model(
     module: nn.Module,
@@ -89,7 +91,8 @@ def report_of_module(
     """
     torch = require("torch", "torch")
     first: dict[int, str] = {}
-    rows: list[ParamRow] = []
+    names: list[str] = []
+    keys: list[RowFields] = []
     aliases: list[Alias] = []
     for pname, param in _named_parameters(module):
         _check_not_lazy(torch, module, pname, param)
@@ -97,11 +100,18 @@ def report_of_module(
             aliases.append(Alias(pname, first[id(param)]))
             continue
         first[id(param)] = pname
-        shape = tuple(int(d) for d in param.shape)
-        rows.append(ParamRow(pname, shape, not param.requires_grad, _dtype(param, dtype)))
+        names.append(pname)
+        keys.append((tuple(map(int, param.shape)), not param.requires_grad, _dtype(param, dtype)))
+    # Rows of one shape, flag and dtype share their derived figures: a decoder repeats a
+    # few dozen of them over hundreds of parameters.
+    rows = ParamRow.trusted_rows(names, keys, _fields)
     recorded = _persistent_buffers(torch, module, dtype) if buffers else None
     rows = _with_packed_weights(module, rows, dtype)
     return ParamFormReport(name, tuple(rows), tuple(aliases), recorded)
+
+
+def _fields(key: RowFields) -> RowFields:
+    return key
 
 
 def _with_packed_weights(module: nn.Module, rows: list[ParamRow], dtype: bool) -> list[ParamRow]:
