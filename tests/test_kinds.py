@@ -166,3 +166,25 @@ def test_telling_a_string_or_a_path_apart_imports_no_torch(tmp_path: Path) -> No
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_what_a_spec_names_is_taken_as_an_object_not_as_text_or_a_rootdir_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spec that names a string is refused as that object (the text refusal is for the
+    string the user wrote), and a path it names is read as it stands, not under the root."""
+    (tmp_path / "named_things.py").write_text(
+        "TEXT = 'hello'\nPATH = 'ok.safetensors'\n"
+        "from pytest_paramform import ParamFormReport\nREPORT = ParamFormReport('r', ())\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "ok.safetensors").write_bytes(b"")  # found under the root, were it looked for
+    with pytest.raises(SourceError, match="^cannot take a report of str 'hello': expected an"):
+        load("named_things:TEXT", root=root)
+    with pytest.raises(SourceError, match="does not exist") as missing:
+        load("named_things:PATH", root=root)
+    assert missing.value.path == "ok.safetensors"
+    with pytest.raises(SourceError, match="^cannot take a report of ParamFormReport"):
+        load("named_things:REPORT")

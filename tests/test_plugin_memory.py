@@ -47,3 +47,16 @@ def test_reports_are_released_after_failing_checks(pytester: pytest.Pytester) ->
     run(pytester, "--paramform-update").assert_outcomes(passed=3)
     write_suite(pytester, tests=TESTS.replace("nn.Linear(8, width)", "nn.Linear(9, width)"))
     run(pytester).assert_outcomes(passed=1, failed=2)
+
+
+def test_a_report_is_released_after_a_check_that_fails_before_comparing(
+    pytester: pytest.Pytester,
+) -> None:
+    """A budget refusal fails the test before any golden is read; pytest keeps that
+    failure's traceback, and the report must not ride along with it."""
+    over_budget = TESTS.replace(
+        'name=f"paramform-memory-{width}")', 'name=f"paramform-memory-{width}", max_parameters=1)'
+    )
+    assert over_budget != TESTS
+    write_suite(pytester, tests=over_budget)
+    run(pytester, "--paramform-update").assert_outcomes(passed=1, failed=2)

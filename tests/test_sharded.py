@@ -66,6 +66,15 @@ def test_an_index_is_one_checkpoint_in_its_weight_map_order(tmp_path: Path) -> N
     assert [row.dtype for row in report.rows][::4] == ["bfloat16", "float8_e4m3fn"]
 
 
+def test_an_index_named_in_capitals_is_read_as_an_index(tmp_path: Path) -> None:
+    """The suffix is read without regard to case, by the classifier and the reader alike:
+    an upper-case index is never handed to torch.load as a pickle."""
+    index = write_sharded(tmp_path / "llm", SHARDS, index="MODEL.SAFETENSORS.INDEX.JSON")
+    report = build_report(str(index))
+    assert [row.name for row in report.rows] == NAMES
+    assert main(["report", str(index)]) == 0
+
+
 def test_a_save_pretrained_folder_reads_as_its_index(tmp_path: Path) -> None:
     index = write_sharded(tmp_path / "llm", SHARDS)
     assert build_report(str(tmp_path / "llm")) == build_report(str(index))

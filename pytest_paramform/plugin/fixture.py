@@ -107,19 +107,7 @@ class ParamFormSnapshot:
         __tracebackhide__ = True
         # The keywords are the option rows (a test holds them together): read them as such.
         values = {key: value for key, value in locals().items() if key in by_name()}
-        settings, report = self._settings, None
-        try:
-            settings = self._settings.updated(values, source="paramform_snapshot()")
-            with gc_paused(settle=True):
-                report = to_report(source, settings, name, self._rootpath)
-            # Before the golden is touched: an update never records a model over budget.
-            check_budgets(report, **settings.group("budget"))
-        except ParamFormError as exc:
-            message = f"paramform: {exc}"
-            model = report.name if report is not None else name
-            self._failed_before_check(settings.format, name, model, message)
-            # `from None`: the message says it all; pytest would print it twice otherwise.
-            raise ParamFormFailed(message, pytrace=False) from None
+        settings, report = self._report_within_budget(source, values, name)
         assertion = self._assertion(settings.format)
         extension = assertion.extension
         assert isinstance(extension, ParamFormExtension)
@@ -190,6 +178,28 @@ class ParamFormSnapshot:
                 update_new_snapshots_only=self._snapshot.update_new_snapshots_only,
             )
         return self._assertions[fmt]
+
+    def _report_within_budget(
+        self, source: Any, values: dict[str, Any], name: str | None
+    ) -> tuple[Settings, ParamFormReport]:
+        """The check's settings and the report of its source, within its budgets; else the
+        test fails, from outside the handler: the failure pytest keeps then holds neither
+        the refusal's frames nor the report (and the message says it all)."""
+        __tracebackhide__ = True
+        settings, report = self._settings, None
+        try:
+            settings = self._settings.updated(values, source="paramform_snapshot()")
+            with gc_paused(settle=True):
+                report = to_report(source, settings, name, self._rootpath)
+            # Before the golden is touched: an update never records a model over budget.
+            check_budgets(report, **settings.group("budget"))
+        except ParamFormError as exc:
+            message, model = f"paramform: {exc}", report.name if report is not None else name
+        else:
+            return settings, report
+        del report
+        self._failed_before_check(settings.format, name, model, message)
+        raise ParamFormFailed(message, pytrace=False)
 
     def _claim(self, assertion: SnapshotAssertion, name: str | None) -> str:
         """The golden's path; two checks that would share one golden are an error."""

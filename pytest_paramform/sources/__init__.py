@@ -59,10 +59,11 @@ def load_with_model(
     # Outside the filter: a spec imports the user's module, and its warnings (or ours
     # about the spec, such as code shipped beside a config) are the user's to see.
     source, default = resolve(source, root)
-    kind, source = classify(source, root)
-    if kind is Kind.REPORT:
+    named = default is not None  # by a spec: what it names is taken as it is, not as text
+    kind, source = classify(source, None if named else root)
+    if kind is Kind.REPORT and not named:
         return (source if name is None else replace(source, name=name)), None
-    if kind is Kind.TEXT:
+    if kind is Kind.TEXT and not named:
         raise SourceError(f"cannot read model spec {source!r}: expected {FORMS}")
     name = name or default
     with internal_warnings_ignored():

@@ -14,7 +14,7 @@ from typing import Any
 
 from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.sources.checkpoint_files import loaded
-from pytest_paramform.sources.kinds import Kind
+from pytest_paramform.sources.kinds import INDEX_SUFFIXES, Kind
 from pytest_paramform.sources.layouts import layout_of
 from pytest_paramform.sources.quantized import unpacked
 from pytest_paramform.sources.shards import joined
@@ -33,6 +33,8 @@ def read(kind: Kind, source: Any) -> tuple[list[TensorInfo], Ties, str]:
 
 
 def read_file(path: str | os.PathLike[str]) -> tuple[list[TensorInfo], Ties]:
-    """The tensors and ties of one checkpoint file or index, read by its suffix."""
-    tensors, ties, _ = read(Kind.CHECKPOINT, path)
+    """The tensors and ties of one checkpoint file or index, read by its suffix (whatever
+    the disk holds: a folder is refused as a file)."""
+    index = os.fsdecode(os.fspath(path)).lower().endswith(INDEX_SUFFIXES)
+    tensors, ties, _ = read(Kind.INDEX if index else Kind.CHECKPOINT, path)
     return tensors, ties

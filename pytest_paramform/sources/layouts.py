@@ -47,11 +47,11 @@ def layout_of(kind: Kind, source: Any) -> Layout:
     if kind is Kind.FOLDER:
         label = path.absolute().name
         path = _checkpoint_in(path)
-    elif kind is Kind.INDEX:
-        label = path.absolute().parent.name
+        sharded = path.name.endswith(".index.json")  # FOLDER_FILES, as save_pretrained spells them
     else:
-        label = path.name.split(".")[0]
-    if not path.name.endswith(".index.json"):
+        sharded = kind is Kind.INDEX
+        label = path.absolute().parent.name if sharded else path.name.split(".")[0]
+    if not sharded:
         return Layout(label, (path,))
     index = read_index(path)
     shards = (path.parent / shard for shard in dict.fromkeys(index.weight_map.values()))
