@@ -181,10 +181,10 @@ def test_what_a_spec_names_is_taken_as_an_object_not_as_text_or_a_rootdir_path(
     root = tmp_path / "root"
     root.mkdir()
     (root / "ok.safetensors").write_bytes(b"")  # found under the root, were it looked for
-    with pytest.raises(SourceError, match="^cannot take a report of str 'hello': expected an"):
+    with pytest.raises(SourceError, match=r"^cannot take a report of str 'hello': expected an"):
         load("named_things:TEXT", root=root)
     with pytest.raises(SourceError, match="does not exist") as missing:
         load("named_things:PATH", root=root)
     assert missing.value.path == "ok.safetensors"
-    with pytest.raises(SourceError, match="^cannot take a report of ParamFormReport"):
+    with pytest.raises(SourceError, match=r"^cannot take a report of ParamFormReport"):
         load("named_things:REPORT")
