@@ -1,7 +1,7 @@
-"""Each file of a checkpoint, one at a time, read by its suffix: a ``.safetensors`` file
-from its header alone (``safetensors_headers.py``), a ``.pt``, ``.pth`` or ``.bin`` file
-through ``torch.load(weights_only=True)`` (``torch_pickles.py``). Files are read one at a
-time, as the parts are asked for; an error names the file.
+"""Each file of a checkpoint read by its suffix: a ``.safetensors`` file from its header
+alone (``safetensors_headers.py``), a ``.pt``, ``.pth`` or ``.bin`` file through
+``torch.load(weights_only=True)`` (``torch_pickles.py``). Files are read one at a time, as
+the parts are asked for; an error names the file.
 """
 
 from __future__ import annotations
