@@ -47,7 +47,7 @@ def layout_of(kind: Kind, source: Any) -> Layout:
     if kind is Kind.FOLDER:
         label = path.absolute().name
         path = _checkpoint_in(path)
-        sharded = path.name.endswith(".index.json")  # FOLDER_FILES, as save_pretrained spells them
+        sharded = path.name.endswith(".index.json")  # one of FOLDER_FILES: lower case
     else:
         sharded = kind is Kind.INDEX
         label = path.absolute().parent.name if sharded else path.name.split(".")[0]
