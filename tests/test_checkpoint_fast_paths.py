@@ -12,8 +12,9 @@ from test_checkpoints import write_safetensors
 from test_sharded import INDEX, SHARDS, write_sharded
 
 from pytest_paramform.errors import SourceError
-from pytest_paramform.sources.checkpoints import read_file
 from pytest_paramform.sources.tensors import TensorInfo
+
+from checkpoint_reads import read_file
 
 FIRST = {"dtype": "F32", "shape": [1, 2], "data_offsets": [0, 8]}
 REPEAT = {"dtype": "F32", "shape": [1, 2], "data_offsets": [8, 16]}

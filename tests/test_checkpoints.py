@@ -18,9 +18,10 @@ import torch
 from torch import nn
 
 from pytest_paramform.errors import SourceError
-from pytest_paramform.sources.checkpoints import read_file
 from pytest_paramform.sources.state_dicts import tensors_of_entries
 from pytest_paramform.sources.tensors import TensorInfo, Ties
+
+from checkpoint_reads import read_file
 
 PROC_IO = Path("/proc/self/io")
 
@@ -33,6 +34,8 @@ def tensors_of_mapping(
     state: dict[object, object], where: str = "state_dict"
 ) -> tuple[list[TensorInfo], Ties]:
     return tensors_of_entries(torch, state.items(), where)
+
+
 GiB = 1 << 30
 
 
@@ -201,8 +204,9 @@ def test_reading_safetensors_never_imports_torch(tmp_path: Path) -> None:
     path = write_safetensors(tmp_path / "t.safetensors", header, bytes(4))
     code = (
         "import sys\n"
-        "from pytest_paramform.sources.checkpoints import read_file\n"
-        f"print(read_file({str(path)!r}))\n"
+        "from pytest_paramform.sources.checkpoints import read\n"
+        "from pytest_paramform.sources.kinds import Kind\n"
+        f"print(read(Kind.CHECKPOINT, {str(path)!r}))\n"
         "assert 'torch' not in sys.modules, 'torch was imported'\n"
     )
     result = subprocess.run(

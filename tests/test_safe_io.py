@@ -32,7 +32,8 @@ from pytest_paramform import (
 from pytest_paramform.cli.inputs import load_golden
 from pytest_paramform.files import read_text, write_text
 from pytest_paramform.formats import to_markdown, to_yaml
-from pytest_paramform.sources.checkpoints import read_file
+
+from checkpoint_reads import read_file
 
 REPORT = ParamFormReport("m", (ParamRow("a.weight", (4, 3)), ParamRow("a.bias", (4,))))
 

@@ -14,9 +14,9 @@ from torch import nn
 from pytest_paramform import SourceError, build_report
 from pytest_paramform.cli import main
 from pytest_paramform.formats import from_yaml
-from pytest_paramform.sources.checkpoints import read_file
 from pytest_paramform.sources.tensors import TensorInfo
 
+from checkpoint_reads import read_file
 from suites import run
 
 pytest_plugins = ["pytester"]

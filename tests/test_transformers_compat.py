@@ -19,7 +19,6 @@ import torch
 import transformers
 from transformers import conversion_mapping, core_model_loading
 
-from pytest_paramform.sources.checkpoints import read_file
 from pytest_paramform.sources.transformers_compat import (
     WEIGHT_LOADERS,
     Named,
@@ -32,6 +31,7 @@ from pytest_paramform.sources.transformers_compat import (
     loading_rules,
 )
 
+from checkpoint_reads import read_file
 from hf_tiny import FAMILIES, TEXT, llama, mixtral, save
 
 EXPERT_W1 = "model.layers.0.block_sparse_moe.experts.0.w1.weight"
@@ -199,10 +199,11 @@ def test_transformers_initialisers_carry_torch_init_names_and_bypass_torch_init(
     put on ``torch.nn.init`` alone would not reach them, so a build names both."""
     from transformers import initialization
 
+    model = transformers.PreTrainedModel  # loads transformers.modeling_utils: found loaded
     names = [n for n in dir(torch.nn.init) if n.endswith("_") and not n.startswith("_")]
     owners = {name: owner for owner, name in initialisers(names)}
     assert owners["normal_"] is initialization
-    assert owners["initialize_weights"] is transformers.PreTrainedModel
+    assert owners["initialize_weights"] is model
     monkeypatch.setattr(torch.nn.init, "normal_", lambda tensor, *a, **k: tensor)
     weight = torch.zeros(64)
     initialization.normal_(weight, std=1.0)

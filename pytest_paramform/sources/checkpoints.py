@@ -8,13 +8,12 @@ Tensor data is never read: a multi-gigabyte checkpoint reports in milliseconds.
 
 from __future__ import annotations
 
-import os
 from contextlib import nullcontext
 from typing import Any
 
 from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.sources.checkpoint_files import loaded
-from pytest_paramform.sources.kinds import INDEX_SUFFIXES, Kind
+from pytest_paramform.sources.kinds import Kind
 from pytest_paramform.sources.layouts import layout_of
 from pytest_paramform.sources.quantized import unpacked
 from pytest_paramform.sources.shards import joined
@@ -31,10 +30,3 @@ def read(kind: Kind, source: Any) -> tuple[list[TensorInfo], Ties, str]:
         parts = tensors_of(unpacked(loaded(layout)))
         return (*joined(layout, parts), layout.label)
 
-
-def read_file(path: str | os.PathLike[str]) -> tuple[list[TensorInfo], Ties]:
-    """The tensors and ties of one checkpoint file or index, read by its suffix (whatever
-    the disk holds: a folder is refused as a file)."""
-    index = os.fsdecode(os.fspath(path)).lower().endswith(INDEX_SUFFIXES)
-    tensors, ties, _ = read(Kind.INDEX if index else Kind.CHECKPOINT, path)
-    return tensors, ties
