@@ -101,6 +101,9 @@ def percent(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
+RowFields = tuple[Shape, bool, "str | None"]  # a row's own: shape, frozen, dtype
+
+
 @dataclass(frozen=True)
 class ParamRow:
     """One parameter tensor (a layer in the seed's vocabulary), or one buffer.
@@ -140,18 +143,19 @@ class ParamRow:
         cls,
         names: Iterable[str],
         keys: Iterable[Any],
-        kinds: Callable[[Any], tuple[Shape, bool, str | None]],
+        kinds: Callable[[Any], RowFields] | None = None,
     ) -> list[ParamRow]:
         """``[ParamRow.trusted(name, *kinds(key)) ...]`` for names and keys taken in
         pairs: each distinct key's fields (shape, frozen, dtype) and derived figures are
-        worked out once, and every row copies them (90,000 rows share a few dozen)."""
+        worked out once, and every row copies them (90,000 rows share a few dozen).
+        Without ``kinds`` each key is those fields."""
         made: dict[Any, dict[str, Any]] = {}
         rows: list[ParamRow] = []
         new, append = object.__new__, rows.append
         for name, key in zip(names, keys, strict=True):
             fields = made.get(key)
             if fields is None:
-                row = cls.trusted(name, *kinds(key))
+                row = cls.trusted(name, *(key if kinds is None else kinds(key)))
                 fields = made[key] = {k: v for k, v in row.__dict__.items() if k != "name"}
             row = new(cls)
             attributes = row.__dict__

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pytest_paramform.errors import SourceError
 from pytest_paramform.forward_report import InputSpec
 from pytest_paramform.heavy_imports import require
-from pytest_paramform.report import Alias, ParamFormReport, ParamRow
+from pytest_paramform.report import Alias, ParamFormReport, ParamRow, RowFields
 from pytest_paramform.sources.quantized import module_order, packed_tensors
 from pytest_paramform.sources.state_dicts import check_item, dtype_name
 from pytest_paramform.sources.tensors import short_repr
@@ -22,8 +22,6 @@ from pytest_paramform.sources.wrappers import WRAPPED
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
-
-RowFields = tuple[tuple[int, ...], bool, "str | None"]  # a row's own: shape, frozen, dtype
 
 
 def read_model(
@@ -104,14 +102,10 @@ def report_of_module(
         keys.append((tuple(map(int, param.shape)), not param.requires_grad, _dtype(param, dtype)))
     # Rows of one shape, flag and dtype share their derived figures: a decoder repeats a
     # few dozen of them over hundreds of parameters.
-    rows = ParamRow.trusted_rows(names, keys, _fields)
+    rows = ParamRow.trusted_rows(names, keys)
     recorded = _persistent_buffers(torch, module, dtype) if buffers else None
     rows = _with_packed_weights(module, rows, dtype)
     return ParamFormReport(name, tuple(rows), tuple(aliases), recorded)
-
-
-def _fields(key: RowFields) -> RowFields:
-    return key
 
 
 def _with_packed_weights(module: nn.Module, rows: list[ParamRow], dtype: bool) -> list[ParamRow]:

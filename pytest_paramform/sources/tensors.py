@@ -55,13 +55,9 @@ def report_of_tensors(
     shapes = map(attrgetter("shape"), tensors)
     kinds = map(attrgetter("dtype"), tensors) if dtype else repeat(None)
     keys = zip(shapes, repeat(False), kinds)  # (shape, frozen, dtype): its own fields
-    rows = tuple(ParamRow.trusted_rows(map(attrgetter("name"), tensors), keys, _fields))
+    rows = tuple(ParamRow.trusted_rows(map(attrgetter("name"), tensors), keys))
     aliases = tuple(Alias(alias, target) for alias, target in ties)
     return ParamFormReport(name, rows, aliases, None, "checkpoint")
-
-
-def _fields(key: Any) -> tuple[tuple[int, ...], bool, str | None]:
-    return key  # type: ignore[no-any-return]
 
 
 def _strip_wrapper_prefix(tensors: list[TensorInfo], ties: Ties) -> tuple[list[TensorInfo], Ties]:
