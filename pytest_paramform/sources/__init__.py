@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from pytest_paramform.errors import SourceError
 from pytest_paramform.forward_report import DEFAULT_DEPTH, parse_inputs
@@ -26,22 +26,22 @@ if TYPE_CHECKING:
     from torch import nn
 
 
-def load(
-    source: Any,
-    *,
-    name: str | None = None,
-    buffers: bool = False,
-    dtype: bool = False,
-    inputs: object = None,
-    depth: int = DEFAULT_DEPTH,
-    root: Path | None = None,
-) -> ParamFormReport:
+class LoadOptions(TypedDict, total=False):
+    """:func:`load_with_model`'s keywords, which :func:`load` takes as they are."""
+
+    name: str | None
+    buffers: bool
+    dtype: bool
+    inputs: object
+    depth: int
+    root: Path | None
+
+
+def load(source: Any, **options: Unpack[LoadOptions]) -> ParamFormReport:
     """The report of any source: a report as it is (renamed by ``name``), a spec string, a
     checkpoint path (relative ones found under ``root`` first), a state_dict, a module or
     a factory; see :func:`build_report` for the rest."""
-    return load_with_model(
-        source, name=name, buffers=buffers, dtype=dtype, inputs=inputs, depth=depth, root=root
-    )[0]
+    return load_with_model(source, **options)[0]
 
 
 def load_with_model(
