@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import huggingface_hub
@@ -123,6 +124,28 @@ def test_the_loaders_are_restored_after_the_build() -> None:
         timm.models._builder.load_pretrained,
         torch.hub.load_state_dict_from_url,
     )
+
+
+def test_a_module_imported_between_two_builds_has_its_loader_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second build looks only at the modules imported since the first: this one is."""
+    build_report(lambda: nn.Linear(4, 4))
+    binder = types.ModuleType("paramform_loader_binder")
+    binder.load_state_dict_from_url = torch.hub.load_state_dict_from_url  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, binder.__name__, binder)
+
+    def downloads() -> nn.Module:
+        binder.load_state_dict_from_url("https://example.invalid/weights.pth")
+        return nn.Linear(4, 4)
+
+    with pytest.raises(DownloadRefused) as refused:  # by name, before any socket is opened
+        build_report(downloads)
+    assert refused.value.loader == "torch.hub.load_state_dict_from_url"
+    assert binder.load_state_dict_from_url is torch.hub.load_state_dict_from_url
+    monkeypatch.delitem(sys.modules, binder.__name__)  # a module removed: the next scan is whole
+    with pytest.raises(SourceError, match=REFUSED):
+        build_report(functools.partial(timm.create_model, "resnet18", pretrained=True))
 
 
 INIT_AFTER_A_BUILD = """

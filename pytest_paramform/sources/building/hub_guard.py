@@ -33,7 +33,7 @@ from types import ModuleType
 from typing import Any
 
 from pytest_paramform.errors import DownloadRefused, chain
-from pytest_paramform.sources.building.stand_ins import Swap, standing_in
+from pytest_paramform.sources.building.stand_ins import ModulesSeen, Swap, standing_in
 from pytest_paramform.sources.transformers_compat import WEIGHT_LOADERS
 
 HOW = (
@@ -154,19 +154,31 @@ def _originals() -> dict[int, tuple[Any, Callable[..., Any]]]:
 
 
 Holder = tuple[ModuleType, str, Any]
-# The last scan of sys.modules, keyed by what would change its answer: a scan takes a few
-# milliseconds with transformers loaded, and every model build needs the answer.
-_scanned: tuple[tuple[object, ...], list[Holder]] | None = None
+# The last scan: for which targets, the modules it had seen, what it found. A scan of every
+# module takes milliseconds with transformers loaded and every model build needs one, so
+# the next build looks only at the modules imported since (a family's first build imports
+# its own); a module removed from sys.modules, or other targets, start afresh.
+_scanned: tuple[tuple[int, ...], ModulesSeen, list[Holder]] | None = None
 
 
 def _holders(names: set[str], originals: dict[int, tuple[Any, Callable[..., Any]]]) -> list[Holder]:
     """Every (module, name, original) where a loaded module binds one of the targets."""
     global _scanned
-    key = (len(sys.modules), next(reversed(sys.modules), None), *sorted(originals))
-    if _scanned is not None and _scanned[0] == key:
-        return [h for h in _scanned[1] if vars(h[0]).get(h[1]) is h[2]]
+    key = tuple(sorted(originals))
+    added = _scanned[1].added() if _scanned is not None and _scanned[0] == key else None
+    if _scanned is None or added is None:
+        found = _bindings(list(sys.modules.values()), names, originals)
+    else:
+        found = _scanned[2] + _bindings(added, names, originals)
+    _scanned = (key, ModulesSeen(), found)
+    return [h for h in found if vars(h[0]).get(h[1]) is h[2]]
+
+
+def _bindings(
+    modules: list[Any], names: set[str], originals: dict[int, tuple[Any, Callable[..., Any]]]
+) -> list[Holder]:
     found: list[Holder] = []
-    for module in list(sys.modules.values()):
+    for module in modules:
         try:
             namespace = vars(module)
         except TypeError:
@@ -175,7 +187,6 @@ def _holders(names: set[str], originals: dict[int, tuple[Any, Callable[..., Any]
             value = namespace[name]
             if id(value) in originals and originals[id(value)][0] is value:
                 found.append((module, name, value))
-    _scanned = (key, found)
     return found
 
 

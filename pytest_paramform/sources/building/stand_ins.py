@@ -33,7 +33,7 @@ def _own(owner: Any, name: str) -> bool:
 @contextmanager
 def standing_in(swaps: Sequence[Swap]) -> Iterator[None]:
     """Put each stand-in in place; on exit put every original back, wherever it went."""
-    before = _ModulesSeen()
+    before = ModulesSeen()
     saved = [(owner, name, _current(owner, name), _own(owner, name)) for owner, name, _ in swaps]
     # id(stand-in) -> (stand-in, original); the stand-in is held so that its id stays its own
     back = {
@@ -53,7 +53,7 @@ def standing_in(swaps: Sequence[Swap]) -> Iterator[None]:
         _repair(before.new_ones(), back)
 
 
-class _ModulesSeen:
+class ModulesSeen:
     """The modules loaded now, so that the ones imported later can be found; cheap, since
     every model build takes one (sys.modules keeps insertion order, and a build seldom
     removes a module)."""
@@ -63,12 +63,17 @@ class _ModulesSeen:
         self.last = next(reversed(sys.modules), None)
 
     def new_ones(self) -> list[Any]:
+        added = self.added()
+        return list(sys.modules.values()) if added is None else added
+
+    def added(self) -> list[Any] | None:
+        """The modules imported since, or None when one was removed (any may be new then)."""
+        if len(sys.modules) == self.count and next(reversed(sys.modules), None) == self.last:
+            return []  # the usual case, told without copying a few thousand names
         names = list(sys.modules)
-        if len(names) == self.count and (not names or names[-1] == self.last):
-            return []
         if len(names) > self.count and (self.count == 0 or names[self.count - 1] == self.last):
             return [sys.modules[n] for n in names[self.count:] if n in sys.modules]
-        return list(sys.modules.values())  # something was removed: look at everything
+        return None
 
 
 def _original(value: Any, back: dict[int, tuple[Any, Any]]) -> Any:
