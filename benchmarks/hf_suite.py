@@ -2,11 +2,14 @@
 
     python benchmarks/hf_suite.py write DIR   # DIR/configs/NAME/config.json + DIR/test_configs.py
     python benchmarks/hf_suite.py bare DIR    # each model built on meta, its parameters listed
+    python benchmarks/hf_suite.py loop DIR LOOP  # LOOP/test_loop.py: that loop as pytest tests
 
 The configs are Llama, Mistral, Qwen2 and Gemma decoders of 4 to 32 layers (small widths:
 the build's cost is per module, not per element). ``write`` imports nothing heavy; ``bare``
 builds every config under ``torch.device("meta")`` with ``AutoModelForCausalLM.from_config``
 and lists each parameter's name, shape and dtype, the check's work without the plugin.
+``loop`` writes the same work as one pytest test a config, in a folder of its own: what a
+suite without the plugin would run, pytest's own costs included.
 """
 
 from __future__ import annotations
@@ -54,6 +57,24 @@ def config(number: int) -> tuple[str, dict[str, object]]:
         "vocab_size": 1024,
     }
 
+LOOP = '''\
+from pathlib import Path
+
+import pytest
+import torch
+import transformers
+
+CONFIGS = sorted(Path({configs!r}).iterdir())
+
+
+@pytest.mark.parametrize("folder", CONFIGS, ids=lambda folder: folder.name)
+def test_config(folder):
+    config = transformers.AutoConfig.from_pretrained(str(folder))
+    with torch.device("meta"):
+        model = transformers.AutoModelForCausalLM.from_config(config)
+    assert [(n, tuple(p.shape), p.dtype) for n, p in model.named_parameters()]
+'''
+
 
 def write(root: Path) -> None:
     for number in range(COUNT):
@@ -79,9 +100,17 @@ def bare(root: Path) -> int:
     return listed
 
 
+def write_loop(root: Path, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "test_loop.py").write_text(LOOP.format(configs=str(root.resolve() / "configs")))
+    (folder / "pytest.ini").write_text("[pytest]\n")
+
+
 if __name__ == "__main__":
     command, where = sys.argv[1], Path(sys.argv[2])
     if command == "write":
         write(where)
+    elif command == "loop":
+        write_loop(where, Path(sys.argv[3]))
     else:
         print(bare(where))

@@ -289,7 +289,9 @@ def sharded(repeats: int) -> list[str]:
 
 def hf_suite(repeats: int) -> list[str]:
     """100 ``hf:`` config goldens checked by pytest against the loop a user would write
-    (each model built under ``torch.device("meta")``, its parameters listed), in pairs.
+    (each model built under ``torch.device("meta")``, its parameters listed), in pairs; and,
+    for scale, against that loop written as 100 pytest tests (pytest's own costs on both
+    sides: what the plugin adds to a suite).
 
     Both write bytecode, as Python does by default, to a cache of their own (an environment
     with PYTHONDONTWRITEBYTECODE would make pytest rewrite its plugins' modules every run);
@@ -297,24 +299,33 @@ def hf_suite(repeats: int) -> list[str]:
     if importlib.util.find_spec("transformers") is None:  # found, never imported here
         return ["hf suite: skipped (transformers is not installed: the hf extra)"]
     with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder)
+        root, loop = Path(folder) / "suite", Path(folder) / "loop"
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-        env["PYTHONPYCACHEPREFIX"] = str(root / "bytecode")
+        env["PYTHONPYCACHEPREFIX"] = str(Path(folder) / "bytecode")
         run([PYTHON, str(HERE / "hf_suite.py"), "write", str(root)])
+        run([PYTHON, str(HERE / "hf_suite.py"), "loop", str(root), str(loop)])
         pytest = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root)]
         run([*pytest, "--paramform-update"], cwd=root, env=env)
         bare = [PYTHON, str(HERE / "hf_suite.py"), "bare", str(root)]
-        pairs = [
-            (run(pytest, cwd=root, env=env)[0], run(bare, cwd=root, env=env)[0])
+        tests = [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(loop)]
+        triples = [
+            (
+                run(pytest, cwd=root, env=env)[0],
+                run(bare, cwd=root, env=env)[0],
+                run(tests, cwd=loop, env=env)[0],
+            )
             for _ in range(repeats)
         ]
-    wall, bare_wall = (statistics.median(column) for column in zip(*pairs, strict=True))
-    ratio = statistics.median(ours / loop for ours, loop in pairs)
+    wall, bare_wall, tests_wall = (statistics.median(c) for c in zip(*triples, strict=True))
+    ratio = statistics.median(ours / loop for ours, loop, _ in triples)
+    in_pytest = statistics.median(ours / tests for ours, _, tests in triples)
     return [
         "hf suite: pytest checking 100 hf: config goldens (Llama, Mistral, Qwen2, Gemma;"
         " 4-32 layers) vs a loop building them on meta and listing their parameters",
         f"  pytest {wall:.2f} s, the loop {bare_wall:.2f} s: {ratio:.2f}x as long"
         f" [target <= 1.0x: {verdict(ratio <= 1.0)}]",
+        f"  the loop as 100 pytest tests {tests_wall:.2f} s: the goldens take {in_pytest:.2f}x"
+        " as long",
     ]
 
 
@@ -322,7 +333,7 @@ MILLION = textwrap.dedent(
     """
     import json, resource, sys, tempfile, time
     from pathlib import Path
-    from pytest_paramform import ParamFormReport, ParamRow, compare
+    from pytest_paramform import ParamFormReport, ParamRow, compare, to_yaml
     from pytest_paramform.cli.inputs import load_golden
     from pytest_paramform.files import write_text
     start = time.perf_counter()
