@@ -57,6 +57,7 @@ def config(number: int) -> tuple[str, dict[str, object]]:
         "vocab_size": 1024,
     }
 
+
 LOOP = '''\
 from pathlib import Path
 
