@@ -143,9 +143,19 @@ def test_a_module_imported_between_two_builds_has_its_loader_refused(
         build_report(downloads)
     assert refused.value.loader == "torch.hub.load_state_dict_from_url"
     assert binder.load_state_dict_from_url is torch.hub.load_state_dict_from_url
-    monkeypatch.delitem(sys.modules, binder.__name__)  # a module removed: the next scan is whole
-    with pytest.raises(SourceError, match=REFUSED):
-        build_report(functools.partial(timm.create_model, "resnet18", pretrained=True))
+    # One module removed and another imported, as many as before: the next scan is whole.
+    monkeypatch.delitem(sys.modules, binder.__name__)
+    other = types.ModuleType("paramform_loader_binder_2")
+    other.download_url_to_file = torch.hub.download_url_to_file  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, other.__name__, other)
+
+    def downloads_again() -> nn.Module:
+        other.download_url_to_file("https://example.invalid/w.pth", "w.pth")
+        return nn.Linear(4, 4)
+
+    with pytest.raises(DownloadRefused) as refused:
+        build_report(downloads_again)
+    assert refused.value.loader == "torch.hub.download_url_to_file"
 
 
 INIT_AFTER_A_BUILD = """
