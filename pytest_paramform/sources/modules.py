@@ -15,7 +15,7 @@ from pytest_paramform.errors import SourceError
 from pytest_paramform.forward_report import InputSpec
 from pytest_paramform.heavy_imports import require
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow, RowFields
-from pytest_paramform.sources.quantized import module_order, packed_tensors
+from pytest_paramform.sources.quantized_modules import with_packed_weights
 from pytest_paramform.sources.state_dicts import check_item, dtype_name
 from pytest_paramform.sources.tensors import short_repr
 from pytest_paramform.sources.wrappers import WRAPPED
@@ -104,21 +104,8 @@ def report_of_module(
     # few dozen of them over hundreds of parameters.
     rows = ParamRow.trusted_rows(names, keys)
     recorded = _persistent_buffers(torch, module, dtype) if buffers else None
-    rows = _with_packed_weights(module, rows, dtype)
+    rows = with_packed_weights(module, rows, dtype)
     return ParamFormReport(name, tuple(rows), tuple(aliases), recorded)
-
-
-def _with_packed_weights(module: nn.Module, rows: list[ParamRow], dtype: bool) -> list[ParamRow]:
-    """Rows with a quantized layer's packed weight and bias put in module order; they are
-    not parameters, so they are frozen."""
-    packed = packed_tensors(module)
-    if not packed:
-        return rows
-    extra = [ParamRow(n, tuple(int(d) for d in t.shape), True, _dtype(t, dtype)) for n, t in packed]
-    order = module_order(module)
-    owner = [order.get(row.name.rpartition(".")[0], -1) for row in [*rows, *extra]]
-    ranked = sorted(zip(owner, range(len(owner)), [*rows, *extra], strict=True))
-    return [row for _, _, row in ranked]
 
 
 def _persistent_buffers(torch: Any, module: nn.Module, dtype: bool) -> tuple[ParamRow, ...]:

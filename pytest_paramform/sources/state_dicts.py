@@ -1,15 +1,18 @@
 """A state dict's tensors: names, shapes and dtypes, and the names that hold one tensor.
+Every file's entries and an in-memory state dict's are read here.
 
 Tensors are never copied, moved or read: only their attributes and where they live.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pytest_paramform.errors import SourceError, in_file
+from pytest_paramform.errors import SourceError
 from pytest_paramform.heavy_imports import require
+from pytest_paramform.sources.quantized_state_dicts import unpacked_entries
 from pytest_paramform.sources.tensors import Part, TensorInfo, Ties, check_name, short_repr
 from pytest_paramform.sources.torch_compat import storage_key
 
@@ -17,17 +20,12 @@ if TYPE_CHECKING:
     from torch import Tensor
 
 
-def tensors_of(parts: Iterable[Part]) -> Iterator[Part]:
-    """Each part with its tensors and ties: a state dict's read from its entries (an error
-    names the file it came from), a safetensors header's as they are."""
-    for part in parts:
-        if part.entries is None:
-            yield part
-            continue
-        torch = require("torch", "torch")
-        with in_file(None if part.path is None else str(part.path)):
-            tensors, ties = tensors_of_entries(torch, part.entries, part.where)
-        yield part._replace(tensors=tensors, ties=ties, entries=None)
+def part_of(path: Path | None, where: str, entries: Iterable[tuple[Any, Any]]) -> Part:
+    """A state dict's part: its entries read into tensors and ties, a quantized layer's
+    packed weights unpacked on the way."""
+    torch = require("torch", "torch")
+    tensors, ties = tensors_of_entries(torch, unpacked_entries(torch, entries), where)
+    return Part(path, where, tensors, ties)
 
 
 def tensors_of_entries(

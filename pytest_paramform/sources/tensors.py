@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from itertools import repeat
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from pytest_paramform.errors import SourceError
 from pytest_paramform.report import Alias, ParamFormReport, ParamRow
@@ -32,15 +32,13 @@ class TensorInfo(NamedTuple):
 
 
 class Part(NamedTuple):
-    """One file of a checkpoint, or an in-memory state dict, on its way to tensors: a
-    safetensors header gives its tensors at once, a state dict gives its entries first."""
+    """One file of a checkpoint, or an in-memory state dict, read into its tensors."""
 
     path: Path | None  # None for a state dict passed in memory
     where: str  # what messages call the mapping: "state_dict", "checkpoint['model']"
     tensors: list[TensorInfo]
     ties: Ties
     covered: int | None = None  # bytes of data the tensors span, when the file says
-    entries: Iterable[tuple[Any, Any]] | None = None  # a state dict's, not yet read
 
 
 def report_of_tensors(
