@@ -52,19 +52,26 @@ class _Seen:
 
 def run_forward(module: nn.Module, inputs: InputSpec, depth: int) -> ForwardReport:
     """The model's outputs, and its modules' down to ``depth``, for one pass on ``meta``
-    in eval mode under ``no_grad``; with real memory if it reads values."""
-    try:
-        return _recorded_pass(module, inputs, depth, real=False)
-    except Exception as exc:  # the model's own code: anything may come out of it
-        failure = _located_failure(module, inputs, exc, real=False)
-        if not _reads_values(failure.call, exc):
-            raise SourceError(_failure_text(module, failure, exc)) from exc
-    return _with_real_memory(module, inputs, depth, failure)
+    in eval mode under ``no_grad``; again with real memory if it reads values."""
+    on_meta = _Failure(type(module).__name__)
+    for real in (False, True):
+        try:
+            return _recorded_pass(module, inputs, depth, real=real)
+        except BudgetExceeded as exc:  # only with real memory: where it read values
+            raise SourceError(_over_budget_text(on_meta, exc.budget)) from None
+        except Exception as exc:  # the model's own code: anything may come out of it
+            failure = _located_failure(module, inputs, exc, real=real)
+            if real or not _reads_values(failure.call, exc):
+                raise SourceError(_failure_text(failure, exc, real=real)) from exc
+            on_meta = failure
+    raise AssertionError("unreachable: the pass with real memory returns or raises")
 
 
 def _recorded_pass(
     module: nn.Module, inputs: InputSpec, depth: int, *, real: bool
 ) -> ForwardReport:
+    """One pass, recorded. With real memory: the model's own real tensors as they are,
+    zeros for the ones on meta and for inputs given as shapes, under the build's budget."""
     chosen = dict(modules_to_depth(module, depth))
     seen = {name: _Seen() for name in chosen}
     counter = CountingMode()
@@ -96,20 +103,6 @@ def _budget(real: bool) -> AbstractContextManager[Any]:
     """With real memory, the build's budget watches from the inputs on: every tensor the
     pass makes (inputs, stand-ins, activations) is counted before it is allocated."""
     return AllocationBudget(BUILD_MEMORY_BUDGET) if real else nullcontext()
-
-
-def _with_real_memory(
-    module: nn.Module, inputs: InputSpec, depth: int, failure: _Failure
-) -> ForwardReport:
-    """The pass again with real memory, under the build's budget: the model's own real
-    tensors as they are, zeros for the ones on meta, zeros for inputs given as shapes."""
-    try:
-        return _recorded_pass(module, inputs, depth, real=True)
-    except BudgetExceeded as exc:
-        raise SourceError(_over_budget_text(module, failure, exc.budget)) from None
-    except Exception as exc:  # the model's own code, on real tensors this time
-        again = _located_failure(module, inputs, exc, real=True)
-        raise SourceError(_failure_text(module, again, exc, real=True)) from exc
 
 
 def modules_to_depth(module: nn.Module, depth: int) -> Iterator[tuple[str, nn.Module]]:
@@ -253,11 +246,13 @@ _VALUE_SHAPED = ("nonzero", "masked_select", "unique", "bincount", "repeat_inter
 
 @dataclass
 class _Failure:
-    """Where a failing pass failed: the modules open at that moment, and the torch call."""
+    """Where a failing pass of ``model`` (its class's name) failed: the modules open at
+    that moment, each as its name and its class's name, and the torch call."""
 
-    stack: list[str] = field(default_factory=list)
+    model: str
+    stack: list[tuple[str, str]] = field(default_factory=list)
     call: str | None = None
-    where: list[str] = field(default_factory=list)
+    where: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _FailedCall(TorchFunctionMode):
@@ -293,7 +288,7 @@ def _located_failure(
 ) -> _Failure:
     """The pass runs again, watched, to name the deepest module that was running and the
     torch call that failed."""
-    failure = _Failure()
+    failure = _Failure(type(module).__name__)
     try:
         with _budget(real):
             args, kwargs = make_arguments(inputs, real=real)
@@ -304,25 +299,22 @@ def _located_failure(
     return failure
 
 
-def _where(module: nn.Module, failure: _Failure) -> str:
+def _where(failure: _Failure) -> str:
     """``in layer2.0 (Gate) at Tensor.item()``: the deepest module running, and the call
     (a module whose own code raised is still on the stack: no hook closed it)."""
-    names = dict(module.named_modules())
     running = failure.where if failure.call else failure.stack
-    deepest = running[-1] if running else ""
-    kind = type(names.get(deepest, module)).__name__
+    deepest, kind = running[-1] if running else ("", failure.model)
     where = f"in {deepest} ({kind})" if deepest else f"in the model's own forward ({kind})"
     return where + (f" at {failure.call}()" if failure.call else "")
 
 
-def _failure_text(
-    module: nn.Module, failure: _Failure, exc: Exception, *, real: bool = False
-) -> str:
+def _failure_text(failure: _Failure, exc: Exception, *, real: bool = False) -> str:
     first = str(exc).splitlines()[0] if str(exc) else ""
     first = first if len(first) <= 160 else first[:157] + "..."
-    model = type(module).__name__
-    where = _where(module, failure)
-    text = f"the forward pass of {model} failed {where}: {type(exc).__name__}: {first}"
+    text = (
+        f"the forward pass of {failure.model} failed {_where(failure)}: "
+        f"{type(exc).__name__}: {first}"
+    )
     if real:
         text += (
             " (it ran with real memory, because it reads values: zeros where the model "
@@ -332,10 +324,9 @@ def _failure_text(
     return text
 
 
-def _over_budget_text(module: nn.Module, failure: _Failure, budget: int) -> str:
-    model = type(module).__name__
+def _over_budget_text(failure: _Failure, budget: int) -> str:
     return (
-        f"the forward pass of {model} reads values {_where(module, failure)}, and a forward "
+        f"the forward pass of {failure.model} reads values {_where(failure)}, and a forward "
         f"pass on meta has none (no weights, no data), so it must run with real memory, and "
         f"that pass would make more than {budget / 1024**3:.1f} GiB of tensors (counted as "
         "they are made, freed ones included). Record the forward pass of a part that does "
@@ -354,7 +345,7 @@ def _module_stack(module: nn.Module, failure: _Failure) -> Iterator[None]:
     """Keeps ``failure.stack`` as the names of the modules whose forward is running."""
 
     def enter(name: str) -> Callable[..., None]:
-        return lambda _module, _args: failure.stack.append(name)
+        return lambda sub, _args: failure.stack.append((name, type(sub).__name__))
 
     def leave(_module: nn.Module, _args: Any, _output: Any) -> None:
         failure.stack.pop()
