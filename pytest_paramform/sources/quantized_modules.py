@@ -36,7 +36,7 @@ def _is_packed(module: nn.Module) -> bool:
 def with_packed_weights(model: nn.Module, rows: list[ParamRow], dtype: bool) -> list[ParamRow]:
     """``rows`` with each quantized layer's packed weight and bias put in module order;
     they are not parameters, so they are frozen."""
-    packed = packed_tensors(model)
+    packed = _packed_tensors(model)
     if not packed:
         return rows
     extra = [
@@ -57,7 +57,7 @@ def _module_order(model: nn.Module) -> dict[str, int]:
     return order
 
 
-def packed_tensors(model: nn.Module) -> list[tuple[str, Tensor]]:
+def _packed_tensors(model: nn.Module) -> list[tuple[str, Tensor]]:
     """``(name, tensor)`` for every packed weight and bias, in module order."""
     kinds = {type(module) for module in model.modules()}
     if not any(kind.__module__.startswith(QUANTIZED_MODULES) for kind in kinds):

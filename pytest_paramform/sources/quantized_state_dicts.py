@@ -36,10 +36,10 @@ def unpacked_entries(
         ):
             yield key, value
         else:
-            yield from unpacked_items(torch, key, value)
+            yield from _unpacked_items(torch, key, value)
 
 
-def unpacked_items(torch: Any, key: str, value: Any) -> Iterator[tuple[str, Any]]:
+def _unpacked_items(torch: Any, key: str, value: Any) -> Iterator[tuple[str, Any]]:
     """A state_dict entry as the tensors a user would name: a packed ``(weight, bias)``
     tuple becomes ``<layer>.weight`` and ``<layer>.bias``; the packed dtype entry is not a
     tensor and goes; everything else is left as it is."""
