@@ -57,7 +57,9 @@ def run_forward(module: nn.Module, inputs: InputSpec, depth: int) -> ForwardRepo
     for real in (False, True):
         try:
             return _recorded_pass(module, inputs, depth, real=real)
-        except BudgetExceeded as exc:  # only with real memory: where it read values
+        except BudgetExceeded as exc:  # the real pass's budget; nothing else is ours
+            if not real:
+                raise
             raise SourceError(_over_budget_text(on_meta, exc.budget)) from None
         except Exception as exc:  # the model's own code: anything may come out of it
             failure = _located_failure(module, inputs, exc, real=real)
@@ -342,7 +344,8 @@ def _reads_values(call: str | None, exc: Exception) -> bool:
 
 @contextmanager
 def _module_stack(module: nn.Module, failure: _Failure) -> Iterator[None]:
-    """Keeps ``failure.stack`` as the names of the modules whose forward is running."""
+    """Keeps ``failure.stack`` as the modules whose forward is running, each as its name
+    and its class's name."""
 
     def enter(name: str) -> Callable[..., None]:
         return lambda sub, _args: failure.stack.append((name, type(sub).__name__))

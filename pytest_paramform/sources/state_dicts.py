@@ -1,5 +1,6 @@
 """A state dict's tensors: names, shapes and dtypes, and the names that hold one tensor.
-Every file's entries and an in-memory state dict's are read here.
+A torch file's entries and an in-memory state dict's are read here (a safetensors file
+gives its tensors from its header).
 
 Tensors are never copied, moved or read: only their attributes and where they live.
 """
