@@ -35,6 +35,7 @@ from pytest_paramform.sources.building.budget import AllocationBudget, BudgetExc
 from pytest_paramform.sources.building.ladder import BUILD_MEMORY_BUDGET
 from pytest_paramform.sources.flop_counting import CountingMode
 from pytest_paramform.sources.pass_stand_ins import norms_keep_shape, stand_ins
+from pytest_paramform.sources.tensors import dotted
 from pytest_paramform.sources.torch_compat import TorchFunctionMode, tree_map_only
 
 META = torch.device("meta")
@@ -53,8 +54,8 @@ class _Seen:
 def run_forward(module: nn.Module, inputs: InputSpec, depth: int) -> ForwardReport:
     """The model's outputs, and its modules' down to ``depth``, for one pass on ``meta``
     in eval mode under ``no_grad``; again with real memory if it reads values."""
-    on_meta = _Failure(type(module).__name__)
-    for real in (False, True):
+    on_meta, real = _Failure(type(module).__name__), False
+    while True:  # at most twice: on meta, then with real memory
         try:
             return _recorded_pass(module, inputs, depth, real=real)
         except BudgetExceeded as exc:  # the real pass's budget; nothing else is ours
@@ -65,8 +66,7 @@ def run_forward(module: nn.Module, inputs: InputSpec, depth: int) -> ForwardRepo
             failure = _located_failure(module, inputs, exc, real=real)
             if real or not _reads_values(failure.call, exc):
                 raise SourceError(_failure_text(failure, exc, real=real)) from exc
-            on_meta = failure
-    raise AssertionError("unreachable: the pass with real memory returns or raises")
+            on_meta, real = failure, True
 
 
 def _recorded_pass(
@@ -226,14 +226,10 @@ def leaves(value: Any, prefix: str = "") -> Iterator[tuple[str, Shape]]:
         yield prefix, _shape(value)
     elif isinstance(value, Mapping):
         for key, item in value.items():
-            yield from leaves(item, _join(prefix, str(key)))
+            yield from leaves(item, dotted(prefix, str(key)))
     elif isinstance(value, tuple | list):
         for index, item in enumerate(value):
-            yield from leaves(item, _join(prefix, str(index)))
-
-
-def _join(prefix: str, key: str) -> str:
-    return f"{prefix}.{key}" if prefix else key
+            yield from leaves(item, dotted(prefix, str(index)))
 
 
 def _shape(tensor: torch.Tensor) -> Shape:

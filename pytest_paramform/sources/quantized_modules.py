@@ -16,14 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from pytest_paramform.report import ParamRow
 from pytest_paramform.sources.state_dicts import dtype_name
+from pytest_paramform.sources.tensors import dotted
 from pytest_paramform.sources.torch_compat import QUANTIZED_MODULES
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
-
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
 
 
 def _is_packed(module: nn.Module) -> bool:
@@ -65,13 +62,13 @@ def _packed_tensors(model: nn.Module) -> list[tuple[str, Tensor]]:
     found: list[tuple[str, Tensor]] = []
     for prefix, module in model.named_modules(remove_duplicate=False):
         if _is_packed_rnn(module):
-            found += [(_join(prefix, n), t) for n, t in _rnn_tensors(module)]
+            found += [(dotted(prefix, n), t) for n, t in _rnn_tensors(module)]
         elif _is_packed(module):
-            found.append((_join(prefix, "weight"), module.weight()))
+            found.append((dotted(prefix, "weight"), module.weight()))
             bias = getattr(module, "bias", None)
             value = bias() if callable(bias) else None
             if value is not None:
-                found.append((_join(prefix, "bias"), value))
+                found.append((dotted(prefix, "bias"), value))
     return found
 
 

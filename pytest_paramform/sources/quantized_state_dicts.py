@@ -13,16 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from pytest_paramform.sources.tensors import dotted
 from pytest_paramform.sources.torch_compat import (
     PACKED_DTYPE,
     PACKED_PARAMS,
     PACKED_TUPLE,
     PACKED_WEIGHT,
 )
-
-
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
 
 
 def unpacked_entries(
@@ -48,12 +45,12 @@ def _unpacked_items(torch: Any, key: str, value: Any) -> Iterator[tuple[str, Any
         return
     layer = _layer_of(key)
     if layer is not None and key.endswith(PACKED_TUPLE) and _weight_bias(torch, value):
-        yield _join(layer, "weight"), value[0]
+        yield dotted(layer, "weight"), value[0]
         if value[1] is not None:
-            yield _join(layer, "bias"), value[1]
+            yield dotted(layer, "bias"), value[1]
         return
     if layer is not None and key.endswith(PACKED_WEIGHT) and isinstance(value, torch.Tensor):
-        yield _join(layer, "weight"), value
+        yield dotted(layer, "weight"), value
         return
     yield key, value
 

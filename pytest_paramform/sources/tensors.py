@@ -69,6 +69,11 @@ def _strip_wrapper_prefix(tensors: list[TensorInfo], ties: Ties) -> tuple[list[T
     return tensors, ties
 
 
+def dotted(prefix: str, name: str) -> str:
+    """``prefix.name``, or ``name`` alone under the model itself (prefix "")."""
+    return f"{prefix}.{name}" if prefix else name
+
+
 def check_names(names: Iterable[str], where: str) -> None:
     """``check_name`` for many names; ASCII names (nearly all) in one pass at C speed."""
     names = list(names)
