@@ -3,11 +3,12 @@ every pytest start; ``settings.Settings`` holds a check's resolved values).
 
 Each option is one row of ``OPTIONS`` (name, kind, default, help, group, allowed values),
 and the rows drive everything: the ini options (``paramform_<name>``), the
-``@pytest.mark.paramform`` marker text, the CLI flags (``--<name>``, chosen per command by
-group), ``Settings`` and ``CompareOptions`` (the ``compare`` group), and the one validator
-(``Option.parse``, over ``values``). A new option is one row plus the code that uses its
-value; the fixture keeps an explicit keyword signature for editors, and a test holds it to
-the table. Values apply in order: ini options, then the marker, then the call's keywords.
+``@pytest.mark.paramform`` marker text, the fixture's keywords, the CLI flags
+(``--<name>``, chosen per command by group, handed on by group), ``Settings`` (a group's
+values as keywords for the code that uses them) and the one validator (``Option.parse``,
+over ``values``). A new option is one row, its line in :class:`CheckOptions` (the
+keyword's type, for editors; a test holds the two together), plus the code that uses its
+value. Values apply in order: ini options, then the marker, then the call's keywords.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal, TypedDict
 
 from pytest_paramform import formats, values
 from pytest_paramform.comparison.strictness import LEVELS
@@ -44,7 +45,18 @@ class Option:
 
     @property
     def flag(self) -> str:
-        return f"--{self.name.replace('_', '-')}"
+        """The command-line flag; ``--input`` is given once per tensor, so it is singular."""
+        return "--input" if self.kind == "inputs" else f"--{self.name.replace('_', '-')}"
+
+    def cli_words(self, value: object) -> list[str]:
+        """The command-line words that give ``value`` (as the flag's parser received it:
+        ``--input``'s tokens as typed)."""
+        if self.kind == "flag":
+            return [self.flag] if value else []
+        if self.kind == "inputs":
+            tokens = value if isinstance(value, list | tuple) else ()
+            return [f"{self.flag}={token}" for token in tokens]
+        return [f"{self.flag}={value}"]
 
     def parse(self, raw: object, source: str) -> Value:
         """The value ``raw`` stands for (a keyword's value or an ini string), or an error
@@ -115,6 +127,22 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
+class CheckOptions(TypedDict, total=False):
+    """The rows as ``paramform_snapshot(...)``'s keywords, in table order; None (or no
+    keyword) leaves an option as the ini options and the marker set it."""
+
+    format: str | None
+    level: str | None
+    tolerance: float | None
+    rel_tolerance: float | None
+    buffers: bool | None
+    dtype: bool | None
+    max_parameters: int | None
+    max_flops: int | None
+    inputs: Any
+    depth: int | None
+
+
 def by_name() -> dict[str, Option]:
     """The rows by name (read when asked, so a row added in a test is seen everywhere)."""
     return {option.name: option for option in OPTIONS}
@@ -157,7 +185,7 @@ def add_cli_flags(
             parser.add_argument(option.flag, type=float, default=default, help=option.help)
         elif option.kind == "inputs":
             parser.add_argument(
-                "--input",
+                option.flag,
                 dest=option.name,
                 action="append",
                 metavar="[NAME:]SHAPE[:DTYPE]",

@@ -1,8 +1,9 @@
 """One check's resolved settings: the option table's values laid over each other.
 
 Built from the rows alone: any row is known, validated and held here without a line in
-this module. The typed properties are for the code that reads an option by name (the
-``compare`` group becomes a ``CompareOptions``, field by field).
+this module. Code takes a group's values as keywords (``settings.group("budget")``); the
+two properties are the values read as one object: the ``compare`` group as a
+``CompareOptions``, field by field, and the golden format's name.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 from pytest_paramform import options
 from pytest_paramform.comparison.strictness import CompareOptions
 from pytest_paramform.errors import SettingsError
-from pytest_paramform.forward_report import InputSpec
 from pytest_paramform.options import Group, Value
 
 
@@ -59,35 +59,3 @@ class Settings:
     @property
     def format(self) -> str:
         return str(self.values["format"])
-
-    @property
-    def buffers(self) -> bool:
-        return bool(self.values["buffers"])
-
-    @property
-    def dtype(self) -> bool:
-        return bool(self.values["dtype"])
-
-    @property
-    def max_parameters(self) -> int | None:
-        return _count_or_none(self.values["max_parameters"])
-
-    @property
-    def max_flops(self) -> int | None:
-        return _count_or_none(self.values["max_flops"])
-
-    @property
-    def inputs(self) -> InputSpec | None:
-        """Tensors to make, or a callable; a forward pass is recorded only when given."""
-        value = self.values["inputs"]
-        assert value is None or callable(value) or isinstance(value, tuple), "read by its row"
-        return value
-
-    @property
-    def depth(self) -> int:
-        return _count_or_none(self.values["depth"]) or 0
-
-
-def _count_or_none(value: object) -> int | None:
-    """A count option's value (validated by its row), None when unset."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from pathlib import Path
 
 import pytest
 
-from pytest_paramform import options
-from pytest_paramform.cli import _parser
+from pytest_paramform import options, sources
+from pytest_paramform.cli import _parser, _recorded, main
 from pytest_paramform.comparison import CompareOptions
 from pytest_paramform.errors import SettingsError
-from pytest_paramform.options import OPTIONS, Option, in_groups, marker_line
+from pytest_paramform.options import OPTIONS, CheckOptions, Option, in_groups, marker_line
 from pytest_paramform.plugin.fixture import ParamFormSnapshot
 from pytest_paramform.settings import Settings
+from pytest_paramform.sources import LoadOptions
 
 from suites import run, write_suite
 
@@ -23,9 +25,19 @@ NAMES = [option.name for option in OPTIONS]
 
 def test_the_fixture_call_takes_exactly_the_options_as_keywords() -> None:
     parameters = inspect.signature(ParamFormSnapshot.__call__).parameters
-    keywords = [p.name for p in parameters.values() if p.kind is p.KEYWORD_ONLY]
-    assert keywords == ["name", *NAMES]
-    assert all(parameters[name].default is None for name in NAMES)
+    assert [p.name for p in parameters.values() if p.kind is p.KEYWORD_ONLY] == ["name"]
+    assert parameters["options"].kind is inspect.Parameter.VAR_KEYWORD
+    assert list(CheckOptions.__annotations__) == NAMES, "editors see each row as a keyword"
+
+
+def test_a_keyword_that_is_no_option_is_a_type_error(pytester: pytest.Pytester) -> None:
+    call = "paramform_snapshot(Net, levl='summary')"
+    write_suite(pytester, tests=f"def test_net(paramform_snapshot):\n    {call}\n")
+    result = run(pytester)
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        ["E * TypeError: ParamFormSnapshot.__call__() got an unexpected keyword argument 'levl'"]
+    )
 
 
 def test_the_marker_and_the_ini_options_come_from_the_table(pytester: pytest.Pytester) -> None:
@@ -96,8 +108,12 @@ def test_compare_options_are_the_compare_group_field_by_field() -> None:
 
 def test_settings_hold_every_row_at_its_default() -> None:
     assert Settings().flat() == {option.name: option.default for option in OPTIONS}
-    read = {name: getattr(Settings(), name) for name in NAMES if name not in in_groups("compare")}
+    read = Settings().group("golden", "record", "budget", "forward")
     assert read == {o.name: o.default for o in OPTIONS if o.group != "compare"}
+
+
+def test_the_sources_take_every_record_and_forward_option_as_a_keyword() -> None:
+    assert set(in_groups("record", "forward")) <= set(LoadOptions.__annotations__)
 
 
 def test_cli_commands_take_their_groups_flags() -> None:
@@ -155,3 +171,37 @@ def test_a_new_row_is_an_ini_option_and_a_marker_keyword(pytester: pytest.Pytest
     result = run(pytester)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: ini option paramform_colour: colour must be one of *"])
+
+
+@pytest.mark.usefixtures("colour_row")
+def test_a_new_row_reaches_the_sources_from_the_fixture(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record row's value is handed to the sources as a keyword, with no line in the
+    plugin: what is left to write is its use there."""
+    given: list[object] = []
+    real = sources.load
+
+    def load(source: object, **options: object) -> object:
+        given.append(options.pop("colour"))
+        return real(source, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sources, "load", load)
+    call = "paramform_snapshot(Net, colour='blue')\n    paramform_snapshot(Net, name='b')"
+    write_suite(pytester, tests=f"def test_net(paramform_snapshot):\n    {call}\n")
+    run(pytester, "--paramform-update").assert_outcomes(passed=1)
+    assert given == ["blue", "red"]
+
+
+@pytest.mark.usefixtures("colour_row")
+def test_a_new_row_reaches_the_sources_and_the_accept_command_from_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = _parser().parse_args(["report", "x", "--colour", "blue"])
+    assert _recorded(args)["colour"] == "blue"
+    golden = tmp_path / "net.yaml"
+    assert main(["check", "torchvision:mobilenet_v2", str(golden), "--colour", "blue"]) == 2
+    assert (
+        "create it with: paramform report torchvision:mobilenet_v2 --colour=blue --format yaml"
+        in capsys.readouterr().err
+    )

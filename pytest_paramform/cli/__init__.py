@@ -31,7 +31,7 @@ from pytest_paramform.errors import ModelCodeError, ParamFormError, SettingsErro
 from pytest_paramform.files import relative, write_text
 from pytest_paramform.forward_report import DEFAULT_DEPTH, inputs_from_text
 from pytest_paramform.gc_pause import gc_paused
-from pytest_paramform.options import Group, add_cli_flags, in_groups
+from pytest_paramform.options import Group, add_cli_flags, by_name, in_groups
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.settings import Settings
 from pytest_paramform.sources.hf_loading import as_loaded_by
@@ -177,7 +177,7 @@ def _output_format(fmt: str | None, output: Path | None) -> str:
 
 def _loaded(spec: str, args: argparse.Namespace) -> ParamFormReport:
     """The report ``report`` writes for one spec, recorded as its flags ask."""
-    return load_with_model(spec, buffers=args.buffers, dtype=args.dtype, **_forward(args))[0]
+    return load_with_model(spec, **_recorded(args))[0]
 
 
 def _write_one(args: argparse.Namespace) -> None:
@@ -230,13 +230,15 @@ def _write_many(args: argparse.Namespace) -> None:
         print(out / f"{stem}{suffix}")
 
 
-def _forward(args: argparse.Namespace) -> dict[str, Any]:
-    """``--input`` (repeated) and ``--depth``: a forward pass is recorded when given."""
-    tokens = args.inputs
-    if tokens is None and args.depth != DEFAULT_DEPTH:
+def _recorded(args: argparse.Namespace, **overrides: Any) -> dict[str, Any]:
+    """The flags of the ``record`` and ``forward`` groups, as the sources' keywords (with
+    ``overrides``); ``--input`` (repeated) is read from its text, and ``--depth`` needs it."""
+    flags = {name: getattr(args, name) for name in in_groups("record", "forward")}
+    if flags["inputs"] is None and flags["depth"] != DEFAULT_DEPTH:
         raise SettingsError("--depth needs --input: it is how deep a forward pass records")
-    inputs = None if tokens is None else inputs_from_text(tokens, "--input")
-    return {"inputs": inputs, "depth": args.depth}
+    if flags["inputs"] is not None:
+        flags["inputs"] = inputs_from_text(flags["inputs"], "--input")
+    return {**flags, **overrides}
 
 
 def _within_budget(report: ParamFormReport, args: argparse.Namespace) -> None:
@@ -261,7 +263,7 @@ def _options(args: argparse.Namespace) -> CompareOptions:
     """The comparison flags, checked as ``CompareOptions`` checks them: a bad value reads
     as it always has (``tolerance must be a finite number >= 0 (percentage points), got
     -1.0``), not as an ini option does."""
-    return CompareOptions(args.level, args.tolerance, args.rel_tolerance)
+    return CompareOptions(**{name: getattr(args, name) for name in in_groups("compare")})
 
 
 def _given(args: argparse.Namespace, group: Group) -> Settings:
@@ -278,7 +280,7 @@ def _buffers(args: argparse.Namespace, kinds: set[str]) -> bool:
 def _pair(expected: str, actual: str, args: argparse.Namespace) -> tuple[ParamFormReport, ...]:
     """Both sides; a model set against a checkpoint records buffers, as a state_dict does."""
     buffers = _buffers(args, {kind_of(expected), kind_of(actual)})
-    return load_pair(expected, actual, buffers=buffers, dtype=args.dtype, **_forward(args))
+    return load_pair(expected, actual, **_recorded(args, buffers=buffers))
 
 
 def _verdict(
@@ -348,9 +350,7 @@ def _check(args: argparse.Namespace) -> int:
     with gc_paused() if reading else contextlib.nullcontext():
         expected = load_golden(golden)
         buffers = _buffers(args, {expected.source, kind_of(args.spec)})
-        actual, model = load_with_model(
-            args.spec, buffers=buffers, dtype=args.dtype, **_forward(args)
-        )
+        actual, model = load_with_model(args.spec, **_recorded(args, buffers=buffers))
         expected = as_loaded_by(expected, model)
         _within_budget(actual, args)
         return _verdict(
@@ -380,10 +380,12 @@ def _check_argument_order(spec: str, golden: str) -> None:
 def _accept_command(args: argparse.Namespace, fmt: str) -> str:
     """The report command that writes the golden this check would pass against: the
     check's spec with every flag that changes what is recorded."""
-    recorded = [flag for flag, on in (("--buffers", args.buffers), ("--dtype", args.dtype)) if on]
-    recorded += [f"--input={token}" for token in args.inputs or ()]
-    if args.inputs and args.depth != DEFAULT_DEPTH:
-        recorded.append(f"--depth={args.depth}")
+    rows, recorded = by_name(), []
+    for name in in_groups("record", "forward"):
+        option, value = rows[name], getattr(args, name)
+        forward_only = option.group == "forward" and name != "inputs" and not args.inputs
+        if value is not None and value != option.default and not forward_only:
+            recorded += option.cli_words(value)
     command = ["paramform", "report", args.spec, *recorded, "--format", fmt]
     return shlex.join([*command, "--output", args.golden])
 

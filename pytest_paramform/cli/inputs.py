@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from pytest_paramform import formats, sources
 from pytest_paramform.errors import ModelCodeError, ParamFormError, SourceError
 from pytest_paramform.files import read_text
-from pytest_paramform.forward_report import DEFAULT_DEPTH, InputSpec
 from pytest_paramform.gc_pause import gc_paused
 from pytest_paramform.report import ParamFormReport
-from pytest_paramform.sources import kinds
+from pytest_paramform.sources import LoadOptions, kinds
 from pytest_paramform.sources.hf_loading import both_as_loaded
 from pytest_paramform.sources.specs import is_spec
 
@@ -41,24 +40,15 @@ def load_golden(path: Path) -> ParamFormReport:
         return fmt.parse(read_text(path), path=str(path))
 
 
-def load_with_model(
-    spec: str,
-    *,
-    buffers: bool = False,
-    dtype: bool = False,
-    inputs: InputSpec | None = None,
-    depth: int = DEFAULT_DEPTH,
-) -> tuple[ParamFormReport, Any]:
-    """The report behind any argument the commands accept (``inputs`` records a forward
-    pass of a model; a golden holds what it holds), and the module built for a model spec
-    (else None): the other side of a comparison may have to be read the way that model
-    loads a checkpoint."""
+def load_with_model(spec: str, **options: Unpack[LoadOptions]) -> tuple[ParamFormReport, Any]:
+    """The report behind any argument the commands accept, recorded as ``options`` say
+    (``inputs`` records a forward pass of a model; a golden holds what it holds), and the
+    module built for a model spec (else None): the other side of a comparison may have to
+    be read the way that model loads a checkpoint."""
     if kind_of(spec) == "golden":
         return load_golden(Path(spec)), None
     with _the_models_code(spec):
-        return sources.load_with_model(
-            spec, buffers=buffers, dtype=dtype, inputs=inputs, depth=depth
-        )
+        return sources.load_with_model(spec, **options)
 
 
 @contextmanager
@@ -78,19 +68,12 @@ def _the_models_code(spec: str) -> Iterator[None]:
 
 
 def load_pair(
-    first: str,
-    second: str,
-    *,
-    buffers: bool = False,
-    dtype: bool = False,
-    inputs: InputSpec | None = None,
-    depth: int = DEFAULT_DEPTH,
+    first: str, second: str, **options: Unpack[LoadOptions]
 ) -> tuple[ParamFormReport, ParamFormReport]:
-    """Both sides; a checkpoint set against a Hugging Face model is read as that model
-    loads it (renamed and fused by transformers' own rules). ``inputs`` records a forward
-    pass of each side that is a model."""
+    """Both sides, recorded as ``options`` say; a checkpoint set against a Hugging Face
+    model is read as that model loads it (renamed and fused by transformers' own rules).
+    ``inputs`` records a forward pass of each side that is a model."""
     (one, model_one), (two, model_two) = (
-        load_with_model(spec, buffers=buffers, dtype=dtype, inputs=inputs, depth=depth)
-        for spec in (first, second)
+        load_with_model(spec, **options) for spec in (first, second)
     )
     return both_as_loaded(one, two, (model_one, model_two))

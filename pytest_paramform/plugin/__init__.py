@@ -36,11 +36,11 @@ def paramform_snapshot(
     ``"hf:configs/llama-7b"``, ``"package.module:callable"``; ``name="student"`` names the
     model and gives a second golden in one test). It fails with every changed, added or
     removed tensor. The golden is ``__snapshots__/<module>/<test>.paramform.yaml``: write
-    or refresh it with ``pytest --paramform-update``. Keywords, also ini options
-    ``paramform_<name>`` and ``@pytest.mark.paramform(...)``: format (yaml, markdown),
-    level (layers, summary), tolerance, rel_tolerance, buffers, dtype, max_parameters,
-    max_flops, inputs (record one forward pass on meta: output shapes and FLOPs per
-    module), depth.
+    or refresh it with ``pytest --paramform-update``. Keywords are the options, also ini
+    options ``paramform_<name>`` (``pytest --help`` lists them) and
+    ``@pytest.mark.paramform(...)``: the golden's format, how strict the comparison is,
+    what is recorded (buffers, dtypes, one forward pass on meta with ``inputs``: output
+    shapes and FLOPs per module), budgets.
     Returns the report.
     """
     from pytest_paramform.plugin.fixture import ParamFormSnapshot, overridden_settings

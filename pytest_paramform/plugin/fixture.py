@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from syrupy.assertion import SnapshotAssertion
 
@@ -14,7 +14,7 @@ from pytest_paramform.comparison.core import render_drift
 from pytest_paramform.errors import ParamFormError
 from pytest_paramform.files import relative
 from pytest_paramform.gc_pause import gc_paused
-from pytest_paramform.options import by_name
+from pytest_paramform.options import CheckOptions, by_name
 from pytest_paramform.plugin import syrupy_compat
 from pytest_paramform.plugin.claims import claim
 from pytest_paramform.plugin.extensions import (
@@ -39,19 +39,11 @@ def to_report(
     """A report as it is, or one built from any source (torch is imported here): a
     module, a factory, a state_dict, a checkpoint path (a relative one read from ``root``,
     the rootdir, wherever pytest runs), or a spec string as the CLI takes
-    (``torchvision:NAME``, ``hf:PATH``, ``package.module:callable``). ``name`` names the
-    model in the report."""
+    (``torchvision:NAME``, ``hf:PATH``, ``package.module:callable``), recorded as the
+    ``record`` and ``forward`` options say. ``name`` names the model in the report."""
     from pytest_paramform.sources import load
 
-    return load(
-        source,
-        name=name,
-        buffers=settings.buffers,
-        dtype=settings.dtype,
-        inputs=settings.inputs,
-        depth=settings.depth,
-        root=root,
-    )
+    return load(source, name=name, root=root, **settings.group("record", "forward"))
 
 
 class ParamFormSnapshot:
@@ -85,28 +77,20 @@ class ParamFormSnapshot:
         self._mine: set[str] = set()
 
     def __call__(
-        self,
-        source: Any,
-        *,
-        name: str | None = None,
-        format: str | None = None,
-        level: str | None = None,
-        tolerance: float | None = None,
-        rel_tolerance: float | None = None,
-        buffers: bool | None = None,
-        dtype: bool | None = None,
-        max_parameters: int | None = None,
-        max_flops: int | None = None,
-        inputs: Any = None,
-        depth: int | None = None,
+        self, source: Any, *, name: str | None = None, **options: Unpack[CheckOptions]
     ) -> ParamFormReport:
         """Check ``source`` against its golden; fail the test with every difference.
 
         Returns the report, so a test can assert more about it.
         """
         __tracebackhide__ = True
-        # The keywords are the option rows (a test holds them together): read them as such.
-        values = {key: value for key, value in locals().items() if key in by_name()}
+        values: dict[str, Any] = dict(options)
+        unknown = next((key for key in values if key not in by_name()), None)
+        if unknown is not None:  # as Python says it of a keyword a signature lacks
+            raise TypeError(
+                f"{ParamFormSnapshot.__call__.__qualname__}() got an unexpected keyword "
+                f"argument {unknown!r}"
+            )
         settings, report = self._report_within_budget(source, values, name)
         assertion = self._assertion(settings.format)
         extension = assertion.extension
