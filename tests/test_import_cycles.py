@@ -1,5 +1,6 @@
 """No module of the package imports itself back through others (report -> formats ->
-report was one): data flows one way, and a module can be read without the ones above it.
+report was one), and imports go down the layers docs/architecture.md draws: data flows one
+way, and a module can be read without the ones above it.
 
 Read statically with ``ast``. An import counts wherever it stands, at module level or
 inside a function (a lazy import back up the house is a cycle all the same); an import
@@ -122,3 +123,59 @@ def test_the_report_imports_formats_only_in_its_deprecated_shims() -> None:
         )
     }
     assert importing == shims
+
+
+# The layers docs/architecture.md draws, top first: a module imports from its own room or
+# from a layer below, never from beside or above.
+LAYERS: tuple[dict[str, tuple[str, ...]], ...] = (
+    {"skin": ("plugin", "cli", "__main__")},
+    {
+        "public API": ("",),
+        "options": ("options", "settings"),
+        "budgets": ("budgets",),
+        "chart": ("chart",),
+    },
+    {"sources": ("sources",), "formats": ("formats",), "comparison": ("comparison",)},
+    {"data": ("report", "forward_report")},
+    {
+        "base": (
+            "errors",
+            "values",
+            "files",
+            "heavy_imports",
+            "gc_pause",
+            "torch_warnings",
+            "weight_memory",
+        )
+    },
+)
+
+
+def _room(module: str) -> tuple[int, str]:
+    """The layer and room a module sits in: by its own name, else by its package's."""
+    inside = module.removeprefix("pytest_paramform").removeprefix(".")
+    for depth, rooms in enumerate(LAYERS):
+        for room, names in rooms.items():
+            if any(inside == n or (n and inside.startswith(f"{n}.")) for n in names):
+                return depth, room
+    raise AssertionError(f"{module} is in no layer of docs/architecture.md: place it there")
+
+
+def test_imports_go_down_the_layers_the_architecture_document_draws() -> None:
+    graph = import_graph()
+    for module, target in DEPRECATED_SHIMS:
+        graph[module].discard(target)
+    upward = [
+        f"{module} -> {target}"
+        for module, targets in sorted(graph.items())
+        for target in sorted(targets)
+        if _room(target) != _room(module) and _room(target)[0] <= _room(module)[0]
+    ]
+    assert upward == []
+
+
+def test_the_layer_check_sees_an_import_beside_or_above() -> None:
+    assert _room("pytest_paramform.sources.building.ladder") == (2, "sources")
+    assert _room("pytest_paramform") == (1, "public API")
+    assert _room("pytest_paramform.formats")[0] == _room("pytest_paramform.comparison.core")[0]
+    assert _room("pytest_paramform.report")[0] > _room("pytest_paramform.formats")[0]

@@ -35,13 +35,13 @@ from pytest_paramform.options import Group, add_cli_flags, by_name, in_groups
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.settings import Settings
 from pytest_paramform.sources.hf_loading import as_loaded_by
-from pytest_paramform.sources.kinds import reads_checkpoint
+from pytest_paramform.sources.kinds import FILE_SUFFIXES, reads_checkpoint
 from pytest_paramform.sources.specs import FORMS, is_spec
 
 EXIT_DRIFT = 1
 EXIT_BAD_INPUT = 2
 EXIT_BROKEN_PIPE = 141  # as a process killed by SIGPIPE, what shells expect
-SPEC_HELP = f"{FORMS}, a checkpoint (.safetensors, .pt, .pth, .bin) or a golden (.yaml, .md)"
+SPEC_HELP = f"{FORMS}, a checkpoint ({', '.join(FILE_SUFFIXES)}) or a golden (.yaml, .md)"
 
 
 DEFAULT_FORMAT = "markdown"  # the seed's document

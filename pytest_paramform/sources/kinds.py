@@ -18,13 +18,14 @@ from pytest_paramform.heavy_imports import require
 from pytest_paramform.report import ParamFormReport
 from pytest_paramform.sources.specs import FORMS, is_spec
 
+FILE_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")  # a checkpoint in one file
+INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
+CHECKPOINT_SUFFIXES = (*FILE_SUFFIXES, *INDEX_SUFFIXES)
 ACCEPTED = (
     "an nn.Module, a factory that returns one (a model class, a function such as "
     f"torchvision.models.resnet50, or a lambda), a spec ({FORMS}), a state_dict, or a "
-    "checkpoint path (.safetensors, .pt, .pth, .bin, an index or a save_pretrained folder)"
+    f"checkpoint path ({', '.join(FILE_SUFFIXES)}, an index or a save_pretrained folder)"
 )
-INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
-CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", *INDEX_SUFFIXES)
 
 
 class Kind(enum.Enum):
