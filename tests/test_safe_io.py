@@ -277,3 +277,23 @@ def test_a_failed_write_names_the_file_and_leaves_no_temporary(
         write_text(target, "x")
     assert info.value.path == str(target)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_a_reader_that_leaves_part_way_gets_a_quiet_exit(tmp_path: Path, unbuffered: str) -> None:
+    """`paramform report ... | head -1` on a document larger than the pipe holds: the
+    reader has gone while the document is being written. With PYTHONUNBUFFERED, as in many
+    containers, Python itself would drop the rest of a short write and exit 0."""
+    run_cli(tmp_path, capture_output=True)  # writes the checkpoint
+    command = [sys.executable, "-m", "pytest_paramform", "report", str(tmp_path / "m.safetensors")]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env.update({"PYTHONUNBUFFERED": unbuffered} if unbuffered else {})
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"# m parameter information")
+    proc.stdout.close()
+    with proc.stderr:
+        err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141
+    assert err == b""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
+import io
 import os
 import re
 import shlex
@@ -195,7 +197,7 @@ def _write_one(args: argparse.Namespace) -> None:
         link = Path(relative(chart.resolve(), base.resolve())).as_posix()
     text = _render(report, fmt, link)
     if args.output is None:
-        sys.stdout.write(text)
+        _write_stdout(text)
     else:
         write_text(args.output, text)
 
@@ -427,6 +429,28 @@ def _print_error(exc: ParamFormError, show_traceback: bool) -> None:
     hint = " (--traceback shows where)" if isinstance(exc, ModelCodeError) else ""
     hint = "" if show_traceback else hint
     print(f"paramform: error: {exc}{hint}", file=sys.stderr)
+
+
+def _write_stdout(text: str) -> None:
+    """All of ``text`` on stdout, or an ``OSError``. With ``PYTHONUNBUFFERED`` (common in
+    containers) ``sys.stdout`` writes straight to the file and ignores a short write: a
+    pipe whose reader left part way through a large document (``| head -1``) would end in
+    exit 0, the rest of the text dropped unseen. Written to the bytes below it in a loop
+    instead, the next write meets the closed pipe."""
+    stream = sys.stdout
+    raw = getattr(stream, "buffer", None)
+    # Buffered, it writes everything; replaced (capsys), it is no file; on Windows the
+    # stream turns "\n" into "\r\n", which the bytes below it would not.
+    if not isinstance(raw, io.RawIOBase) or os.linesep != "\n":
+        stream.write(text)
+        return
+    stream.flush()
+    rest = memoryview(text.encode(stream.encoding, stream.errors or "strict"))
+    while rest:
+        written = raw.write(rest)
+        if written is None:  # a non-blocking stdout that takes nothing now
+            raise BlockingIOError(errno.EAGAIN, "standard output would block")
+        rest = rest[written:]
 
 
 def _silence_stdout() -> None:
