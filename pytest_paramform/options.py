@@ -14,6 +14,7 @@ value. Values apply in order: ini options, then the marker, then the call's keyw
 from __future__ import annotations
 
 import argparse
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict
@@ -158,6 +159,24 @@ def ini_help(option: Option) -> str:
     default = option.default
     default = str(default).lower() if option.kind == "flag" or default is None else default
     return f"{option.help}{allowed} (default {default})"
+
+
+def keyword_help(text: str | None) -> str | None:
+    """``text`` (a docstring, None under ``python -OO``) with the line ``{keywords}``
+    replaced by every option as a keyword, with its allowed values, wrapped at its indent."""
+    if text is None:
+        return None
+    keywords = ", ".join(
+        f"{o.name} ({', '.join(o.choices())})" if o.choices else o.name for o in OPTIONS
+    )
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip() == "{keywords}":
+            indent = line[: len(line) - len(line.lstrip())]
+            lines[index] = textwrap.fill(
+                f"{keywords}.", width=88, initial_indent=indent, subsequent_indent=indent
+            )
+    return "\n".join(lines)
 
 
 def marker_line() -> str:

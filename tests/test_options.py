@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from pytest_paramform.cli import _parser, _recorded, main
 from pytest_paramform.comparison import CompareOptions
 from pytest_paramform.errors import SettingsError
 from pytest_paramform.options import OPTIONS, CheckOptions, Option, in_groups, marker_line
-from pytest_paramform.plugin.fixture import ParamFormSnapshot
+from pytest_paramform.plugin.fixture import ParamFormSnapshot as Fixture
+from pytest_paramform.plugin.fixture import unexpected_keyword
 from pytest_paramform.settings import Settings
 from pytest_paramform.sources import LoadOptions
 
@@ -24,7 +26,7 @@ NAMES = [option.name for option in OPTIONS]
 
 
 def test_the_fixture_call_takes_exactly_the_options_as_keywords() -> None:
-    parameters = inspect.signature(ParamFormSnapshot.__call__).parameters
+    parameters = inspect.signature(Fixture.__call__).parameters
     assert [p.name for p in parameters.values() if p.kind is p.KEYWORD_ONLY] == ["name"]
     assert parameters["options"].kind is inspect.Parameter.VAR_KEYWORD
     assert list(CheckOptions.__annotations__) == NAMES, "editors see each row as a keyword"
@@ -36,8 +38,39 @@ def test_a_keyword_that_is_no_option_is_a_type_error(pytester: pytest.Pytester) 
     result = run(pytester)
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["E * TypeError: ParamFormSnapshot.__call__() got an unexpected keyword argument 'levl'"]
+        ["E * TypeError: ParamFormSnapshot.__call__() got an unexpected keyword argument 'levl'*"]
     )
+
+
+class ParamFormSnapshot:
+    """The fixture's signature as it was written out, keyword by keyword."""
+
+    def __call__(
+        self,
+        source: object,
+        *,
+        name: object = None,
+        format: object = None,
+        level: object = None,
+        tolerance: object = None,
+        rel_tolerance: object = None,
+        buffers: object = None,
+        dtype: object = None,
+        max_parameters: object = None,
+        max_flops: object = None,
+        inputs: object = None,
+        depth: object = None,
+    ) -> None:
+        pass
+
+
+@pytest.mark.parametrize("key", ["levl", "colour", "names"])
+def test_an_unknown_keyword_reads_as_python_words_it_on_this_interpreter(key: str) -> None:
+    parameters = inspect.signature(ParamFormSnapshot.__call__).parameters
+    assert [p.name for p in parameters.values() if p.kind is p.KEYWORD_ONLY] == ["name", *NAMES]
+    with pytest.raises(TypeError) as caught:
+        ParamFormSnapshot()(None, **{key: 1})
+    assert unexpected_keyword(key) == str(caught.value)
 
 
 def test_the_marker_and_the_ini_options_come_from_the_table(pytester: pytest.Pytester) -> None:
@@ -98,6 +131,9 @@ def test_pytest_fixtures_teaches_the_fixture(pytester: pytest.Pytester) -> None:
         ["paramform_snapshot -- *", "*paramform_snapshot(torchvision.models.resnet50)*"]
     )
     result.stdout.fnmatch_lines(["*pytest*", "*--paramform-update*"])
+    result.stdout.fnmatch_lines(["*format (yaml, markdown), level (layers, summary), *"])
+    shown = " ".join(result.stdout.lines)
+    assert [name for name in NAMES if not re.search(rf" {name}[ ,.]", shown)] == []
 
 
 def test_compare_options_are_the_compare_group_field_by_field() -> None:
@@ -108,8 +144,6 @@ def test_compare_options_are_the_compare_group_field_by_field() -> None:
 
 def test_settings_hold_every_row_at_its_default() -> None:
     assert Settings().flat() == {option.name: option.default for option in OPTIONS}
-    read = Settings().group("golden", "record", "budget", "forward")
-    assert read == {o.name: o.default for o in OPTIONS if o.group != "compare"}
 
 
 def test_the_sources_take_every_record_and_forward_option_as_a_keyword() -> None:

@@ -432,11 +432,11 @@ def _print_error(exc: ParamFormError, show_traceback: bool) -> None:
 
 
 def _write_stdout(text: str) -> None:
-    """All of ``text`` on stdout, or an ``OSError``. With ``PYTHONUNBUFFERED`` (common in
-    containers) ``sys.stdout`` writes straight to the file and ignores a short write: a
-    pipe whose reader left part way through a large document (``| head -1``) would end in
-    exit 0, the rest of the text dropped unseen. Written to the bytes below it in a loop
-    instead, the next write meets the closed pipe."""
+    """All of ``text`` on stdout, or the error writing it raised. With
+    ``PYTHONUNBUFFERED`` (common in containers) ``sys.stdout`` writes straight to the file
+    and ignores a short write: a pipe whose reader left part way through a large document
+    (``| head -1``) would end in exit 0, the rest of the text dropped unseen. Written to
+    the bytes below it in a loop instead, the next write meets the closed pipe."""
     stream = sys.stdout
     raw = getattr(stream, "buffer", None)
     # Buffered, it writes everything; replaced (capsys), it is no file; on Windows the
@@ -448,8 +448,8 @@ def _write_stdout(text: str) -> None:
     rest = memoryview(text.encode(stream.encoding, stream.errors or "strict"))
     while rest:
         written = raw.write(rest)
-        if written is None:  # a non-blocking stdout that takes nothing now
-            raise BlockingIOError(errno.EAGAIN, "standard output would block")
+        if not written:  # a non-blocking stdout that takes nothing now
+            raise BlockingIOError(errno.EAGAIN, "writing would block")
         rest = rest[written:]
 
 

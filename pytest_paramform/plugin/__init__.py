@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_paramform.options import keyword_help
 from pytest_paramform.plugin import session_end, startup, state, terminal
 
 if TYPE_CHECKING:
@@ -26,8 +27,7 @@ def pytest_configure(config: pytest.Config) -> None:
     startup.configure(config)
 
 
-@pytest.fixture
-def paramform_snapshot(
+def _paramform_snapshot(
     request: pytest.FixtureRequest, snapshot: SnapshotAssertion
 ) -> ParamFormSnapshot:
     """Check a model's parameter architecture against its golden file:
@@ -36,11 +36,10 @@ def paramform_snapshot(
     ``"hf:configs/llama-7b"``, ``"package.module:callable"``; ``name="student"`` names the
     model and gives a second golden in one test). It fails with every changed, added or
     removed tensor. The golden is ``__snapshots__/<module>/<test>.paramform.yaml``: write
-    or refresh it with ``pytest --paramform-update``. Keywords are the options, also ini
-    options ``paramform_<name>`` (``pytest --help`` lists them) and
-    ``@pytest.mark.paramform(...)``: the golden's format, how strict the comparison is,
-    what is recorded (buffers, dtypes, one forward pass on meta with ``inputs``: output
-    shapes and FLOPs per module), budgets.
+    or refresh it with ``pytest --paramform-update``. Keywords, also ini options
+    ``paramform_<name>`` and ``@pytest.mark.paramform(...)``:
+    {keywords}
+    (``inputs`` records one forward pass on meta: output shapes and FLOPs per module).
     Returns the report.
     """
     from pytest_paramform.plugin.fixture import ParamFormSnapshot, overridden_settings
@@ -65,6 +64,12 @@ def paramform_snapshot(
         overrides=overridden_settings(config.option.override_ini),
         every_tensor=config.get_verbosity() >= 2,
     )
+
+
+# The keywords are named from the option rows (``pytest --fixtures`` shows them), so the
+# help never lags behind a new option.
+_paramform_snapshot.__doc__ = keyword_help(_paramform_snapshot.__doc__)
+paramform_snapshot = pytest.fixture(name="paramform_snapshot")(_paramform_snapshot)
 
 
 @pytest.hookimpl(optionalhook=True)
