@@ -147,7 +147,11 @@ def test_settings_hold_every_row_at_its_default() -> None:
 
 
 def test_the_sources_take_every_record_and_forward_option_as_a_keyword() -> None:
-    assert set(in_groups("record", "forward")) <= set(LoadOptions.__annotations__)
+    wanted = set(in_groups("record", "forward"))
+    assert wanted <= set(LoadOptions.__annotations__)
+    for door in (sources.load_with_model, sources.build_report):
+        parameters = inspect.signature(door).parameters.values()
+        assert wanted <= {p.name for p in parameters if p.kind is p.KEYWORD_ONLY}, door
 
 
 def test_cli_commands_take_their_groups_flags() -> None:
